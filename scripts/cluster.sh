@@ -1,0 +1,28 @@
+# Sourced by the test and demo scripts: a throwaway PostgreSQL 15 cluster in
+# a temporary folder, run as an unprivileged user (PostgreSQL refuses root).
+# Sets PGHOST, PGPORT, PGUSER, PGDATABASE for the caller.
+PG_BIN=/usr/lib/postgresql/15/bin
+
+start_cluster() {
+    CLUSTER_DIR=$(mktemp -d /tmp/recsys-pg.XXXXXX)
+    RUN_AS=()
+    if [ "$(id -u)" -eq 0 ]; then
+        chown postgres: "$CLUSTER_DIR"
+        RUN_AS=(runuser -u postgres --)
+        export PGUSER=postgres
+    else
+        export PGUSER=$(id -un)
+    fi
+    export PGHOST=$CLUSTER_DIR PGPORT=${RECSYS_PGPORT:-54329} PGDATABASE=postgres
+    "${RUN_AS[@]}" "$PG_BIN/initdb" -D "$CLUSTER_DIR/data" -U "$PGUSER" --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+    "${RUN_AS[@]}" "$PG_BIN/pg_ctl" -D "$CLUSTER_DIR/data" -l "$CLUSTER_DIR/log" -w start \
+        -o "-p $PGPORT -k $CLUSTER_DIR -c listen_addresses='' -c max_worker_processes=8 -c max_parallel_workers_per_gather=2" >/dev/null
+    trap stop_cluster EXIT
+}
+
+stop_cluster() {
+    [ -n "${CLUSTER_DIR:-}" ] || return 0
+    "${RUN_AS[@]}" "$PG_BIN/pg_ctl" -D "$CLUSTER_DIR/data" -m immediate stop >/dev/null 2>&1 || true
+    rm -rf "$CLUSTER_DIR"
+    CLUSTER_DIR=
+}

@@ -1,0 +1,29 @@
+-- statement_timeout stops a long training run inside the core; the backend goes on working.
+CREATE EXTENSION recsys;
+\set SHOW_CONTEXT never
+CREATE TABLE dense AS
+SELECT u AS user_id, i AS item_id FROM generate_series(1, 400) u, generate_series(1, 3000) i;
+
+SET statement_timeout = '1500ms';
+SELECT recsys_train('itemknn', user_id, item_id) FROM dense;
+RESET statement_timeout;
+
+-- the same with two training threads
+SET recsys.threads = 2;
+SET statement_timeout = '1500ms';
+SELECT recsys_train('itemknn', user_id, item_id) FROM dense;
+RESET statement_timeout;
+RESET recsys.threads;
+
+SELECT 1 AS still_alive;
+SELECT describe_model(recsys_train('itemknn', user_id, item_id)) ->> 'items' AS items
+FROM dense WHERE user_id <= 3 AND item_id <= 5;
+
+-- a memory limit that is too small fails cleanly before allocating
+SET recsys.memory_limit = '1MB';
+SELECT recsys_train('itemknn', user_id, item_id) FROM dense;
+RESET recsys.memory_limit;
+
+-- clean up
+DROP TABLE dense;
+DROP EXTENSION recsys;

@@ -1,0 +1,72 @@
+-- The model store: train() upserts, describe, list, drop; names are data, never SQL.
+CREATE EXTENSION recsys;
+\set SHOW_CONTEXT never
+CREATE TABLE store_purchases (customer_id bigint, stock_code text, quantity int);
+INSERT INTO store_purchases
+SELECT c, 'SKU' || ((c * 7 + i * 13) % 40), 1 + (c + i) % 3
+FROM generate_series(1, 60) c, generate_series(1, 8) i;
+
+SELECT train('shop', 'itemknn',
+             'SELECT customer_id AS user_id, stock_code AS item_id, quantity AS weight FROM store_purchases', '{}')
+       - 'train_seconds' AS trained;
+SELECT name, algorithm, params, n_users, n_items, n_interactions, train_seconds > 0 AS timed, model_bytes > 0 AS stored
+FROM recsys_list_models();
+
+-- retrain under the same name replaces the model atomically
+SELECT train('shop', 'popularity', 'SELECT customer_id AS user_id, stock_code AS item_id FROM store_purchases;') ->> 'algorithm';
+SELECT count(*), min(algorithm) FROM recsys_models;
+
+SELECT describe_model('shop') - 'created_at' - 'train_seconds' - 'bytes' AS described;
+
+-- a malicious name is stored as a plain string
+SELECT train('x''); DROP TABLE store_purchases; --', 'popularity',
+             'SELECT customer_id AS user_id, stock_code AS item_id FROM store_purchases') ->> 'name';
+SELECT count(*) AS purchases_still_there FROM store_purchases;
+SELECT name FROM recsys_models ORDER BY name;
+SELECT drop_model('x''); DROP TABLE store_purchases; --');
+
+-- the query runs with the caller's rights
+CREATE ROLE recsys_reader;
+CREATE TABLE secret (user_id bigint, item_id text);
+INSERT INTO secret VALUES (1, 'x');
+GRANT INSERT, UPDATE, SELECT ON recsys_models TO recsys_reader;
+SET ROLE recsys_reader;
+SELECT train('sneaky', 'popularity', 'SELECT user_id, item_id FROM secret');
+RESET ROLE;
+DROP TABLE secret;
+REVOKE ALL ON recsys_models FROM recsys_reader;
+DROP ROLE recsys_reader;
+
+-- bad input
+SELECT train('bad', 'itemknn', 'SELECT customer_id, stock_code FROM store_purchases');
+SELECT train('bad', 'itemknn', 'SELEC 1');
+SELECT train('bad', 'itemknn', 'SELECT customer_id AS user_id, stock_code AS item_id FROM store_purchases WHERE false');
+SELECT train('bad', 'itemknn', 'DELETE FROM store_purchases RETURNING customer_id AS user_id, stock_code AS item_id');
+SELECT train('', 'itemknn', 'SELECT customer_id AS user_id, stock_code AS item_id FROM store_purchases');
+SELECT train('bad', 'nope', 'SELECT customer_id AS user_id, stock_code AS item_id FROM store_purchases');
+SELECT train('bad', 'itemknn', 'SELECT customer_id AS user_id, stock_code AS item_id FROM store_purchases', '{"k": 1}');
+SELECT train('bad', 'itemknn', 'SELECT customer_id AS user_id, stock_code AS item_id, -quantity AS weight FROM store_purchases');
+SELECT count(*) AS still_one_model FROM recsys_models;
+SELECT describe_model('missing');
+SELECT drop_model('missing');
+SELECT drop_model('missing', if_exists => true);
+
+-- a damaged model is refused with a clear error, never a crash
+SELECT save_model('damaged', (SELECT model FROM recsys_models WHERE name = 'shop')) ->> 'algorithm';
+UPDATE recsys_models SET model = substring(model FROM 1 FOR 100) WHERE name = 'damaged';
+SELECT * FROM recommend(1, 3, model => 'damaged');
+UPDATE recsys_models SET model = (SELECT set_byte(model, 200, get_byte(model, 200) # 1) FROM recsys_models
+                                  WHERE name = 'shop')
+  WHERE name = 'damaged';
+SELECT * FROM recommend(1, 3, model => 'damaged');
+SELECT describe_model('\x'::bytea);
+SELECT describe_model('\x89504e470d0a1a0a0000000d49484452'::bytea);
+SELECT save_model('foreign', 'hello world'::bytea);
+SELECT drop_model('damaged');
+SELECT drop_model('shop');
+SELECT count(*) AS no_models FROM recsys_models;
+SELECT * FROM recommend(1, 3);
+
+-- clean up
+DROP TABLE store_purchases;
+DROP EXTENSION recsys;

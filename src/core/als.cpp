@@ -1,0 +1,522 @@
+#include "als.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+
+#include "errors.h"
+#include "parallel.h"
+#include "rng.h"
+
+namespace recsys::als {
+
+namespace {
+
+using Eigen::Index;
+using Eigen::MatrixXd;
+using Eigen::MatrixXf;
+using Eigen::VectorXd;
+using Eigen::VectorXf;
+
+constexpr uint32_t kMaxFactors = 1024;
+
+// Kernels of the row solve. They are compiled twice (plain x86-64 and
+// x86-64-v3, i.e. AVX2 + FMA) and the better one is picked at load time, so
+// the library runs on any x86-64 and is fast on current ones. Rows are
+// padded to `fp`, a multiple of 8 floats, with zeros. The two clones round
+// differently: factors are reproducible on one machine, not across CPUs.
+namespace kernel {
+
+// The helpers below are always inlined, so no 32-byte vector ever crosses
+// a call boundary; GCC's ABI note about that does not apply.
+#pragma GCC diagnostic ignored "-Wpsabi"
+using v8 = float __attribute__((vector_size(32)));
+
+[[gnu::always_inline]] inline v8 load(const float* p) {
+    v8 v;
+    __builtin_memcpy(&v, p, sizeof v);
+    return v;
+}
+[[gnu::always_inline]] inline void store(float* p, v8 v) { __builtin_memcpy(p, &v, sizeof v); }
+[[gnu::always_inline]] inline float hsum(v8 v) {
+    return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
+}
+
+// The eight horizontal sums of a[0..7], as one vector: a transposing
+// reduction tree, far fewer shuffles than eight separate sums.
+[[gnu::always_inline]] inline v8 hsum8(const v8* a) {
+    using m8 = int __attribute__((vector_size(32)));
+    auto pairs = [](v8 x, v8 y) {
+        return __builtin_shuffle(x, y, m8{0, 8, 2, 10, 4, 12, 6, 14}) +
+               __builtin_shuffle(x, y, m8{1, 9, 3, 11, 5, 13, 7, 15});
+    };
+    auto quads = [](v8 x, v8 y) {
+        return __builtin_shuffle(x, y, m8{0, 1, 8, 9, 4, 5, 12, 13}) +
+               __builtin_shuffle(x, y, m8{2, 3, 10, 11, 6, 7, 14, 15});
+    };
+    const v8 c0 = quads(pairs(a[0], a[1]), pairs(a[2], a[3]));
+    const v8 c1 = quads(pairs(a[4], a[5]), pairs(a[6], a[7]));
+    return __builtin_shuffle(c0, c1, m8{0, 1, 2, 3, 8, 9, 10, 11}) +
+           __builtin_shuffle(c0, c1, m8{4, 5, 6, 7, 12, 13, 14, 15});
+}
+
+// out[k] = rows[k] . v (count a multiple of 8), eight rows at a time for
+// independent accumulators and eight cache misses in flight.
+[[gnu::always_inline]] inline void dots(const float* const* rows, size_t count, size_t fp, const float* v,
+                                        float* out) {
+    for (size_t k = 0; k < count; k += 8) {
+        const float* const* r = rows + k;
+        v8 a[8] = {};
+        for (size_t s = 0; s < fp; s += 8) {
+            const v8 vs = load(v + s);
+#pragma GCC unroll 8
+            for (int q = 0; q < 8; ++q) a[q] += load(r[q] + s) * vs;
+        }
+        store(out + k, hsum8(a));
+    }
+}
+
+// out[s, s + 8B) += sum_k coef[k] rows[k][s, s + 8B), in registers.
+template <int B>
+[[gnu::always_inline]] inline void axpys_block(const float* const* rows, size_t count, size_t s, const float* coef,
+                                               float* out) {
+    v8 a[B];
+#pragma GCC unroll 8
+    for (int q = 0; q < B; ++q) a[q] = load(out + s + 8 * q);
+    for (size_t k = 0; k < count; ++k) {
+        const float c = coef[k];
+        const float* row = rows[k] + s;
+#pragma GCC unroll 8
+        for (int q = 0; q < B; ++q) a[q] += c * load(row + 8 * q);
+    }
+#pragma GCC unroll 8
+    for (int q = 0; q < B; ++q) store(out + s + 8 * q, a[q]);
+}
+
+// out += sum_k coef[k] rows[k].
+[[gnu::always_inline]] inline void axpys(const float* const* rows, size_t count, size_t fp, const float* coef,
+                                         float* out) {
+    size_t s = 0;
+    for (; s + 64 <= fp; s += 64) axpys_block<8>(rows, count, s, coef, out);
+    for (; s + 32 <= fp; s += 32) axpys_block<4>(rows, count, s, coef, out);
+    for (; s + 16 <= fp; s += 16) axpys_block<2>(rows, count, s, coef, out);
+    for (; s < fp; s += 8) axpys_block<1>(rows, count, s, coef, out);
+}
+
+[[gnu::always_inline]] inline float dot(const float* a, const float* b, size_t fp) {
+    v8 s = {};
+    for (size_t i = 0; i < fp; i += 8) s += load(a + i) * load(b + i);
+    return hsum(s);
+}
+
+// Conjugate gradient on (A0 + Yu^T diag(conf) Yu) x = Yu^T (1 + conf), warm-
+// started from x, where A0 = Y^T Y + lambda I (rows `a0`, f of them) and Yu
+// the row's n item factors (rows `yu`): each step costs O((n + f) fp).
+// t holds n floats; r, p, ap fp floats each.
+__attribute__((target_clones("arch=x86-64-v3", "default"))) void cg(const float* const* a0, size_t f, size_t fp,
+                                                                    const float* const* yu, const float* conf,
+                                                                    size_t n, uint32_t steps, float* x, float* t,
+                                                                    float* r, float* p, float* ap) {
+    // r = Yu^T (c - (c - 1) Yu x) - A0 x
+    dots(yu, n, fp, x, t);
+    for (size_t k = 0; k < n; ++k) t[k] = 1.0f + conf[k] * (1.0f - t[k]);
+    for (size_t i = 0; i < fp; i += 8) {
+        store(r + i, v8{});
+        store(p + i, -load(x + i));
+    }
+    axpys(yu, n, fp, t, r);
+    axpys(a0, f, fp, p, r);
+    for (size_t i = 0; i < fp; i += 8) store(p + i, load(r + i));
+    float rs = dot(r, r, fp);
+    for (uint32_t step = 0; step < steps && rs > 1e-20f; ++step) {
+        dots(yu, n, fp, p, t);
+        for (size_t k = 0; k < n; ++k) t[k] *= conf[k];
+        for (size_t i = 0; i < fp; i += 8) store(ap + i, v8{});
+        axpys(a0, f, fp, p, ap);
+        axpys(yu, n, fp, t, ap);
+        const float alpha = rs / dot(p, ap, fp);
+        for (size_t i = 0; i < fp; i += 8) {
+            store(x + i, load(x + i) + alpha * load(p + i));
+            store(r + i, load(r + i) - alpha * load(ap + i));
+        }
+        const float rs_next = dot(r, r, fp);
+        const float beta = rs_next / rs;
+        for (size_t i = 0; i < fp; i += 8) store(p + i, load(r + i) + beta * load(p + i));
+        rs = rs_next;
+    }
+}
+
+__attribute__((target_clones("arch=x86-64-v3", "default"))) void row_dots(const float* const* rows, size_t count,
+                                                                          size_t fp, const float* v, float* out) {
+    dots(rows, count, fp, v, out);
+}
+
+}  // namespace kernel
+
+size_t padded(Index f) { return (size_t(f) + 7) / 8 * 8; }
+
+// Factors stored with rows padded to a multiple of 8 floats (zeros), the
+// layout the kernels read; training works on these.
+struct Padded {
+    Padded(Index rows, Index f) : f(f), m(Factors::Zero(rows, Index(padded(f)))) {}
+    explicit Padded(const Factors& y) : Padded(y.rows(), y.cols()) { m.leftCols(f) = y; }
+    Factors unpadded() const { return m.leftCols(f); }
+    Index f;
+    Factors m;
+};
+
+// Y^T Y (without lambda), by a symmetric rank update: half a product's work.
+MatrixXf gramian(const Factors& y) {
+    MatrixXf g = MatrixXf::Zero(y.cols(), y.cols());
+    g.selfadjointView<Eigen::Lower>().rankUpdate(y.transpose());
+    g.triangularView<Eigen::StrictlyUpper>() = g.transpose();
+    return g;
+}
+
+MatrixXd gramian_exact(const Factors& y, Index f, float lambda) {
+    const MatrixXd yd = y.leftCols(f).cast<double>();
+    MatrixXd g = yd.transpose() * yd;
+    g.diagonal().array() += double(lambda);
+    return g;
+}
+
+// A0 = Y^T Y + lambda I from the padded Gramian.
+MatrixXf regularized(MatrixXf g, Index f, float lambda) {
+    g.diagonal().head(f).array() += lambda;
+    return g;
+}
+
+// One row's data against the fixed side's factors `y` (rows of stride fp,
+// read through pointers), and buffers reused from row to row.
+struct RowWork {
+    RowWork(Index f, size_t fp) : f(f), fp(fp), zero(fp, 0.0f), x(fp, 0.0f), r(fp), p(fp), ap(fp) {}
+
+    // The row's items, and c - 1 for each, padded to a multiple of 8 with a
+    // zero row of zero confidence (which changes nothing), so the kernels
+    // need no tail loops.
+    void gather(const Factors& y, std::span<const uint32_t> items, std::span<const float> weights, float alpha) {
+        n = Index(items.size());
+        const size_t n8 = (size_t(n) + 7) / 8 * 8;
+        rows.resize(n8);
+        conf.resize(n8);
+        t.resize(n8);
+        for (Index k = 0; k < n; ++k) {
+            rows[k] = y.row(items[k]).data();
+            conf[k] = alpha * weights[k];
+        }
+        for (size_t k = size_t(n); k < n8; ++k) {
+            rows[k] = zero.data();
+            conf[k] = 0.0f;
+        }
+    }
+    MatrixXd ys() const {
+        MatrixXd yd(n, f);
+        for (Index k = 0; k < n; ++k) yd.row(k) = Eigen::Map<const VectorXf>(rows[k], f).cast<double>();
+        return yd;
+    }
+    Eigen::Map<VectorXf> xs() { return Eigen::Map<VectorXf>(x.data(), f); }
+
+    void cg(const MatrixXf& a0, uint32_t steps) {
+        if (n == 0) {
+            std::fill(x.begin(), x.end(), 0.0f);  // the exact solution, with no items
+            return;
+        }
+        a0_rows.resize(size_t(f));
+        for (Index i = 0; i < f; ++i) a0_rows[i] = a0.data() + i * a0.rows();  // symmetric: columns = rows
+        kernel::cg(a0_rows.data(), size_t(f), fp, rows.data(), conf.data(), rows.size(), steps, x.data(), t.data(),
+                   r.data(), p.data(), ap.data());
+    }
+
+    // The exact solve, in double: x = (A0 + Yu^T diag(c - 1) Yu)^-1 Yu^T c.
+    Eigen::LLT<MatrixXd> normal_equations(const MatrixXd& a0, VectorXd& b) const {
+        const MatrixXd yd = ys();
+        const VectorXd c = Eigen::Map<const VectorXf>(conf.data(), n).cast<double>();
+        MatrixXd a = a0;
+        a.noalias() += yd.transpose() * c.asDiagonal() * yd;
+        b.noalias() = yd.transpose() * (c.array() + 1.0).matrix();
+        return Eigen::LLT<MatrixXd>(a);
+    }
+    void exact(const MatrixXd& a0) {
+        if (n == 0) {
+            std::fill(x.begin(), x.end(), 0.0f);
+            return;
+        }
+        VectorXd b;
+        xs() = normal_equations(a0, b).solve(b).cast<float>();
+    }
+
+    // This row's observed pairs' part of the objective beyond the all-pairs
+    // term x^T Y^T Y x: the sum over its items of c (1 - s)^2 - s^2.
+    double observed_loss() {
+        kernel::row_dots(rows.data(), rows.size(), fp, x.data(), t.data());
+        double sum = 0;
+        for (Index k = 0; k < n; ++k) {
+            const double s = t[k], c = 1.0 + conf[k];
+            sum += c * (1 - s) * (1 - s) - s * s;
+        }
+        return sum;
+    }
+
+    Index f;
+    size_t fp;
+    Index n = 0;
+    std::vector<const float*> rows, a0_rows;
+    std::vector<float> zero, conf, t;
+    std::vector<float> x, r, p, ap;  // fp each; x is the row being solved
+};
+
+// Solves every row of `out` against the fixed factors `y` (Gramian `g`).
+// Each row depends only on its own data, so the result does not depend on
+// the thread count or scheduling.
+void half_step(const CsrMatrix& x, const Padded& y, const MatrixXf& g, Padded& out, const Options& opt,
+               const Context& ctx, std::vector<double>* row_loss) {
+    const MatrixXf a0 = regularized(g, y.f, opt.regularization);
+    MatrixXd a0_exact;
+    if (opt.cholesky) a0_exact = gramian_exact(y.m, y.f, opt.regularization);
+    parallel_for(x.rows, ctx, [&](uint64_t begin, uint64_t end) {
+        RowWork w(y.f, size_t(y.m.cols()));
+        for (uint64_t row = begin; row < end; ++row) {
+            w.gather(y.m, x.row_indices(uint32_t(row)), x.row_values(uint32_t(row)), opt.alpha);
+            float* xrow = out.m.row(Index(row)).data();
+            std::copy_n(xrow, w.fp, w.x.data());
+            if (opt.cholesky)
+                w.exact(a0_exact);
+            else
+                w.cg(a0, opt.cg_steps);
+            std::copy_n(w.x.data(), w.fp, xrow);
+            if (row_loss) (*row_loss)[row] = w.observed_loss();
+        }
+    }, 64);
+}
+
+void check_sizes(const Factors& y, std::span<const uint32_t> items, std::span<const float> weights, const Options& opt) {
+    if (items.size() != weights.size() || y.cols() != Index(opt.factors))
+        throw Error(ErrorKind::Internal, "ALS row solve: inconsistent sizes");
+    for (uint32_t i : items)
+        if (i >= y.rows()) throw Error(ErrorKind::Internal, "ALS row solve: item out of range");
+}
+
+std::string format_progress(uint32_t it, uint32_t iterations, double loss, double seconds) {
+    char buf[128];
+    std::snprintf(buf, sizeof buf, "iteration %u/%u: loss %.6g, %.3f s", it, iterations, loss, seconds);
+    return buf;
+}
+
+}  // namespace
+
+Options read_options(const Params& params) {
+    Options o;
+    o.factors = uint32_t(params.get_int("factors", 64, 1, kMaxFactors));
+    o.iterations = uint32_t(params.get_int("iterations", 15, 1, 100000));
+    o.regularization = float(params.get_double("regularization", 0.01, 0.0, 1e9));
+    o.alpha = float(params.get_double("alpha", 1.0, 0.0, 1e9));
+    o.seed = uint64_t(params.get_int("seed", 42, 0, INT64_MAX));
+    o.cg_steps = uint32_t(params.get_int("cg_steps", 3, 1, 1000));
+    o.cholesky = params.get_string("solver", "cg", {"cg", "cholesky"}) == "cholesky";
+    params.reject_unknown("als");
+    return o;
+}
+
+FactorPair fit(const CsrMatrix& x, const Options& opt, const Context& ctx,
+               const std::function<void(uint32_t, const FactorPair&, double)>& after_iteration) {
+    const Index f = opt.factors;
+    const uint64_t fp = padded(f);
+    ctx.reserve((uint64_t(x.rows) + x.cols) * (fp + f) * sizeof(float) + x.bytes() + uint64_t(x.cols) * sizeof(double),
+                "ALS training", "Lower \"factors\", or raise recsys.memory_limit.");
+    const CsrMatrix xt = x.transpose();
+
+    // Small positive random factors, drawn in a fixed order from the seed.
+    Padded users(x.rows, f), items(x.cols, f);
+    SplitMix64 rng(opt.seed);
+    for (Padded* side : {&users, &items})
+        for (Index r = 0; r < side->m.rows(); ++r)
+            for (Index c = 0; c < f; ++c) side->m(r, c) = rng.uniform() * 0.01f;
+
+    double total_confidence = double(x.rows) * x.cols;
+    for (float w : x.values) total_confidence += double(opt.alpha) * w;
+    std::vector<double> item_loss(x.cols);
+    MatrixXf gy = gramian(items.m);
+    for (uint32_t it = 1; it <= opt.iterations; ++it) {
+        const auto start = std::chrono::steady_clock::now();
+        half_step(x, items, gy, users, opt, ctx, nullptr);
+        ctx.check_cancel();
+        const MatrixXf gx = gramian(users.m);
+        half_step(xt, users, gx, items, opt, ctx, &item_loss);
+        ctx.check_cancel();
+        gy = gramian(items.m);
+        // Objective = sum_u x_u^T (Y^T Y) x_u + observed corrections + penalty,
+        // and sum_u x_u^T G x_u = <X^T X, G>: both Gramians are at hand.
+        double loss = gx.cast<double>().cwiseProduct(gy.cast<double>()).sum() +
+                      double(opt.regularization) * (double(gx.trace()) + double(gy.trace()));
+        for (double l : item_loss) loss += l;
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        ctx.progress(format_progress(it, opt.iterations, loss / total_confidence, seconds));
+        if (after_iteration) after_iteration(it, FactorPair{users.unpadded(), items.unpadded()}, loss);
+    }
+    return {users.unpadded(), items.unpadded()};
+}
+
+double loss(const CsrMatrix& x, const FactorPair& m, const Options& opt) {
+    const MatrixXd gy = m.items.cast<double>().transpose() * m.items.cast<double>();
+    double sum = 0;
+    for (uint32_t u = 0; u < x.rows; ++u) {
+        const VectorXd xu = m.users.row(u).transpose().cast<double>();
+        sum += xu.dot(gy * xu) + double(opt.regularization) * xu.squaredNorm();
+        auto items = x.row_indices(u);
+        auto weights = x.row_values(u);
+        for (size_t k = 0; k < items.size(); ++k) {
+            const double s = xu.dot(m.items.row(items[k]).transpose().cast<double>());
+            const double c = 1.0 + double(opt.alpha) * weights[k];
+            sum += c * (1 - s) * (1 - s) - s * s;
+        }
+    }
+    return sum + double(opt.regularization) * m.items.cast<double>().squaredNorm();
+}
+
+Eigen::VectorXf solve_row_cg(const Factors& y, std::span<const uint32_t> items, std::span<const float> weights,
+                             const Options& opt, const Eigen::VectorXf& start, uint32_t steps) {
+    check_sizes(y, items, weights, opt);
+    const Padded yp(y);
+    RowWork w(yp.f, size_t(yp.m.cols()));
+    w.gather(yp.m, items, weights, opt.alpha);
+    w.xs() = start;
+    w.cg(regularized(gramian(yp.m), yp.f, opt.regularization), steps);
+    return w.xs();
+}
+
+Eigen::VectorXf solve_row_exact(const Factors& y, std::span<const uint32_t> items, std::span<const float> weights,
+                                const Options& opt) {
+    check_sizes(y, items, weights, opt);
+    RowWork w(y.cols(), padded(y.cols()));
+    w.gather(y, items, weights, opt.alpha);
+    w.exact(gramian_exact(y, y.cols(), opt.regularization));
+    return w.xs();
+}
+
+namespace {
+
+class AlsScorer : public Scorer {
+public:
+    AlsScorer(FactorPair m, float alpha, float regularization)
+        : m_(std::move(m)), alpha_(alpha), regularization_(regularization),
+          a0_(gramian_exact(m_.items, m_.items.cols(), regularization)), norms_(m_.items.rowwise().norm()) {}
+
+    void score(const Basket& basket, std::optional<uint32_t> user, std::span<float> out) const override {
+        Eigen::Map<VectorXf> scores(out.data(), Index(out.size()));
+        if (user && *user < m_.users.rows()) {
+            scores.noalias() = m_.items * m_.users.row(*user).transpose();
+            return;
+        }
+        RowWork w = fold_in(basket);
+        scores.noalias() = m_.items * w.xs();
+    }
+
+    bool similar(uint32_t item, std::span<float> out) const override {
+        if (item >= m_.items.rows()) return true;
+        const float ni = norms_[item];
+        for (Index j = 0; j < m_.items.rows(); ++j) {
+            const float d = ni * norms_[j];
+            out[j] = d > 0 ? m_.items.row(j).dot(m_.items.row(item)) / d : 0.0f;
+        }
+        return true;
+    }
+
+    bool explain(const Basket& basket, std::optional<uint32_t>, uint32_t item,
+                 std::vector<Contribution>& out) const override {
+        if (item >= m_.items.rows()) return true;
+        // score = y_i^T A^-1 Yu^T c = sum_j (A^-1 y_i).y_j c_j, A symmetric.
+        std::vector<uint32_t> items;
+        RowWork w = basket_work(basket, items);
+        if (w.n == 0) return true;
+        VectorXd b;
+        auto llt = w.normal_equations(a0_, b);
+        const VectorXd z = llt.solve(m_.items.row(item).transpose().cast<double>());
+        const VectorXd s = w.ys() * z;
+        for (Index k = 0; k < w.n; ++k)
+            out.push_back({items[k], float(s[k] * (1.0 + w.conf[k]))});
+        std::sort(out.begin(), out.end(), [](const Contribution& a, const Contribution& b) {
+            return a.score > b.score || (a.score == b.score && a.item < b.item);
+        });
+        return true;
+    }
+
+    bool zero_means_unknown() const override { return false; }
+
+    void write(ByteWriter& w) const override {
+        w.put<uint32_t>(uint32_t(m_.items.cols()));
+        w.put<float>(alpha_);
+        w.put<float>(regularization_);
+        for (const Factors* side : {&m_.users, &m_.items}) {
+            w.put<uint64_t>(uint64_t(side->size()));
+            w.append(side->data(), size_t(side->size()) * sizeof(float));
+        }
+    }
+
+private:
+    // The basket's items (duplicates summed, unknown items dropped, sorted)
+    // gathered for a solve against the item factors.
+    RowWork basket_work(const Basket& basket, std::vector<uint32_t>& items) const {
+        std::vector<std::pair<uint32_t, float>> v;
+        for (size_t k = 0; k < basket.items.size(); ++k)
+            if (basket.items[k] < m_.items.rows())
+                v.push_back({basket.items[k], k < basket.weights.size() ? basket.weights[k] : 1.0f});
+        std::sort(v.begin(), v.end());
+        std::vector<float> weights;
+        items.clear();
+        for (auto& [i, wt] : v) {
+            if (!items.empty() && items.back() == i) {
+                weights.back() += wt;
+            } else {
+                items.push_back(i);
+                weights.push_back(wt);
+            }
+        }
+        RowWork w(m_.items.cols(), padded(m_.items.cols()));
+        w.gather(m_.items, items, weights, alpha_);
+        return w;
+    }
+    RowWork fold_in(const Basket& basket) const {
+        std::vector<uint32_t> items;
+        RowWork w = basket_work(basket, items);
+        w.exact(a0_);
+        return w;
+    }
+
+    FactorPair m_;
+    float alpha_;
+    float regularization_;
+    MatrixXd a0_;    // Y^T Y + lambda I, for exact fold-in
+    VectorXf norms_; // item factor norms, for cosine similarity
+};
+
+}  // namespace
+
+std::unique_ptr<Scorer> make_scorer(FactorPair factors, float alpha, float regularization) {
+    return std::make_unique<AlsScorer>(std::move(factors), alpha, regularization);
+}
+
+std::unique_ptr<Scorer> train(const Interactions& data, const Params& params, const Context& ctx) {
+    const Options opt = read_options(params);
+    return make_scorer(fit(data.matrix, opt, ctx), opt.alpha, opt.regularization);
+}
+
+std::unique_ptr<Scorer> read(ByteReader& r, uint32_t n_users, uint32_t n_items) {
+    const uint32_t f = r.get<uint32_t>();
+    const float alpha = r.get<float>();
+    const float regularization = r.get<float>();
+    if (f == 0 || f > kMaxFactors || !std::isfinite(alpha) || alpha < 0 || !std::isfinite(regularization) ||
+        regularization < 0)
+        throw corrupted("model is corrupted (ALS parameters)");
+    FactorPair m{Factors(n_users, f), Factors(n_items, f)};
+    for (Factors* side : {&m.users, &m.items}) {
+        const auto v = r.get_array<float>(uint64_t(side->size()));
+        if (v.size() != uint64_t(side->size())) throw corrupted("model is corrupted (ALS factor sizes)");
+        for (float x : v)
+            if (!std::isfinite(x)) throw corrupted("model is corrupted (ALS factors not finite)");
+        std::copy(v.begin(), v.end(), side->data());
+    }
+    return make_scorer(std::move(m), alpha, regularization);
+}
+
+}  // namespace recsys::als

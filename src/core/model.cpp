@@ -1,0 +1,212 @@
+// Model bytea, format v1 (all integers little-endian):
+//   magic "RECSYSMD" | u32 version | u64 total size
+//   string algorithm | string params (JSON) | u64 rows added | u64 rows skipped
+//   users IdMap | items IdMap | history CSR (users x items) | f32[] popularity
+//   u64 payload size | payload (the algorithm's Scorer)
+//   u64 checksum of everything before it
+#include "model.h"
+
+#include <algorithm>
+#include <cstring>
+#include <numeric>
+
+#include "errors.h"
+#include "privacy.h"
+#include "topk.h"
+
+namespace recsys {
+
+namespace {
+
+constexpr char kMagic[8] = {'R', 'E', 'C', 'S', 'Y', 'S', 'M', 'D'};
+constexpr uint32_t kFormatVersion = 1;
+constexpr size_t kHeaderSize = sizeof kMagic + 4 + 8;
+
+// Word-wise multiply-xor hash: every step is a bijection of the state, so
+// any change confined to one word always changes the result.
+uint64_t checksum(const uint8_t* p, size_t n) {
+    uint64_t h = 0x9E3779B97F4A7C15ull ^ n;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        std::memcpy(&w, p + i, 8);
+        h = (h ^ w) * 0x100000001B3ull;
+        h ^= h >> 29;
+    }
+    for (; i < n; ++i) {
+        h = (h ^ p[i]) * 0x100000001B3ull;
+        h ^= h >> 29;
+    }
+    return h;
+}
+
+void write_csr(ByteWriter& w, const CsrMatrix& m) {
+    w.put<uint32_t>(m.rows);
+    w.put<uint32_t>(m.cols);
+    w.put_array(m.indptr);
+    w.put_array(m.indices);
+    w.put_array(m.values);
+}
+
+CsrMatrix read_csr(ByteReader& r) {
+    CsrMatrix m;
+    m.rows = r.get<uint32_t>();
+    m.cols = r.get<uint32_t>();
+    m.indptr = r.get_array<uint64_t>();
+    m.indices = r.get_array<uint32_t>();
+    m.values = r.get_array<float>();
+    if (m.indptr.size() != uint64_t(m.rows) + 1 || m.indptr[0] != 0 || m.indptr.back() != m.indices.size() ||
+        m.values.size() != m.indices.size())
+        throw corrupted("model is corrupted (inconsistent sparse matrix)");
+    for (uint32_t row = 0; row < m.rows; ++row) {
+        if (m.indptr[row] > m.indptr[row + 1] || m.indptr[row + 1] > m.indices.size())
+            throw corrupted("model is corrupted (inconsistent sparse matrix)");
+        for (uint64_t p = m.indptr[row]; p < m.indptr[row + 1]; ++p)
+            if (m.indices[p] >= m.cols || (p > m.indptr[row] && m.indices[p] <= m.indices[p - 1]))
+                throw corrupted("model is corrupted (sparse matrix index out of order)");
+    }
+    return m;
+}
+
+}  // namespace
+
+Basket Model::history_of(uint32_t user) const {
+    auto items = history.row_indices(user);
+    auto weights = history.row_values(user);
+    return {std::vector<uint32_t>(items.begin(), items.end()), std::vector<float>(weights.begin(), weights.end())};
+}
+
+void Model::order_by_popularity() {
+    popularity_order.resize(popularity.size());
+    std::iota(popularity_order.begin(), popularity_order.end(), 0u);
+    std::sort(popularity_order.begin(), popularity_order.end(),
+              [&](uint32_t a, uint32_t b) { return better({a, popularity[a]}, {b, popularity[b]}); });
+}
+
+std::string Model::describe_json() const {
+    auto id_type = [](const IdMap& m) { return m.kind() == IdKind::Text ? "\"text\"" : "\"bigint\""; };
+    return "{\"algorithm\": \"" + algorithm + "\", \"params\": " + params_json +
+           ", \"format_version\": " + std::to_string(kFormatVersion) + ", \"users\": " + std::to_string(n_users()) +
+           ", \"items\": " + std::to_string(n_items()) + ", \"interactions\": " + std::to_string(history.nnz()) +
+           ", \"rows\": " + std::to_string(rows_added) + ", \"skipped_rows\": " + std::to_string(rows_skipped) +
+           ", \"user_id_type\": " + id_type(users) + ", \"item_id_type\": " + id_type(items) +
+           ", \"per_user_history\": " + (has_users() ? "true" : "false") +
+           ", \"user_ids\": " + (Params::parse_json(params_json).get_bool("pseudonymized_ids", false) ? "\"pseudonymized\"" : "\"raw\"") + "}";
+}
+
+std::vector<uint8_t> Model::serialize() const {
+    ByteWriter w;
+    w.append(kMagic, sizeof kMagic);
+    w.put<uint32_t>(kFormatVersion);
+    w.put<uint64_t>(0);  // total size, patched below
+    w.put_string(algorithm);
+    w.put_string(params_json);
+    w.put<uint64_t>(rows_added);
+    w.put<uint64_t>(rows_skipped);
+    users.write(w);
+    items.write(w);
+    write_csr(w, history);
+    w.put_array(popularity);
+    ByteWriter payload;
+    scorer->write(payload);
+    w.put<uint64_t>(payload.size());
+    w.append(payload.bytes().data(), payload.size());
+    auto& bytes = w.bytes();
+    uint64_t total = bytes.size() + 8;
+    std::memcpy(bytes.data() + sizeof kMagic + 4, &total, 8);
+    w.put<uint64_t>(checksum(bytes.data(), bytes.size()));
+    return std::move(w.bytes());
+}
+
+Model Model::deserialize(const uint8_t* data, size_t size) {
+    if (size == 0) throw corrupted("model is empty");
+    if (size < kHeaderSize + 8 || std::memcmp(data, kMagic, sizeof kMagic) != 0)
+        throw corrupted("not a recsys model (the bytea does not start with the recsys model header)");
+    ByteReader header(data + sizeof kMagic, 12);
+    uint32_t version = header.get<uint32_t>();
+    uint64_t total = header.get<uint64_t>();
+    if (version != kFormatVersion)
+        throw corrupted("model format version " + std::to_string(version) + " is not supported by this recsys (it reads version 1)");
+    if (total != size)
+        throw corrupted("model is truncated or padded: its header says " + std::to_string(total) + " bytes, but it has " +
+                        std::to_string(size));
+    uint64_t stored;
+    std::memcpy(&stored, data + size - 8, 8);
+    if (stored != checksum(data, size - 8)) throw corrupted("model is corrupted (checksum mismatch)");
+
+    ByteReader r(data + kHeaderSize, size - kHeaderSize - 8);
+    Model m;
+    m.algorithm = r.get_string();
+    m.params_json = r.get_string();
+    m.rows_added = r.get<uint64_t>();
+    m.rows_skipped = r.get<uint64_t>();
+    m.users = IdMap::read(r);
+    m.items = IdMap::read(r);
+    m.history = read_csr(r);
+    m.popularity = r.get_array<float>();
+    if (m.history.rows != m.n_users() || m.history.cols != m.n_items() || m.popularity.size() != m.n_items())
+        throw corrupted("model is corrupted (sizes disagree)");
+    const Algorithm* alg = nullptr;
+    try {
+        alg = &find_algorithm(m.algorithm);
+    } catch (const Error&) {
+        throw corrupted("model uses algorithm \"" + m.algorithm + "\", which this recsys does not know");
+    }
+    uint64_t payload_size = r.get<uint64_t>();
+    if (payload_size != r.remaining()) throw corrupted("model is corrupted (payload size)");
+    ByteReader payload(r.position(), payload_size);
+    m.scorer = alg->read(payload, m.n_users(), m.n_items());
+    if (payload.remaining() != 0) throw corrupted("model is corrupted (trailing payload bytes)");
+    m.order_by_popularity();
+    return m;
+}
+
+Model train_model(std::string_view algorithm, const InteractionBuilder& rows, std::string_view params_json,
+                  const Context& ctx) {
+    const Algorithm& alg = find_algorithm(algorithm);
+    Params params = Params::parse_json(params_json);
+    const auto min_users = uint32_t(params.get_int("min_users_per_item", 1, 1, UINT32_MAX));
+    const auto min_items = uint32_t(params.get_int("min_items_per_user", 1, 1, UINT32_MAX));
+    const bool store_history = params.get_bool("store_history", true);
+    params.get_bool("pseudonymized_ids", false);
+    if (!store_history && alg.learns_users)
+        throw invalid_input(std::string(alg.name) + " learns a vector per user, so it cannot be trained with \"store_history\": false",
+                            "Use popularity, itemknn or ease, which serve baskets without per-user data.");
+    Interactions data = rows.build(ctx);
+    if (data.matrix.nnz() == 0)
+        throw invalid_input("no interactions to train on",
+                            "The input needs rows with a non-NULL user id, item id and weight.");
+    if (min_users > 1 || min_items > 1) {
+        auto kept = k_anonymity_filter(data.matrix, min_users, min_items, true);
+        if (kept.matrix.nnz() == 0)
+            throw invalid_input("no interactions left after dropping items with fewer than " + std::to_string(min_users) +
+                                    " users and users with fewer than " + std::to_string(min_items) + " items",
+                                "Lower min_users_per_item or min_items_per_user.");
+        data.users = data.users.subset(kept.kept_rows);
+        data.items = data.items.subset(kept.kept_cols);
+        data.matrix = std::move(kept.matrix);
+    }
+    Model m;
+    m.scorer = alg.train(data, params, ctx);
+    m.algorithm = std::string(alg.name);
+    m.params_json = params.effective_json();
+    m.popularity.assign(data.items.size(), 0.0f);
+    if (alg.name == "popularity")  // the fallback ranking is the model itself (which may add noise)
+        m.scorer->score({}, std::nullopt, m.popularity);
+    else
+        for (uint32_t item : data.matrix.indices) m.popularity[item] += 1.0f;
+    m.rows_added = data.rows_added;
+    m.rows_skipped = data.rows_skipped;
+    m.users = std::move(data.users);
+    m.items = std::move(data.items);
+    m.history = std::move(data.matrix);
+    if (!store_history) {
+        m.users = IdMap();
+        m.history = CsrMatrix();
+        m.history.cols = m.n_items();
+    }
+    m.order_by_popularity();
+    return m;
+}
+
+}  // namespace recsys

@@ -1,0 +1,140 @@
+// A trained model: what every algorithm shares (ids, each user's history,
+// item popularity, parameters) plus the algorithm's own Scorer.
+// Serialised as the self-describing model bytea (format v1, see model.cpp).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "byte_io.h"
+#include "context.h"
+#include "csr.h"
+#include "id_map.h"
+#include "interactions.h"
+#include "params.h"
+
+namespace recsys {
+
+// A user's items with weights: either a known user's history or an
+// anonymous basket to fold in.
+struct Basket {
+    std::vector<uint32_t> items;
+    std::vector<float> weights;
+};
+
+// One item's part in a recommendation (explanations).
+struct Contribution {
+    uint32_t item;
+    float score;
+};
+
+// The algorithm-specific part of a model.
+class Scorer {
+public:
+    virtual ~Scorer() = default;
+
+    // Scores of all items (out.size() == number of items, zero-filled by the
+    // caller) for a known user (`user` set, `basket` is their history) or an
+    // anonymous basket (`user` empty: fold the basket in).
+    virtual void score(const Basket& basket, std::optional<uint32_t> user, std::span<float> out) const = 0;
+
+    // Scores of all items for a block of known users at once (batch
+    // recommendation, evaluation): row r of `out` (row-major,
+    // users.size() x n_items, zero-filled by the caller) gets what
+    // score(baskets[r], users[r], row r) writes; baskets[r] is users[r]'s
+    // history. The default calls score() user by user, so every scorer has
+    // it; a factor model may override it with one matrix product, provided
+    // each row equals what score() gives (batch results must match
+    // recommend_user exactly). Called concurrently from worker threads.
+    virtual void score_block(std::span<const Basket> baskets, std::span<const uint32_t> users, uint32_t n_items,
+                             std::span<float> out) const {
+        for (size_t r = 0; r < users.size(); ++r)
+            score(baskets[r], users[r], out.subspan(r * size_t(n_items), n_items));
+    }
+
+    // Similarity of every item to `item` (out zero-filled). Returns false if
+    // the algorithm has no notion of item similarity.
+    virtual bool similar(uint32_t item, std::span<float> out) const { (void)item; (void)out; return false; }
+
+    // Contributions of the basket's items to `item`'s score, summing to it.
+    // Returns false if the algorithm cannot explain.
+    virtual bool explain(const Basket& basket, std::optional<uint32_t> user, uint32_t item,
+                         std::vector<Contribution>& out) const {
+        (void)basket; (void)user; (void)item; (void)out;
+        return false;
+    }
+
+    // True if a score of exactly zero means "no evidence" (neighbourhood
+    // models): such items are ranked after popularity fill-ins. Factor
+    // models, whose scores may be negative, return false.
+    virtual bool zero_means_unknown() const { return true; }
+
+    virtual void write(ByteWriter& w) const = 0;
+};
+
+// How an algorithm is trained and read back; one entry per algorithm in
+// algorithms.cpp.
+struct Algorithm {
+    std::string_view name;
+    // Reads (and validates) its parameters from `params`, trains on X.
+    std::unique_ptr<Scorer> (*train)(const Interactions& data, const Params& params, const Context& ctx);
+    // Reads the payload written by Scorer::write; validates sizes.
+    std::unique_ptr<Scorer> (*read)(ByteReader& r, uint32_t n_users, uint32_t n_items);
+    // Whether the scorer keeps something per user (factors), so the model
+    // cannot be trained without per-user data ("store_history": false).
+    bool learns_users = false;
+};
+
+const Algorithm& find_algorithm(std::string_view name);  // throws invalid_input
+std::vector<std::string_view> algorithm_names();
+
+class Model {
+public:
+    std::string algorithm;
+    std::string params_json;        // canonical JSON of the parameters used
+    IdMap users;
+    IdMap items;
+    CsrMatrix history;              // users x items, summed input weights
+    std::vector<float> popularity;  // distinct buyers per item
+    std::vector<uint32_t> popularity_order;  // items by popularity, best first (derived, not stored)
+    uint64_t rows_added = 0;
+    uint64_t rows_skipped = 0;
+    std::unique_ptr<Scorer> scorer;
+
+    uint32_t n_users() const { return users.size(); }
+    // False for a model trained with "store_history": false: it knows no
+    // users and serves baskets only.
+    bool has_users() const { return n_users() > 0; }
+    uint32_t n_items() const { return items.size(); }
+
+    Basket history_of(uint32_t user) const;
+
+    // Sets popularity_order from popularity; called after training or loading.
+    void order_by_popularity();
+
+    // A JSON object describing the model (algorithm, parameters, sizes).
+    std::string describe_json() const;
+
+    std::vector<uint8_t> serialize() const;
+    static Model deserialize(const uint8_t* data, size_t size);  // throws corrupted
+};
+
+// Trains `algorithm` on the collected rows. Besides the algorithm's own,
+// every algorithm takes these parameters:
+//   min_users_per_item (1): drop items bought by fewer distinct users, so a
+//       recommendation never reveals one person's rare purchase;
+//   min_items_per_user (1): drop users with fewer items (both thresholds hold
+//       on the data trained on: the filter repeats until stable);
+//   store_history (true): false keeps no per-user data in the model (ids,
+//       purchases); it then serves baskets only (recommend_for_items);
+//   pseudonymized_ids (false): a declaration, shown by describe, that the
+//       user ids are pseudonyms.
+Model train_model(std::string_view algorithm, const InteractionBuilder& rows, std::string_view params_json,
+                  const Context& ctx);
+
+}  // namespace recsys

@@ -1,0 +1,83 @@
+#include "popularity.h"
+
+#include <algorithm>
+#include <random>
+
+#include "errors.h"
+#include "privacy.h"
+#include "rng.h"
+
+namespace recsys::popularity {
+
+namespace {
+
+class PopularityScorer : public Scorer {
+public:
+    explicit PopularityScorer(std::vector<float> counts) : counts_(std::move(counts)) {}
+
+    void score(const Basket&, std::optional<uint32_t>, std::span<float> out) const override {
+        std::copy(counts_.begin(), counts_.end(), out.begin());
+    }
+    void write(ByteWriter& w) const override { w.put_array(counts_); }
+
+private:
+    std::vector<float> counts_;
+};
+
+// Counts with the Laplace mechanism: each user contributes to at most
+// `bound` items (a seeded random choice among theirs), so the counts have
+// sensitivity `bound` and the noisy counts are epsilon-DP.
+std::vector<double> private_counts(const CsrMatrix& x, double epsilon, int64_t bound, uint64_t seed) {
+    std::vector<double> counts(x.cols, 0.0);
+    std::vector<uint32_t> items;
+    for (uint32_t u = 0; u < x.rows; ++u) {
+        auto row = x.row_indices(u);
+        items.assign(row.begin(), row.end());
+        SplitMix64 rng(seed ^ (0x9E3779B97F4A7C15ull * (u + 1)));
+        for (size_t i = items.size(); i > 1; --i) std::swap(items[i - 1], items[rng.below(uint32_t(i))]);
+        items.resize(std::min<size_t>(items.size(), size_t(bound)));
+        for (uint32_t i : items) counts[i] += 1.0;
+    }
+    return noisy_counts(counts, bound, epsilon, seed);
+}
+
+}  // namespace
+
+std::unique_ptr<Scorer> train(const Interactions& data, const Params& params, const Context& ctx) {
+    // "users": how many distinct customers bought the item (robust to bulk
+    // buyers); "weight": the summed weight (e.g. units sold).
+    std::string by = params.get_string("by", "users", {"users", "weight"});
+    // Differential privacy for the released counts (optional).
+    const bool private_release = params.has("epsilon");
+    double epsilon = 0;
+    int64_t bound = 0;
+    uint64_t seed = 0;
+    if (private_release) {
+        epsilon = params.get_double("epsilon", 1.0, 1e-6, 1e6);
+        bound = params.get_int("max_items_per_user", 50, 1, 1000000);
+        // Whoever knows the seed can subtract the noise, and the model records
+        // its parameters: without an explicit seed (for tests) it is random.
+        seed = params.has("seed") ? uint64_t(params.get_int("seed", 0, 0, int64_t(1) << 53))
+                                  : (uint64_t(std::random_device{}()) << 32) ^ std::random_device{}();
+        if (by != "users")
+            throw invalid_input("\"epsilon\" needs \"by\": \"users\"", "Differentially private popularity counts buyers.");
+    }
+    params.reject_unknown("popularity");
+    ctx.check_cancel();
+    const CsrMatrix& x = data.matrix;
+    std::vector<double> sums(data.items.size(), 0.0);
+    if (private_release)
+        sums = private_counts(x, epsilon, bound, seed);
+    else
+        for (uint64_t p = 0; p < x.nnz(); ++p) sums[x.indices[p]] += by == "users" ? 1.0 : double(x.values[p]);
+    std::vector<float> counts(sums.begin(), sums.end());
+    return std::make_unique<PopularityScorer>(std::move(counts));
+}
+
+std::unique_ptr<Scorer> read(ByteReader& r, uint32_t, uint32_t n_items) {
+    auto counts = r.get_array<float>(n_items);
+    if (counts.size() != n_items) throw corrupted("model is corrupted (popularity size)");
+    return std::make_unique<PopularityScorer>(std::move(counts));
+}
+
+}  // namespace recsys::popularity

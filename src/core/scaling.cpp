@@ -1,0 +1,350 @@
+#include "scaling.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <map>
+#include <utility>
+#include <variant>
+
+#include "errors.h"
+
+namespace recsys {
+
+namespace {
+
+constexpr uint8_t kMinMaxTag = 0x4d;  // 'M': a byte to recognise each state, version 1
+constexpr uint8_t kZScoreTag = 0x5a;  // 'Z'
+constexpr uint8_t kRobustTag = 0x52;  // 'R'
+
+const char* const kJsonHint =
+    "Pass the object returned by fit_scaler, for example "
+    "{\"method\":\"zscore\",\"mean\":0,\"stddev\":1}";
+
+void check_finite(double x) {
+    if (!std::isfinite(x))
+        throw invalid_input("cannot scale a NaN or infinite value",
+                            "Filter out or replace non-finite values first.");
+}
+
+// Values near the double limits can overflow the range or the variance.
+ScalerParams checked(ScalerParams p) {
+    if (!std::isfinite(p.center) || !std::isfinite(p.spread))
+        throw invalid_input("values are too large to scale (their spread overflows a double)",
+                            "Divide the column by a constant factor first.");
+    return p;
+}
+
+Error no_rows() {
+    return invalid_input("cannot fit a scaler on zero rows",
+                         "Fit on a query that returns at least one non-null value.");
+}
+
+void read_tag(ByteReader& r, uint8_t expected) {
+    if (r.get<uint8_t>() != expected) throw corrupted("scaler state is corrupted or of another kind");
+}
+
+double read_finite(ByteReader& r) {
+    double x = r.get<double>();
+    if (!std::isfinite(x)) throw corrupted("scaler state is corrupted (non-finite number)");
+    return x;
+}
+
+// A parser for flat JSON objects whose values are numbers or strings: all
+// that scaler parameters need.
+using JsonValue = std::variant<double, std::string>;
+
+class FlatJsonParser {
+public:
+    explicit FlatJsonParser(std::string_view text) : s_(text) {}
+
+    std::map<std::string, JsonValue> parse() {
+        std::map<std::string, JsonValue> out;
+        expect('{');
+        if (peek() == '}') {
+            ++pos_;
+        } else {
+            for (;;) {
+                std::string key = string();
+                expect(':');
+                JsonValue value = peek() == '"' ? JsonValue(string()) : JsonValue(number());
+                if (!out.emplace(key, std::move(value)).second) fail("duplicate key \"" + key + "\"");
+                if (peek() == ',') { ++pos_; continue; }
+                expect('}');
+                break;
+            }
+        }
+        if (peek() != '\0') fail("unexpected text after the closing \"}\"");
+        return out;
+    }
+
+private:
+    [[noreturn]] void fail(const std::string& what) const {
+        throw invalid_input("invalid scaler parameters: " + what + " at offset " + std::to_string(pos_),
+                            kJsonHint);
+    }
+    char peek() {
+        while (pos_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[pos_]))) ++pos_;
+        return pos_ < s_.size() ? s_[pos_] : '\0';
+    }
+    void expect(char c) {
+        if (peek() != c) fail(std::string("expected \"") + c + "\"");
+        ++pos_;
+    }
+    std::string string() {
+        expect('"');
+        std::string out;
+        while (pos_ < s_.size() && s_[pos_] != '"') {
+            char c = s_[pos_++];
+            if (c == '\\') {
+                if (pos_ >= s_.size()) break;
+                char e = s_[pos_++];
+                if (e != '"' && e != '\\' && e != '/') fail("unsupported escape in string");
+                c = e;
+            }
+            out += c;
+        }
+        if (pos_ >= s_.size()) fail("unterminated string");
+        ++pos_;
+        return out;
+    }
+    double number() {
+        peek();
+        size_t start = pos_;
+        const std::string_view number_chars = "+-.0123456789eE";
+        while (pos_ < s_.size() && number_chars.find(s_[pos_]) != std::string_view::npos) ++pos_;
+        double v = 0;
+        auto [end, ec] = std::from_chars(s_.data() + start, s_.data() + pos_, v);
+        if (start == pos_ || ec != std::errc() || end != s_.data() + pos_ || !std::isfinite(v)) {
+            pos_ = start;
+            fail("expected a finite number or a string");
+        }
+        return v;
+    }
+
+    std::string_view s_;
+    size_t pos_ = 0;
+};
+
+std::string number_text(double x) {
+    char buf[64];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, x);  // shortest round-trip form
+    return std::string(buf, end);
+}
+
+// The two number keys each method writes, in to_json order.
+std::pair<const char*, const char*> keys_of(ScaleMethod m) {
+    switch (m) {
+        case ScaleMethod::MinMax: return {"min", "max"};
+        case ScaleMethod::ZScore: return {"mean", "stddev"};
+        case ScaleMethod::Robust: return {"median", "iqr"};
+    }
+    return {"", ""};
+}
+
+const char* name_of(ScaleMethod m) {
+    switch (m) {
+        case ScaleMethod::MinMax: return "minmax";
+        case ScaleMethod::ZScore: return "zscore";
+        case ScaleMethod::Robust: return "robust";
+    }
+    return "";
+}
+
+double sorted_quantile(const std::vector<double>& sorted, double fraction) {
+    double pos = fraction * double(sorted.size() - 1);
+    size_t lo = size_t(std::floor(pos));
+    size_t hi = size_t(std::ceil(pos));
+    return sorted[lo] + (pos - double(lo)) * (sorted[hi] - sorted[lo]);
+}
+
+}  // namespace
+
+double ScalerParams::apply(double x) const {
+    check_finite(x);
+    if (spread == 0) return 0;  // constant column
+    return (x - center) / spread;
+}
+
+std::string ScalerParams::to_json() const {
+    auto [first, second] = keys_of(method);
+    // minmax shows the max a user would expect rather than the range.
+    double second_value = method == ScaleMethod::MinMax ? center + spread : spread;
+    return std::string("{\"method\":\"") + name_of(method) + "\",\"" + first + "\":" + number_text(center) +
+           ",\"" + second + "\":" + number_text(second_value) + "}";
+}
+
+ScalerParams ScalerParams::parse_json(std::string_view json) {
+    auto fields = FlatJsonParser(json).parse();
+
+    auto method_field = fields.find("method");
+    if (method_field == fields.end() || !std::holds_alternative<std::string>(method_field->second))
+        throw invalid_input("invalid scaler parameters: needs a string \"method\"", kJsonHint);
+    const std::string& name = std::get<std::string>(method_field->second);
+    ScalerParams p;
+    if (name == "minmax") p.method = ScaleMethod::MinMax;
+    else if (name == "zscore") p.method = ScaleMethod::ZScore;
+    else if (name == "robust") p.method = ScaleMethod::Robust;
+    else
+        throw invalid_input("invalid scaler parameters: unknown method \"" + name + "\"",
+                            "use \"minmax\", \"zscore\" or \"robust\"");
+
+    auto [first, second] = keys_of(p.method);
+    auto number = [&](const char* key) {
+        auto it = fields.find(key);
+        if (it == fields.end() || !std::holds_alternative<double>(it->second))
+            throw invalid_input("invalid scaler parameters: " + name + " needs a number \"" + key + "\"",
+                                kJsonHint);
+        return std::get<double>(it->second);
+    };
+    double a = number(first);
+    double b = number(second);
+    if (fields.size() != 3)
+        throw invalid_input("invalid scaler parameters: " + name + " takes only \"method\", \"" + first +
+                                "\" and \"" + second + "\"",
+                            kJsonHint);
+
+    p.center = a;
+    p.spread = p.method == ScaleMethod::MinMax ? b - a : b;
+    if (!std::isfinite(p.spread))
+        throw invalid_input("invalid scaler parameters: the range from min to max overflows a double", kJsonHint);
+    if (p.spread < 0)
+        throw invalid_input("invalid scaler parameters: \"" + std::string(second) + "\" must be >= " +
+                                (p.method == ScaleMethod::MinMax ? "\"min\"" : "0"),
+                            kJsonHint);
+    return p;
+}
+
+// --- min-max
+
+void MinMaxState::add(double x) {
+    check_finite(x);
+    min_ = count_ == 0 ? x : std::min(min_, x);
+    max_ = count_ == 0 ? x : std::max(max_, x);
+    ++count_;
+}
+
+void MinMaxState::combine(const MinMaxState& other) {
+    if (other.count_ == 0) return;
+    if (count_ == 0) { *this = other; return; }
+    min_ = std::min(min_, other.min_);
+    max_ = std::max(max_, other.max_);
+    count_ += other.count_;
+}
+
+ScalerParams MinMaxState::params() const {
+    if (count_ == 0) throw no_rows();
+    return checked({ScaleMethod::MinMax, min_, max_ - min_});
+}
+
+void MinMaxState::write(ByteWriter& w) const {
+    w.put<uint8_t>(kMinMaxTag);
+    w.put<uint64_t>(count_);
+    w.put<double>(min_);
+    w.put<double>(max_);
+}
+
+MinMaxState MinMaxState::read(ByteReader& r) {
+    read_tag(r, kMinMaxTag);
+    MinMaxState s;
+    s.count_ = r.get<uint64_t>();
+    s.min_ = read_finite(r);
+    s.max_ = read_finite(r);
+    if (s.min_ > s.max_) throw corrupted("scaler state is corrupted (min above max)");
+    return s;
+}
+
+// --- z-score
+
+void ZScoreState::add(double x) {
+    check_finite(x);
+    ++count_;
+    double delta = x - mean_;
+    mean_ += delta / double(count_);
+    m2_ += delta * (x - mean_);
+}
+
+void ZScoreState::combine(const ZScoreState& other) {
+    if (other.count_ == 0) return;
+    if (count_ == 0) { *this = other; return; }
+    double n_a = double(count_), n_b = double(other.count_), n = n_a + n_b;
+    double delta = other.mean_ - mean_;
+    mean_ += delta * n_b / n;
+    m2_ += other.m2_ + delta * delta * n_a * n_b / n;
+    count_ += other.count_;
+}
+
+double ZScoreState::stddev() const {
+    if (count_ < 2) return 0;
+    return std::sqrt(std::max(0.0, m2_) / double(count_));  // rounding can leave m2 a hair below 0
+}
+
+ScalerParams ZScoreState::params() const {
+    if (count_ == 0) throw no_rows();
+    return checked({ScaleMethod::ZScore, mean_, stddev()});
+}
+
+void ZScoreState::write(ByteWriter& w) const {
+    w.put<uint8_t>(kZScoreTag);
+    w.put<uint64_t>(count_);
+    w.put<double>(mean_);
+    w.put<double>(m2_);
+}
+
+ZScoreState ZScoreState::read(ByteReader& r) {
+    read_tag(r, kZScoreTag);
+    ZScoreState s;
+    s.count_ = r.get<uint64_t>();
+    s.mean_ = read_finite(r);
+    s.m2_ = read_finite(r);
+    return s;
+}
+
+// --- robust
+
+void RobustState::add(double x) {
+    check_finite(x);
+    values_.push_back(x);
+}
+
+void RobustState::combine(const RobustState& other) {
+    values_.insert(values_.end(), other.values_.begin(), other.values_.end());
+}
+
+ScalerParams RobustState::params() const {
+    if (values_.empty()) throw no_rows();
+    std::vector<double> sorted = values_;
+    std::sort(sorted.begin(), sorted.end());
+    double iqr = sorted_quantile(sorted, 0.75) - sorted_quantile(sorted, 0.25);
+    return checked({ScaleMethod::Robust, sorted_quantile(sorted, 0.5), iqr});
+}
+
+void RobustState::write(ByteWriter& w) const {
+    w.put<uint8_t>(kRobustTag);
+    w.put_array(values_);
+}
+
+RobustState RobustState::read(ByteReader& r) {
+    read_tag(r, kRobustTag);
+    RobustState s;
+    s.values_ = r.get_array<double>();
+    for (double x : s.values_)
+        if (!std::isfinite(x)) throw corrupted("scaler state is corrupted (non-finite number)");
+    return s;
+}
+
+double percentile_cont(std::vector<double> values, double fraction) {
+    if (!(fraction >= 0 && fraction <= 1))
+        throw invalid_input("quantile fraction must be between 0 and 1", "For example 0.99 for the 99th percentile.");
+    if (values.empty())
+        throw invalid_input("cannot compute a quantile of zero values", "Pass at least one value.");
+    for (double x : values)
+        if (!std::isfinite(x))
+            throw invalid_input("cannot compute a quantile of NaN or infinite values",
+                                "Filter out or replace non-finite values first.");
+    std::sort(values.begin(), values.end());
+    return sorted_quantile(values, fraction);
+}
+
+}  // namespace recsys

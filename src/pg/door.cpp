@@ -1,0 +1,117 @@
+#include "door.h"
+
+#include <cstring>
+#include <new>
+
+#include "errors.h"
+
+namespace recsys::pg {
+
+namespace {
+
+// What guarded() caught, kept in plain storage so that nothing with a
+// destructor is alive when ereport longjmps away.
+struct CaughtError {
+    ErrorData* pg_error;
+    bool cancelled;
+    int sqlstate;
+    char message[2048];
+    char hint[1024];
+};
+CaughtError caught;
+
+void copy_text(char* dst, size_t size, const char* src) {
+    std::strncpy(dst, src, size - 1);
+    dst[size - 1] = '\0';
+}
+
+}  // namespace
+
+void store_caught_error() {
+    caught = CaughtError{};
+    try {
+        throw;
+    } catch (const PgError& e) {
+        caught.pg_error = e.data();
+    } catch (const Cancelled&) {
+        caught.cancelled = true;
+    } catch (const Error& e) {
+        switch (e.kind()) {
+            case ErrorKind::InvalidInput: caught.sqlstate = ERRCODE_INVALID_PARAMETER_VALUE; break;
+            case ErrorKind::Corrupted: caught.sqlstate = ERRCODE_DATA_CORRUPTED; break;
+            case ErrorKind::ResourceLimit: caught.sqlstate = ERRCODE_PROGRAM_LIMIT_EXCEEDED; break;
+            case ErrorKind::Internal: caught.sqlstate = ERRCODE_INTERNAL_ERROR; break;
+        }
+        copy_text(caught.message, sizeof caught.message, e.what());
+        copy_text(caught.hint, sizeof caught.hint, e.hint().c_str());
+    } catch (const std::bad_alloc&) {
+        caught.sqlstate = ERRCODE_OUT_OF_MEMORY;
+        copy_text(caught.message, sizeof caught.message, "out of memory in recsys");
+        copy_text(caught.hint, sizeof caught.hint, "Lower recsys.memory_limit or train on less data.");
+    } catch (const std::exception& e) {
+        caught.sqlstate = ERRCODE_INTERNAL_ERROR;
+        copy_text(caught.message, sizeof caught.message, e.what());
+    } catch (...) {
+        caught.sqlstate = ERRCODE_INTERNAL_ERROR;
+        copy_text(caught.message, sizeof caught.message, "unknown C++ exception in recsys");
+    }
+}
+
+void raise_caught_error() {
+    if (caught.pg_error) ReThrowError(caught.pg_error);
+    if (caught.cancelled) {
+        CHECK_FOR_INTERRUPTS();
+        ereport(ERROR, (errcode(ERRCODE_QUERY_CANCELED), errmsg("canceling recsys computation")));
+    }
+    if (caught.hint[0])
+        ereport(ERROR, (errcode(caught.sqlstate), errmsg("%s", caught.message), errhint("%s", caught.hint)));
+    ereport(ERROR, (errcode(caught.sqlstate), errmsg("%s", caught.message)));
+    pg_unreachable();
+}
+
+Context backend_context() {
+    Context ctx;
+    ctx.threads = setting_threads;
+    ctx.memory_limit_bytes = uint64_t(setting_memory_limit_mb) << 20;
+    ctx.check_cancel = [] {
+        if (INTERRUPTS_PENDING_CONDITION()) pg_call([] { CHECK_FOR_INTERRUPTS(); });
+    };
+    ctx.progress = [](const std::string& line) {
+        const char* text = line.c_str();
+        pg_call([&] { ereport(setting_verbose ? NOTICE : DEBUG1, (errmsg("recsys: %s", text))); });
+    };
+    return ctx;
+}
+
+std::string text_arg(FunctionCallInfo fcinfo, int n) {
+    const char* data = nullptr;
+    int size = 0;
+    pg_call([&] {
+        text* t = PG_GETARG_TEXT_PP(n);
+        data = VARDATA_ANY(t);
+        size = VARSIZE_ANY_EXHDR(t);
+    });
+    return std::string(data, size);
+}
+
+bytea* bytea_result(const void* data, size_t size) {
+    bytea* out = nullptr;
+    if (size > MaxAllocSize - VARHDRSZ)
+        throw Error(ErrorKind::ResourceLimit, "model of " + std::to_string(size >> 20) + " MB is larger than the 1 GB a bytea can hold",
+                    "Lower the model size (e.g. fewer neighbours or factors, or max_items).");
+    pg_call([&] {
+        out = static_cast<bytea*>(palloc(size + VARHDRSZ));
+        SET_VARSIZE(out, size + VARHDRSZ);
+        memcpy(VARDATA(out), data, size);
+    });
+    return out;
+}
+
+Datum jsonb_from_string(const std::string& json) {
+    Datum out = (Datum)0;
+    const char* text = json.c_str();
+    pg_call([&] { out = DirectFunctionCall1(jsonb_in, CStringGetDatum(text)); });
+    return out;
+}
+
+}  // namespace recsys::pg

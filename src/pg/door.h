@@ -1,0 +1,82 @@
+// The one door between C++ and PostgreSQL (DESIGN.md, rules 1-3).
+//
+// guarded(fcinfo, body) runs a SQL-callable function's C++ body. No C++
+// exception leaves it: each is caught, every C++ object of the body is
+// destroyed, and only then is the error raised with ereport.
+//
+// pg_call(fn) runs PostgreSQL code from inside such a body. A PostgreSQL error
+// (ereport/elog, including a query cancel) is caught with PG_TRY and thrown
+// on as a C++ PgError, so longjmp never skips a C++ destructor. `fn` itself
+// must hold only trivially destructible locals.
+#pragma once
+
+#include <string>
+
+#include "context.h"
+#include "pg.h"
+
+namespace recsys::pg {
+
+class PgError : public std::exception {
+public:
+    explicit PgError(ErrorData* data) : data_(data) {}
+    ErrorData* data() const { return data_; }
+    const char* what() const noexcept override { return data_->message ? data_->message : "PostgreSQL error"; }
+
+private:
+    ErrorData* data_;
+};
+
+[[noreturn]] void raise_caught_error();  // internal to guarded()
+void store_caught_error();               // internal to guarded()
+
+template <typename Fn>
+void pg_call(Fn&& fn) {
+    MemoryContext context = CurrentMemoryContext;
+    ErrorData* volatile error = nullptr;
+    PG_TRY();
+    {
+        fn();
+    }
+    PG_CATCH();
+    {
+        MemoryContextSwitchTo(context);
+        error = CopyErrorData();
+        FlushErrorState();
+    }
+    PG_END_TRY();
+    if (error) throw PgError(error);
+}
+
+template <typename Body>
+Datum guarded(Body&& body) {
+    Datum result = (Datum)0;
+    bool failed = false;
+    try {
+        result = body();
+    } catch (...) {
+        store_caught_error();
+        failed = true;
+    }
+    if (failed) raise_caught_error();
+    return result;
+}
+
+// A Context for core computations in this backend: cancellation wired to
+// PostgreSQL's interrupts, progress to NOTICE (recsys.verbose) or DEBUG1,
+// and the recsys.threads / recsys.memory_limit settings.
+Context backend_context();
+
+// Settings (GUCs), defined in settings.cpp.
+extern int setting_threads;
+extern int setting_memory_limit_mb;
+extern bool setting_verbose;
+extern char* setting_default_model;
+extern char* setting_pseudonymize_key;
+
+// Argument helpers; each runs inside pg_call().
+std::string text_arg(FunctionCallInfo fcinfo, int n);
+bytea* bytea_result(const void* data, size_t size);
+Datum jsonb_from_string(const std::string& json);
+
+}  // namespace recsys::pg

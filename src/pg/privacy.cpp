@@ -1,0 +1,93 @@
+// SQL functions for privacy: keyed pseudonyms and masking of personal data.
+#include "door.h"
+#include "errors.h"
+#include "privacy.h"
+
+extern "C" {
+PG_FUNCTION_INFO_V1(recsys_pseudonymize);
+PG_FUNCTION_INFO_V1(recsys_pseudonymize_hex);
+PG_FUNCTION_INFO_V1(recsys_mask_email);
+PG_FUNCTION_INFO_V1(recsys_mask_phone);
+PG_FUNCTION_INFO_V1(recsys_mask_name);
+PG_FUNCTION_INFO_V1(recsys_mask_text);
+}
+
+using namespace recsys;
+using namespace recsys::pg;
+
+namespace {
+
+// The key: the argument if given, else recsys.pseudonymize_key. It is never
+// put into a message.
+std::string key_arg(FunctionCallInfo fcinfo) {
+    if (!PG_ARGISNULL(1)) return text_arg(fcinfo, 1);
+    std::string key = setting_pseudonymize_key ? setting_pseudonymize_key : "";
+    if (key.empty())
+        throw invalid_input("no pseudonymisation key",
+                            "Pass a key as the second argument, or have a superuser set recsys.pseudonymize_key.");
+    return key;
+}
+
+// The id as the text that is hashed: integers by their decimal form, so 42
+// and '42' get the same pseudonym.
+std::string id_arg(FunctionCallInfo fcinfo) {
+    Oid type = InvalidOid;
+    pg_call([&] { type = get_fn_expr_argtype(fcinfo->flinfo, 0); });
+    if (type == INT8OID) return std::to_string(PG_GETARG_INT64(0));
+    return text_arg(fcinfo, 0);
+}
+
+Datum text_result(const std::string& s) {
+    Datum out = (Datum)0;
+    const char* data = s.data();
+    size_t size = s.size();
+    pg_call([&] { out = PointerGetDatum(cstring_to_text_with_len(data, int(size))); });
+    return out;
+}
+
+size_t count_arg(FunctionCallInfo fcinfo, int n, const char* what) {
+    int32 v = PG_GETARG_INT32(n);
+    if (v < 0) throw invalid_input(std::string(what) + " must not be negative, got " + std::to_string(v));
+    return size_t(v);
+}
+
+}  // namespace
+
+extern "C" Datum recsys_pseudonymize(PG_FUNCTION_ARGS) {
+    return guarded([&]() -> Datum {
+        if (PG_ARGISNULL(0)) {
+            fcinfo->isnull = true;
+            return (Datum)0;
+        }
+        return Int64GetDatum(pseudonymize(key_arg(fcinfo), std::string_view(id_arg(fcinfo))));
+    });
+}
+
+extern "C" Datum recsys_pseudonymize_hex(PG_FUNCTION_ARGS) {
+    return guarded([&]() -> Datum {
+        if (PG_ARGISNULL(0)) {
+            fcinfo->isnull = true;
+            return (Datum)0;
+        }
+        return text_result(pseudonymize_hex(key_arg(fcinfo), std::string_view(id_arg(fcinfo))));
+    });
+}
+
+extern "C" Datum recsys_mask_email(PG_FUNCTION_ARGS) {
+    return guarded([&] { return text_result(mask_email(text_arg(fcinfo, 0))); });
+}
+
+extern "C" Datum recsys_mask_phone(PG_FUNCTION_ARGS) {
+    return guarded([&] { return text_result(mask_phone(text_arg(fcinfo, 0), count_arg(fcinfo, 1, "keep_last"))); });
+}
+
+extern "C" Datum recsys_mask_name(PG_FUNCTION_ARGS) {
+    return guarded([&] { return text_result(mask_name(text_arg(fcinfo, 0))); });
+}
+
+extern "C" Datum recsys_mask_text(PG_FUNCTION_ARGS) {
+    return guarded([&] {
+        return text_result(partial_mask(text_arg(fcinfo, 0), count_arg(fcinfo, 1, "keep_first"),
+                                        count_arg(fcinfo, 2, "keep_last"), text_arg(fcinfo, 3)));
+    });
+}

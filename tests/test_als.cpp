@@ -1,0 +1,396 @@
+#include "als.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <numeric>
+#include <random>
+#include <set>
+#include <vector>
+
+#include "errors.h"
+
+using recsys::Basket;
+using recsys::CsrMatrix;
+using namespace recsys::als;
+
+namespace {
+
+// Rows of (column, weight), sorted by column.
+CsrMatrix make_csr(const std::vector<std::map<uint32_t, float>>& rows, uint32_t cols) {
+    CsrMatrix m;
+    m.rows = uint32_t(rows.size());
+    m.cols = cols;
+    for (const auto& row : rows) {
+        for (auto [c, w] : row) {
+            m.indices.push_back(c);
+            m.values.push_back(w);
+        }
+        m.indptr.push_back(m.indices.size());
+    }
+    return m;
+}
+
+CsrMatrix random_matrix(uint32_t users, uint32_t items, double density, uint32_t seed) {
+    std::mt19937 gen(seed);
+    std::uniform_real_distribution<double> u(0, 1);
+    std::vector<std::map<uint32_t, float>> rows(users);
+    for (auto& row : rows)
+        for (uint32_t i = 0; i < items; ++i)
+            if (u(gen) < density) row[i] = float(1 + int(u(gen) * 3));
+    return make_csr(rows, items);
+}
+
+// Users in `groups` clusters, each buying mostly within its own block of items.
+struct Planted {
+    CsrMatrix train;
+    std::vector<uint32_t> held_out;  // one in-group item per user, not in train
+    std::vector<uint32_t> group;
+    uint32_t groups, items_per_group;
+};
+
+Planted planted(uint32_t users, uint32_t groups, uint32_t items_per_group, uint32_t seed) {
+    std::mt19937 gen(seed);
+    std::uniform_real_distribution<double> u(0, 1);
+    Planted p;
+    p.groups = groups;
+    p.items_per_group = items_per_group;
+    const uint32_t items = groups * items_per_group;
+    std::vector<std::map<uint32_t, float>> rows(users);
+    for (uint32_t user = 0; user < users; ++user) {
+        const uint32_t g = user % groups;
+        p.group.push_back(g);
+        std::vector<uint32_t> own;
+        for (uint32_t i = 0; i < items; ++i) {
+            const bool in_group = i / items_per_group == g;
+            if (u(gen) < (in_group ? 0.5 : 0.02)) {
+                rows[user][i] = 1.0f;
+                if (in_group) own.push_back(i);
+            }
+        }
+        if (own.empty()) own.push_back(g * items_per_group);
+        const uint32_t h = own[gen() % own.size()];
+        rows[user].erase(h);
+        p.held_out.push_back(h);
+    }
+    p.train = make_csr(rows, items);
+    return p;
+}
+
+// The objective by brute force, dense over all user-item pairs.
+double dense_loss(const CsrMatrix& x, const FactorPair& m, const Options& opt) {
+    double sum = 0;
+    for (uint32_t u = 0; u < x.rows; ++u) {
+        std::map<uint32_t, float> row;
+        for (uint64_t k = x.indptr[u]; k < x.indptr[u + 1]; ++k) row[x.indices[k]] = x.values[k];
+        for (uint32_t i = 0; i < x.cols; ++i) {
+            const double s = m.users.row(u).cast<double>().dot(m.items.row(i).cast<double>());
+            const auto it = row.find(i);
+            const double c = it == row.end() ? 1.0 : 1.0 + double(opt.alpha) * it->second;
+            const double p = it == row.end() ? 0.0 : 1.0;
+            sum += c * (p - s) * (p - s);
+        }
+    }
+    return sum + double(opt.regularization) *
+                     (m.users.cast<double>().squaredNorm() + m.items.cast<double>().squaredNorm());
+}
+
+Basket history(const CsrMatrix& x, uint32_t u) {
+    Basket b;
+    for (uint64_t k = x.indptr[u]; k < x.indptr[u + 1]; ++k) {
+        b.items.push_back(x.indices[k]);
+        b.weights.push_back(x.values[k]);
+    }
+    return b;
+}
+
+std::vector<uint8_t> payload(const recsys::Scorer& s) {
+    recsys::ByteWriter w;
+    s.write(w);
+    return w.bytes();
+}
+
+std::vector<float> scores(const recsys::Scorer& s, const Basket& b, std::optional<uint32_t> user, uint32_t items) {
+    std::vector<float> out(items, 0.0f);
+    s.score(b, user, out);
+    return out;
+}
+
+Options small(uint32_t factors, uint32_t iterations) {
+    Options o;
+    o.factors = factors;
+    o.iterations = iterations;
+    o.regularization = 0.1f;
+    o.alpha = 2.0f;
+    return o;
+}
+
+}  // namespace
+
+TEST(Als, RowSolveMatchesDenseNormalEquations) {
+    // x = (Y^T C Y + lambda I)^-1 Y^T C p, with C and p dense over all items.
+    std::mt19937 gen(7);
+    std::normal_distribution<float> normal(0, 0.3f);
+    for (uint32_t f : {5u, 8u, 13u}) {
+        const uint32_t n_items = 40;
+        Factors y(n_items, f);
+        for (Eigen::Index k = 0; k < y.size(); ++k) y.data()[k] = normal(gen);
+        const std::vector<uint32_t> items = {1, 4, 5, 9, 17, 22, 30, 39};
+        const std::vector<float> weights = {1, 3, 0.5f, 2, 1, 7, 1, 0.25f};
+        Options opt = small(f, 1);
+        Eigen::VectorXd c = Eigen::VectorXd::Ones(n_items), p = Eigen::VectorXd::Zero(n_items);
+        for (size_t k = 0; k < items.size(); ++k) {
+            c[items[k]] = 1.0 + opt.alpha * weights[k];
+            p[items[k]] = 1.0;
+        }
+        const Eigen::MatrixXd yd = y.cast<double>();
+        const Eigen::MatrixXd a = yd.transpose() * c.asDiagonal() * yd + opt.regularization * Eigen::MatrixXd::Identity(f, f);
+        const Eigen::VectorXd want = a.inverse() * (yd.transpose() * c.asDiagonal() * p);
+
+        const Eigen::VectorXf exact = solve_row_exact(y, items, weights, opt);
+        // CG reaches the exact solution in f steps (in exact arithmetic).
+        const Eigen::VectorXf cg = solve_row_cg(y, items, weights, opt, Eigen::VectorXf::Zero(f), 3 * f);
+        for (uint32_t k = 0; k < f; ++k) {
+            EXPECT_NEAR(exact[k], want[k], 1e-5 * want.norm()) << "f=" << f << " k=" << k;
+            EXPECT_NEAR(cg[k], want[k], 1e-3 * want.norm()) << "f=" << f << " k=" << k;
+        }
+        // A few warm-started steps already get close; more steps get closer.
+        const Eigen::VectorXf warm = want.cast<float>() + Eigen::VectorXf::Constant(f, 0.05f);
+        const double e1 = (solve_row_cg(y, items, weights, opt, warm, 1).cast<double>() - want).norm();
+        const double e3 = (solve_row_cg(y, items, weights, opt, warm, 3).cast<double>() - want).norm();
+        EXPECT_LT(e3, e1);
+        EXPECT_LT(e1, (warm.cast<double>() - want).norm());
+    }
+}
+
+TEST(Als, EmptyRowSolvesToZero) {
+    Factors y = Factors::Random(6, 4);
+    Options opt = small(4, 1);
+    EXPECT_EQ(solve_row_cg(y, {}, {}, opt, Eigen::VectorXf::Ones(4), 3).norm(), 0.0f);
+    EXPECT_EQ(solve_row_exact(y, {}, {}, opt).norm(), 0.0f);
+}
+
+TEST(Als, LossDecreasesEveryIterationAndMatchesBruteForce) {
+    const CsrMatrix x = random_matrix(40, 30, 0.2, 3);
+    for (bool cholesky : {false, true}) {
+        Options opt = small(6, 12);
+        opt.cholesky = cholesky;
+        std::vector<double> dense, reported;
+        recsys::Context ctx;
+        int progress_lines = 0;
+        ctx.progress = [&](const std::string& line) {
+            EXPECT_EQ(line.rfind("iteration ", 0), 0u) << line;
+            ++progress_lines;
+        };
+        fit(x, opt, ctx, [&](uint32_t, const FactorPair& m, double loss) {
+            dense.push_back(dense_loss(x, m, opt));
+            reported.push_back(loss);
+            EXPECT_NEAR(recsys::als::loss(x, m, opt), dense.back(), 1e-6 * dense.back());
+        });
+        EXPECT_EQ(progress_lines, 12);
+        ASSERT_EQ(dense.size(), 12u);
+        for (size_t k = 0; k < dense.size(); ++k) {
+            EXPECT_NEAR(reported[k], dense[k], 1e-4 * dense[k]) << "iteration " << k + 1;
+            if (k > 0) {
+                EXPECT_LE(dense[k], dense[k - 1] * (1 + 1e-6)) << "iteration " << k + 1 << " cholesky " << cholesky;
+            }
+        }
+        EXPECT_LT(dense.back(), 0.9 * dense.front());
+    }
+}
+
+TEST(Als, RecoversPlantedGroups) {
+    const Planted p = planted(300, 5, 20, 11);
+    Options opt;
+    opt.factors = 8;
+    opt.iterations = 15;
+    opt.regularization = 0.1f;
+    const auto scorer = make_scorer(fit(p.train, opt, recsys::Context{}), opt.alpha, opt.regularization);
+    const uint32_t items = p.train.cols;
+    int hits = 0;
+    for (uint32_t u = 0; u < p.train.rows; ++u) {
+        const auto s = scores(*scorer, history(p.train, u), u, items);
+        // The held-out item beats every unbought item of other groups.
+        bool best = true;
+        for (uint32_t i = 0; i < items; ++i)
+            if (i / p.items_per_group != p.group[u] && s[i] >= s[p.held_out[u]] &&
+                !std::binary_search(p.train.indices.begin() + p.train.indptr[u],
+                                    p.train.indices.begin() + p.train.indptr[u + 1], i))
+                best = false;
+        hits += best;
+    }
+    EXPECT_GT(hits, 0.9 * p.train.rows) << hits;
+}
+
+TEST(Als, ReproducibleAcrossRunsAndThreadCounts) {
+    const CsrMatrix x = random_matrix(150, 90, 0.1, 5);
+    Options opt = small(12, 4);
+    auto run = [&](int threads, uint64_t seed) {
+        recsys::Context ctx;
+        ctx.threads = threads;
+        opt.seed = seed;
+        return payload(*make_scorer(fit(x, opt, ctx), opt.alpha, opt.regularization));
+    };
+    const auto a = run(1, 42);
+    EXPECT_EQ(a, run(1, 42));
+    EXPECT_EQ(a, run(2, 42));
+    EXPECT_EQ(a, run(3, 42));
+    EXPECT_NE(a, run(1, 43));
+}
+
+TEST(Als, FoldInOfOwnHistoryMatchesLearnedVector) {
+    const CsrMatrix x = random_matrix(60, 40, 0.15, 9);
+    Options opt = small(6, 300);
+    opt.cholesky = true;
+    const auto scorer = make_scorer(fit(x, opt, recsys::Context{}), opt.alpha, opt.regularization);
+    for (uint32_t u : {0u, 7u, 31u, 59u}) {
+        const Basket b = history(x, u);
+        const auto known = scores(*scorer, b, u, x.cols);
+        const auto folded = scores(*scorer, b, std::nullopt, x.cols);
+        const float scale = *std::max_element(known.begin(), known.end());
+        for (uint32_t i = 0; i < x.cols; ++i) EXPECT_NEAR(folded[i], known[i], 2e-3 * scale) << u << " " << i;
+    }
+}
+
+TEST(Als, FoldInMergesDuplicatesAndIgnoresUnknownItems) {
+    const CsrMatrix x = random_matrix(30, 20, 0.2, 4);
+    Options opt = small(4, 5);
+    const auto scorer = make_scorer(fit(x, opt, recsys::Context{}), opt.alpha, opt.regularization);
+    const auto merged = scores(*scorer, Basket{{3, 5}, {2.0f, 1.0f}}, std::nullopt, x.cols);
+    const auto split = scores(*scorer, Basket{{5, 3, 3, 999}, {1.0f, 1.5f, 0.5f, 1.0f}}, std::nullopt, x.cols);
+    for (uint32_t i = 0; i < x.cols; ++i) EXPECT_NEAR(merged[i], split[i], 1e-6);
+    const auto empty = scores(*scorer, Basket{}, std::nullopt, x.cols);
+    for (float s : empty) EXPECT_EQ(s, 0.0f);
+}
+
+TEST(Als, ExplanationSumsToFoldInScore) {
+    const CsrMatrix x = random_matrix(50, 35, 0.2, 6);
+    Options opt = small(5, 8);
+    const auto scorer = make_scorer(fit(x, opt, recsys::Context{}), opt.alpha, opt.regularization);
+    const Basket anonymous{{2, 8, 9, 20}, {1.0f, 2.0f, 1.0f, 4.0f}};
+    for (const Basket& b : {anonymous, history(x, 3), history(x, 17)}) {
+        const auto folded = scores(*scorer, b, std::nullopt, x.cols);
+        for (uint32_t item : {0u, 8u, 34u}) {
+            std::vector<recsys::Contribution> parts;
+            ASSERT_TRUE(scorer->explain(b, std::nullopt, item, parts));
+            std::set<uint32_t> basket_items(b.items.begin(), b.items.end());
+            ASSERT_EQ(parts.size(), basket_items.size());
+            double sum = 0;
+            for (const auto& c : parts) {
+                EXPECT_TRUE(basket_items.count(c.item));
+                sum += c.score;
+            }
+            EXPECT_NEAR(sum, folded[item], 1e-4 * (1 + std::abs(folded[item])));
+            for (size_t k = 1; k < parts.size(); ++k) EXPECT_GE(parts[k - 1].score, parts[k].score);
+        }
+    }
+}
+
+TEST(Als, SimilarIsCosineOfItemFactors) {
+    const CsrMatrix x = random_matrix(40, 25, 0.2, 8);
+    Options opt = small(4, 3);
+    const FactorPair m = fit(x, opt, recsys::Context{});
+    const auto scorer = make_scorer(m, opt.alpha, opt.regularization);
+    EXPECT_FALSE(scorer->zero_means_unknown());
+    std::vector<float> out(x.cols, 0.0f);
+    ASSERT_TRUE(scorer->similar(4, out));
+    for (uint32_t j = 0; j < x.cols; ++j) {
+        const double want = m.items.row(4).cast<double>().dot(m.items.row(j).cast<double>()) /
+                            (m.items.row(4).cast<double>().norm() * m.items.row(j).cast<double>().norm());
+        EXPECT_NEAR(out[j], want, 1e-5);
+    }
+    EXPECT_NEAR(out[4], 1.0f, 1e-6);
+}
+
+TEST(Als, PayloadRoundTripsAndRejectsCorruption) {
+    const CsrMatrix x = random_matrix(20, 15, 0.3, 2);
+    Options opt = small(3, 2);
+    const auto scorer = make_scorer(fit(x, opt, recsys::Context{}), opt.alpha, opt.regularization);
+    const auto bytes = payload(*scorer);
+    {
+        recsys::ByteReader r(bytes.data(), bytes.size());
+        const auto back = read(r, 20, 15);
+        EXPECT_EQ(r.remaining(), 0u);
+        EXPECT_EQ(payload(*back), bytes);
+    }
+    auto read_with = [&](std::vector<uint8_t> b, uint32_t users, uint32_t items) {
+        recsys::ByteReader r(b.data(), b.size());
+        auto s = read(r, users, items);
+        if (r.remaining() != 0) throw recsys::corrupted("trailing bytes");  // as Model::deserialize does
+    };
+    EXPECT_THROW(read_with(bytes, 21, 15), recsys::Error);
+    EXPECT_THROW(read_with(bytes, 20, 16), recsys::Error);
+    EXPECT_THROW(read_with(bytes, 19, 15), recsys::Error);
+    EXPECT_THROW(read_with(std::vector<uint8_t>(bytes.begin(), bytes.end() - 4), 20, 15), recsys::Error);
+    EXPECT_THROW(read_with(std::vector<uint8_t>(bytes.begin(), bytes.begin() + 10), 20, 15), recsys::Error);
+    auto zero_factors = bytes;
+    std::fill(zero_factors.begin(), zero_factors.begin() + 4, 0);
+    EXPECT_THROW(read_with(zero_factors, 20, 15), recsys::Error);
+    auto nan_alpha = bytes;
+    const float nan = std::nanf("");
+    std::memcpy(nan_alpha.data() + 4, &nan, 4);
+    EXPECT_THROW(read_with(nan_alpha, 20, 15), recsys::Error);
+}
+
+TEST(Als, ParametersAreValidated) {
+    auto opts = [](const char* json) { return read_options(recsys::Params::parse_json(json)); };
+    const Options d = opts("{}");
+    EXPECT_EQ(d.factors, 64u);
+    EXPECT_EQ(d.iterations, 15u);
+    EXPECT_FLOAT_EQ(d.regularization, 0.01f);
+    EXPECT_FLOAT_EQ(d.alpha, 1.0f);
+    EXPECT_EQ(d.seed, 42u);
+    EXPECT_EQ(d.cg_steps, 3u);
+    EXPECT_FALSE(d.cholesky);
+    EXPECT_TRUE(opts(R"({"solver": "cholesky"})").cholesky);
+    EXPECT_THROW(opts(R"({"solver": "lu"})"), recsys::Error);
+    EXPECT_THROW(opts(R"({"factors": 0})"), recsys::Error);
+    EXPECT_THROW(opts(R"({"alpha": -1})"), recsys::Error);
+    EXPECT_THROW(opts(R"({"factor": 8})"), recsys::Error);
+}
+
+TEST(Als, CancelStopsTraining) {
+    const CsrMatrix x = random_matrix(300, 100, 0.1, 1);
+    recsys::Context ctx;
+    int calls = 0;
+    ctx.check_cancel = [&] {
+        if (++calls > 3) throw recsys::Cancelled();
+    };
+    Options opt = small(8, 50);
+    EXPECT_THROW(fit(x, opt, ctx), recsys::Cancelled);
+    ctx.threads = 2;
+    calls = 0;
+    EXPECT_THROW(fit(x, opt, ctx), recsys::Cancelled);
+}
+
+TEST(Als, MemoryLimitIsChecked) {
+    const CsrMatrix x = random_matrix(100, 50, 0.1, 1);
+    recsys::Context ctx;
+    ctx.memory_limit_bytes = 1000;
+    try {
+        fit(x, small(8, 1), ctx);
+        FAIL();
+    } catch (const recsys::Error& e) {
+        EXPECT_EQ(e.kind(), recsys::ErrorKind::ResourceLimit);
+    }
+}
+
+TEST(Als, TrainsThroughTheRegistryAndSurvivesSerialisation) {
+    recsys::InteractionBuilder rows;
+    const CsrMatrix x = random_matrix(30, 20, 0.2, 12);
+    for (uint32_t u = 0; u < x.rows; ++u)
+        for (uint64_t k = x.indptr[u]; k < x.indptr[u + 1]; ++k)
+            rows.add(int64_t(u), int64_t(x.indices[k]), double(x.values[k]));
+    const recsys::Model m =
+        recsys::train_model("als", rows, R"({"factors": 4, "iterations": 3, "alpha": 5})", recsys::Context{});
+    const auto bytes = m.serialize();
+    const recsys::Model back = recsys::Model::deserialize(bytes.data(), bytes.size());
+    EXPECT_EQ(back.serialize(), bytes);
+    const uint32_t u = *back.users.find(int64_t(3));
+    EXPECT_EQ(scores(*back.scorer, back.history_of(u), u, back.n_items()),
+              scores(*m.scorer, m.history_of(u), u, m.n_items()));
+    EXPECT_THROW(recsys::train_model("als", rows, R"({"factor": 4})", recsys::Context{}), recsys::Error);
+}

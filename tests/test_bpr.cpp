@@ -1,0 +1,217 @@
+#include "bpr.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <random>
+#include <vector>
+
+#include "errors.h"
+
+using recsys::Basket;
+using recsys::CsrMatrix;
+using namespace recsys::bpr;
+
+namespace {
+
+// Users in `groups` clusters, each buying mostly within its own block of items.
+CsrMatrix planted(uint32_t users, uint32_t groups, uint32_t items_per_group, uint32_t seed) {
+    std::mt19937 gen(seed);
+    std::uniform_real_distribution<double> u(0, 1);
+    CsrMatrix m;
+    m.rows = users;
+    m.cols = groups * items_per_group;
+    for (uint32_t user = 0; user < users; ++user) {
+        for (uint32_t i = 0; i < m.cols; ++i) {
+            if (u(gen) < (i / items_per_group == user % groups ? 0.4 : 0.02)) {
+                m.indices.push_back(i);
+                m.values.push_back(1.0f);
+            }
+        }
+        m.indptr.push_back(m.indices.size());
+    }
+    return m;
+}
+
+Basket history(const CsrMatrix& x, uint32_t u) {
+    Basket b;
+    for (uint64_t k = x.indptr[u]; k < x.indptr[u + 1]; ++k) {
+        b.items.push_back(x.indices[k]);
+        b.weights.push_back(x.values[k]);
+    }
+    return b;
+}
+
+// Mean over users of the share of (bought, not bought) pairs ranked right,
+// by brute force over all pairs.
+double training_auc(const recsys::Scorer& s, const CsrMatrix& x, bool fold_in) {
+    double total = 0;
+    int users = 0;
+    for (uint32_t u = 0; u < x.rows; ++u) {
+        const Basket b = history(x, u);
+        if (b.items.empty() || b.items.size() == x.cols) continue;
+        std::vector<float> score(x.cols, 0.0f);
+        s.score(b, fold_in ? std::nullopt : std::optional<uint32_t>(u), score);
+        std::vector<bool> bought(x.cols, false);
+        for (uint32_t i : b.items) bought[i] = true;
+        double right = 0, pairs = 0;
+        for (uint32_t i = 0; i < x.cols; ++i)
+            for (uint32_t j = 0; j < x.cols; ++j)
+                if (bought[i] && !bought[j]) {
+                    right += score[i] > score[j] ? 1.0 : score[i] == score[j] ? 0.5 : 0.0;
+                    pairs += 1;
+                }
+        total += right / pairs;
+        ++users;
+    }
+    return total / users;
+}
+
+std::vector<uint8_t> payload(const recsys::Scorer& s) {
+    recsys::ByteWriter w;
+    s.write(w);
+    return w.bytes();
+}
+
+Options small() {
+    Options o;
+    o.factors = 8;
+    o.iterations = 60;
+    o.learning_rate = 0.05f;
+    return o;
+}
+
+}  // namespace
+
+TEST(Bpr, LearnsPlantedGroups) {
+    const CsrMatrix x = planted(200, 4, 25, 1);
+    std::vector<EpochStats> epochs;
+    const Options opt = small();
+    const auto scorer = make_scorer(fit(x, opt, recsys::Context{}, [&](uint32_t, const EpochStats& s) {
+        epochs.push_back(s);
+    }), opt);
+    ASSERT_EQ(epochs.size(), opt.iterations);
+    EXPECT_GT(epochs.back().auc, epochs.front().auc);
+    EXPECT_LT(epochs.back().loss, epochs.front().loss);
+    EXPECT_GT(epochs.back().auc, 0.85);
+    EXPECT_GT(training_auc(*scorer, x, false), 0.9);
+    // Folding a user's history in ranks almost as well as their own vector.
+    EXPECT_GT(training_auc(*scorer, x, true), 0.85);
+}
+
+TEST(Bpr, HogwildThreadsAlsoLearn) {
+    const CsrMatrix x = planted(1500, 4, 25, 2);  // several blocks, so both threads work
+    recsys::Context ctx;
+    ctx.threads = 2;
+    const Options opt = small();
+    EXPECT_GT(training_auc(*make_scorer(fit(x, opt, ctx), opt), x, false), 0.9);
+}
+
+TEST(Bpr, OneThreadIsReproducible) {
+    const CsrMatrix x = planted(60, 3, 10, 3);
+    Options opt = small();
+    opt.iterations = 5;
+    auto run = [&](uint64_t seed) {
+        opt.seed = seed;
+        return payload(*make_scorer(fit(x, opt, recsys::Context{}), opt));
+    };
+    EXPECT_EQ(run(42), run(42));
+    EXPECT_NE(run(42), run(7));
+}
+
+TEST(Bpr, ScoresAreDotPlusBiasAndFoldInIsDeterministic) {
+    const CsrMatrix x = planted(40, 2, 10, 4);
+    Options opt = small();
+    opt.iterations = 10;
+    const BprFactors m = fit(x, opt, recsys::Context{});
+    const auto scorer = make_scorer(m, opt);
+    EXPECT_FALSE(scorer->zero_means_unknown());
+    std::vector<float> out(x.cols, 0.0f);
+    scorer->score(history(x, 5), 5u, out);
+    for (uint32_t i = 0; i < x.cols; ++i) EXPECT_NEAR(out[i], m.users.row(5).dot(m.items.row(i)) + m.bias[i], 1e-5);
+    const Basket b{{1, 3, 3, 999}, {1, 1, 1, 1}};
+    std::vector<float> a(x.cols, 0.0f), c(x.cols, 0.0f);
+    scorer->score(b, std::nullopt, a);
+    scorer->score(b, std::nullopt, c);
+    EXPECT_EQ(a, c);
+    // An empty basket still gets finite scores (the biases, nearly).
+    std::vector<float> e(x.cols, 0.0f);
+    scorer->score(Basket{}, std::nullopt, e);
+    for (float s : e) EXPECT_TRUE(std::isfinite(s));
+}
+
+TEST(Bpr, SimilarIsCosineWithoutBias) {
+    const CsrMatrix x = planted(40, 2, 10, 5);
+    Options opt = small();
+    opt.iterations = 5;
+    const BprFactors m = fit(x, opt, recsys::Context{});
+    const auto scorer = make_scorer(m, opt);
+    std::vector<float> out(x.cols, 0.0f);
+    ASSERT_TRUE(scorer->similar(3, out));
+    for (uint32_t j = 0; j < x.cols; ++j)
+        EXPECT_NEAR(out[j], m.items.row(3).dot(m.items.row(j)) / (m.items.row(3).norm() * m.items.row(j).norm()),
+                    1e-5);
+}
+
+TEST(Bpr, PayloadRoundTripsAndRejectsCorruption) {
+    const CsrMatrix x = planted(30, 3, 5, 6);
+    Options opt = small();
+    opt.iterations = 2;
+    const auto bytes = payload(*make_scorer(fit(x, opt, recsys::Context{}), opt));
+    auto read_with = [](std::vector<uint8_t> b, uint32_t users, uint32_t items) {
+        recsys::ByteReader r(b.data(), b.size());
+        auto s = read(r, users, items);
+        if (r.remaining() != 0) throw recsys::corrupted("trailing bytes");  // as Model::deserialize does
+        return payload(*s);
+    };
+    EXPECT_EQ(read_with(bytes, 30, 15), bytes);
+    EXPECT_THROW(read_with(bytes, 31, 15), recsys::Error);
+    EXPECT_THROW(read_with(bytes, 30, 14), recsys::Error);
+    EXPECT_THROW(read_with(bytes, 29, 15), recsys::Error);
+    EXPECT_THROW(read_with(std::vector<uint8_t>(bytes.begin(), bytes.end() - 1), 30, 15), recsys::Error);
+    auto bad = bytes;
+    const uint32_t huge = 1u << 30;
+    std::memcpy(bad.data(), &huge, 4);
+    EXPECT_THROW(read_with(bad, 30, 15), recsys::Error);
+}
+
+TEST(Bpr, ParametersAreValidated) {
+    auto opts = [](const char* json) { return read_options(recsys::Params::parse_json(json)); };
+    const Options d = opts("{}");
+    EXPECT_EQ(d.factors, 64u);
+    EXPECT_EQ(d.iterations, 100u);
+    EXPECT_FLOAT_EQ(d.learning_rate, 0.01f);
+    EXPECT_FLOAT_EQ(d.regularization, 0.01f);
+    EXPECT_EQ(d.seed, 42u);
+    EXPECT_THROW(opts(R"({"learning_rate": 0})"), recsys::Error);
+    EXPECT_THROW(opts(R"({"alpha": 1})"), recsys::Error);
+}
+
+TEST(Bpr, CancelStopsTraining) {
+    const CsrMatrix x = planted(100, 4, 25, 7);
+    recsys::Context ctx;
+    int calls = 0;
+    ctx.check_cancel = [&] {
+        if (++calls > 2) throw recsys::Cancelled();
+    };
+    EXPECT_THROW(fit(x, small(), ctx), recsys::Cancelled);
+}
+
+TEST(Bpr, TrainsThroughTheRegistryAndSurvivesSerialisation) {
+    recsys::InteractionBuilder rows;
+    const CsrMatrix x = planted(30, 3, 6, 8);
+    for (uint32_t u = 0; u < x.rows; ++u)
+        for (uint64_t k = x.indptr[u]; k < x.indptr[u + 1]; ++k) rows.add(int64_t(u), int64_t(x.indices[k]), 1.0);
+    const recsys::Model m =
+        recsys::train_model("bpr", rows, R"({"factors": 4, "iterations": 3})", recsys::Context{});
+    const auto bytes = m.serialize();
+    const recsys::Model back = recsys::Model::deserialize(bytes.data(), bytes.size());
+    EXPECT_EQ(back.serialize(), bytes);
+    std::vector<float> a(m.n_items(), 0.0f), b(m.n_items(), 0.0f);
+    m.scorer->score(m.history_of(2), std::nullopt, a);
+    back.scorer->score(back.history_of(2), std::nullopt, b);
+    EXPECT_EQ(a, b);
+}

@@ -1,0 +1,353 @@
+#include "ease.h"
+
+#include <gtest/gtest.h>
+
+#include <Eigen/Dense>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <random>
+
+#include "errors.h"
+#include "model.h"
+#include "recommend.h"
+
+using namespace recsys;
+
+namespace {
+
+// A random users x items matrix: each pair present with probability
+// `density`, weight 1..5.
+CsrMatrix random_matrix(uint32_t users, uint32_t items, double density, uint32_t seed) {
+    std::mt19937 rng(seed);
+    std::bernoulli_distribution present(density);
+    std::uniform_int_distribution<int> weight(1, 5);
+    CsrMatrix x;
+    x.rows = users;
+    x.cols = items;
+    for (uint32_t u = 0; u < users; ++u) {
+        for (uint32_t i = 0; i < items; ++i) {
+            if (!present(rng)) continue;
+            x.indices.push_back(i);
+            x.values.push_back(float(weight(rng)));
+        }
+        x.indptr.push_back(x.indices.size());
+    }
+    return x;
+}
+
+Interactions interactions(CsrMatrix x) {
+    Interactions d;
+    d.matrix = std::move(x);
+    return d;
+}
+
+Eigen::MatrixXd dense(const CsrMatrix& x, bool binary) {
+    Eigen::MatrixXd d = Eigen::MatrixXd::Zero(x.rows, x.cols);
+    for (uint32_t u = 0; u < x.rows; ++u)
+        for (uint64_t p = x.indptr[u]; p < x.indptr[u + 1]; ++p) d(u, x.indices[p]) = binary ? 1.0 : x.values[p];
+    return d;
+}
+
+// The closed form, by a plain dense inverse: B = I - P diag(1/diag(P)).
+Eigen::MatrixXd reference_weights(const Eigen::MatrixXd& x, double lambda) {
+    const Eigen::Index n = x.cols();
+    Eigen::MatrixXd g = x.transpose() * x + lambda * Eigen::MatrixXd::Identity(n, n);
+    Eigen::MatrixXd p = g.inverse();
+    Eigen::MatrixXd b(n, n);
+    for (Eigen::Index j = 0; j < n; ++j)
+        for (Eigen::Index k = 0; k < n; ++k) b(j, k) = j == k ? 0.0 : -p(j, k) / p(k, k);
+    return b;
+}
+
+std::unique_ptr<Scorer> train(const CsrMatrix& x, const std::string& json, int threads = 1) {
+    Context ctx;
+    ctx.threads = threads;
+    return ease::train(interactions(x), Params::parse_json(json), ctx);
+}
+
+Eigen::MatrixXd weights_of(const Scorer& s, uint32_t n_items) {
+    Eigen::MatrixXd b(n_items, n_items);
+    std::vector<float> row(n_items);
+    for (uint32_t j = 0; j < n_items; ++j) {
+        std::fill(row.begin(), row.end(), 0.0f);
+        EXPECT_TRUE(s.similar(j, row));
+        for (uint32_t k = 0; k < n_items; ++k) b(j, k) = row[k];
+    }
+    return b;
+}
+
+void expect_close(const Eigen::MatrixXd& got, const Eigen::MatrixXd& want) {
+    ASSERT_EQ(got.rows(), want.rows());
+    ASSERT_EQ(got.cols(), want.cols());
+    const double scale = want.cwiseAbs().maxCoeff();
+    EXPECT_LE((got - want).cwiseAbs().maxCoeff(), 1e-5 * scale);
+}
+
+Basket basket_of(const CsrMatrix& x, uint32_t u) {
+    auto idx = x.row_indices(u);
+    auto val = x.row_values(u);
+    return {{idx.begin(), idx.end()}, {val.begin(), val.end()}};
+}
+
+std::vector<uint8_t> payload(const Scorer& s) {
+    ByteWriter w;
+    s.write(w);
+    return w.bytes();
+}
+
+std::unique_ptr<Scorer> read_payload(const std::vector<uint8_t>& bytes, uint32_t n_items) {
+    ByteReader r(bytes.data(), bytes.size());
+    return ease::read(r, 0, n_items);
+}
+
+ErrorKind kind_of(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const Error& e) {
+        return e.kind();
+    }
+    ADD_FAILURE() << "no recsys::Error thrown";
+    return ErrorKind::Internal;
+}
+
+}  // namespace
+
+TEST(Ease, WeightsMatchClosedFormBinary) {
+    CsrMatrix x = random_matrix(60, 25, 0.2, 1);
+    auto s = train(x, R"({"lambda": 2.5})");
+    expect_close(weights_of(*s, 25), reference_weights(dense(x, true), 2.5));
+}
+
+TEST(Ease, WeightsMatchClosedFormWeighted) {
+    CsrMatrix x = random_matrix(60, 25, 0.2, 2);
+    auto s = train(x, R"({"lambda": 7, "binary": false})");
+    expect_close(weights_of(*s, 25), reference_weights(dense(x, false), 7.0));
+}
+
+// More items than two factorisation blocks (256), so the blocked Cholesky,
+// its trailing updates and the block-wise inverse all take part.
+TEST(Ease, WeightsMatchClosedFormAcrossBlocks) {
+    CsrMatrix x = random_matrix(500, 600, 0.03, 3);
+    auto s = train(x, R"({"lambda": 1})", 2);
+    expect_close(weights_of(*s, 600), reference_weights(dense(x, true), 1.0));
+}
+
+TEST(Ease, DiagonalIsExactlyZero) {
+    CsrMatrix x = random_matrix(200, 150, 0.1, 4);
+    auto s = train(x, "{}");
+    std::vector<float> row(150);
+    for (uint32_t j = 0; j < 150; ++j) {
+        std::fill(row.begin(), row.end(), 1.0f);
+        ASSERT_TRUE(s->similar(j, row));
+        EXPECT_EQ(row[j], 0.0f) << j;
+    }
+}
+
+TEST(Ease, SameResultForAnyThreadCount) {
+    CsrMatrix x = random_matrix(400, 600, 0.03, 5);
+    EXPECT_EQ(payload(*train(x, "{}", 1)), payload(*train(x, "{}", 2)));
+    EXPECT_EQ(payload(*train(x, "{}", 1)), payload(*train(x, "{}", 3)));
+}
+
+TEST(Ease, ScoresAreHistoryTimesWeights) {
+    CsrMatrix x = random_matrix(40, 20, 0.25, 6);
+    for (bool binary : {true, false}) {
+        auto s = train(x, binary ? R"({"lambda": 3})" : R"({"lambda": 3, "binary": false})");
+        Eigen::MatrixXd want = dense(x, binary) * reference_weights(dense(x, binary), 3.0);
+        for (uint32_t u = 0; u < x.rows; ++u) {
+            std::vector<float> out(20, 0.0f);
+            s->score(basket_of(x, u), u, out);
+            std::vector<float> anonymous(20, 0.0f);
+            s->score(basket_of(x, u), std::nullopt, anonymous);
+            EXPECT_EQ(out, anonymous);
+            for (uint32_t k = 0; k < 20; ++k) EXPECT_NEAR(out[k], want(u, k), 1e-5) << u << " " << k;
+        }
+    }
+}
+
+TEST(Ease, ExplainSumsToScore) {
+    CsrMatrix x = random_matrix(40, 20, 0.25, 7);
+    auto s = train(x, R"({"lambda": 2, "binary": false})");
+    for (uint32_t u = 0; u < x.rows; ++u) {
+        Basket b = basket_of(x, u);
+        std::vector<float> scores(20, 0.0f);
+        s->score(b, u, scores);
+        for (uint32_t k = 0; k < 20; ++k) {
+            std::vector<Contribution> parts;
+            ASSERT_TRUE(s->explain(b, u, k, parts));
+            double sum = 0.0;
+            for (const auto& c : parts) {
+                EXPECT_TRUE(std::find(b.items.begin(), b.items.end(), c.item) != b.items.end());
+                EXPECT_NE(c.item, k);
+                sum += c.score;
+            }
+            EXPECT_NEAR(sum, scores[k], 1e-5);
+        }
+    }
+}
+
+TEST(Ease, MaxItemsKeepsTheMostPopular) {
+    // Distinct buyers per item: 0:3, 1:5, 2:1, 3:5, 4:3, 5:2. The three most
+    // popular are 1 and 3 (5 each), then 0 (3 buyers, ties with 4 by index).
+    const std::vector<std::vector<uint32_t>> rows = {
+        {0, 1, 3, 4}, {0, 1, 3}, {1, 3, 5}, {1, 2, 3, 4}, {0, 1, 3, 4, 5}};
+    CsrMatrix x;
+    x.rows = uint32_t(rows.size());
+    x.cols = 6;
+    for (const auto& r : rows) {
+        for (uint32_t i : r) {
+            x.indices.push_back(i);
+            x.values.push_back(2.0f);
+        }
+        x.indptr.push_back(x.indices.size());
+    }
+    auto s = train(x, R"({"lambda": 0.5, "max_items": 3})");
+
+    // The modeled items' weights are EASE on those columns alone.
+    const std::vector<uint32_t> kept = {0, 1, 3};
+    Eigen::MatrixXd full = dense(x, true), sub(x.rows, 3);
+    for (int c = 0; c < 3; ++c) sub.col(c) = full.col(kept[c]);
+    Eigen::MatrixXd want = reference_weights(sub, 0.5);
+    Eigen::MatrixXd got = weights_of(*s, 6);
+    for (int a = 0; a < 3; ++a)
+        for (int b = 0; b < 3; ++b) EXPECT_NEAR(got(kept[a], kept[b]), want(a, b), 1e-5);
+    // Items left out neither score nor are scored.
+    for (uint32_t j : {2u, 4u, 5u}) {
+        EXPECT_EQ(got.row(j).cwiseAbs().sum(), 0.0) << j;
+        EXPECT_EQ(got.col(j).cwiseAbs().sum(), 0.0) << j;
+        std::vector<Contribution> parts;
+        EXPECT_TRUE(s->explain(basket_of(x, 4), 4, j, parts));
+        EXPECT_TRUE(parts.empty());
+    }
+    std::vector<float> out(6, 0.0f);
+    s->score(Basket{{2, 5}, {1, 1}}, std::nullopt, out);
+    EXPECT_EQ(out, std::vector<float>(6, 0.0f));
+}
+
+TEST(Ease, UnmodeledBasketFallsBackToPopularity) {
+    InteractionBuilder rows;
+    // Items 10 and 11 are bought by everyone, 12 by two users, 13 by one.
+    for (int64_t u = 0; u < 4; ++u) {
+        rows.add(u, int64_t(10), 1.0);
+        rows.add(u, int64_t(11), 1.0);
+    }
+    rows.add(int64_t(0), int64_t(12), 1.0);
+    rows.add(int64_t(1), int64_t(12), 1.0);
+    rows.add(int64_t(2), int64_t(13), 1.0);
+    Model m = train_model("ease", rows, R"({"max_items": 2})", Context{});
+    RecommendOptions o;
+    o.k = 3;
+    // A basket of the unmodeled item 13 (index 3) gets no EASE score.
+    auto recs = recommend_basket(m, Basket{{3}, {1.0f}}, o);
+    ASSERT_EQ(recs.size(), 3u);
+    for (const auto& r : recs) EXPECT_EQ(r.source, Source::Popularity);
+    EXPECT_EQ(recs[0].item, 0u);
+    EXPECT_EQ(recs[1].item, 1u);
+    EXPECT_EQ(recs[2].item, 2u);
+}
+
+TEST(Ease, RefusesBeforeAllocatingOverTheMemoryLimit) {
+    // One user who bought 200,000 items: two dense float64 matrices would need
+    // 640 GB, so reaching the allocation would fail loudly or kill the test.
+    CsrMatrix x;
+    x.rows = 1;
+    x.cols = 200000;
+    for (uint32_t i = 0; i < x.cols; ++i) {
+        x.indices.push_back(i);
+        x.values.push_back(1.0f);
+    }
+    x.indptr.push_back(x.indices.size());
+    try {
+        train(x, "{}");
+        FAIL() << "expected a resource limit error";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::ResourceLimit);
+        EXPECT_NE(std::string(e.what()).find("200000 items"), std::string::npos) << e.what();
+        EXPECT_NE(e.hint().find("max_items"), std::string::npos) << e.hint();
+    }
+    // A tiny limit refuses even small data; max_items brings it under.
+    CsrMatrix small = random_matrix(30, 100, 0.1, 8);
+    Context ctx;
+    ctx.memory_limit_bytes = 64 * 1024;
+    EXPECT_EQ(kind_of([&] { ease::train(interactions(small), Params::parse_json("{}"), ctx); }),
+              ErrorKind::ResourceLimit);
+    EXPECT_NE(ease::train(interactions(small), Params::parse_json(R"({"max_items": 20})"), ctx), nullptr);
+}
+
+TEST(Ease, RejectsBadParameters) {
+    CsrMatrix x = random_matrix(10, 5, 0.5, 9);
+    for (const char* json : {R"({"lambda": 0})", R"({"lambda": -1})", R"({"max_items": 0})",
+                             R"({"max_items": 1.5})", R"({"binary": 1})", R"({"neighbours": 5})"})
+        EXPECT_EQ(kind_of([&] { train(x, json); }), ErrorKind::InvalidInput) << json;
+}
+
+TEST(Ease, CancelStopsTraining) {
+    CsrMatrix x = random_matrix(300, 300, 0.05, 10);
+    Context ctx;
+    int calls = 0;
+    ctx.check_cancel = [&] {
+        if (++calls > 3) throw Cancelled();
+    };
+    EXPECT_THROW(ease::train(interactions(x), Params::parse_json("{}"), ctx), Cancelled);
+}
+
+TEST(Ease, PayloadRoundTrips) {
+    CsrMatrix x = random_matrix(50, 30, 0.2, 11);
+    auto s = train(x, R"({"max_items": 20, "binary": false})");
+    auto bytes = payload(*s);
+    auto back = read_payload(bytes, 30);
+    EXPECT_EQ(payload(*back), bytes);
+    std::vector<float> a(30, 0.0f), b(30, 0.0f);
+    s->score(basket_of(x, 3), 3, a);
+    back->score(basket_of(x, 3), 3, b);
+    EXPECT_EQ(a, b);
+}
+
+TEST(Ease, ModelRoundTripsThroughSerialize) {
+    InteractionBuilder rows;
+    std::mt19937 rng(12);
+    for (int64_t u = 0; u < 30; ++u)
+        for (int64_t i = 0; i < 15; ++i)
+            if (rng() % 3 == 0) rows.add(u, "sku" + std::to_string(i), 1.0 + rng() % 4);
+    Model m = train_model("ease", rows, "{}", Context{});
+    auto bytes = m.serialize();
+    Model back = Model::deserialize(bytes.data(), bytes.size());
+    EXPECT_EQ(back.algorithm, "ease");
+    EXPECT_EQ(back.serialize(), bytes);
+    RecommendOptions o;
+    o.k = 5;
+    auto a = recommend_user(m, 0u, o), b = recommend_user(back, 0u, o);
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t r = 0; r < a.size(); ++r) {
+        EXPECT_EQ(a[r].item, b[r].item);
+        EXPECT_EQ(a[r].score, b[r].score);
+    }
+}
+
+TEST(Ease, CorruptedPayloadThrows) {
+    CsrMatrix x = random_matrix(50, 30, 0.2, 13);
+    const auto good = payload(*train(x, R"({"max_items": 20})"));
+    // Layout: u8 binary | u64 m | u32 items[m] | u64 m*m | f32 weights[m*m].
+    const size_t items_at = 1 + 8, weights_at = items_at + 20 * 4 + 8;
+    auto corrupt = [&](auto edit) {
+        auto bytes = good;
+        edit(bytes);
+        return kind_of([&] { read_payload(bytes, 30); });
+    };
+    auto put_u32 = [](std::vector<uint8_t>& b, size_t at, uint32_t v) { std::memcpy(&b[at], &v, 4); };
+    auto put_u64 = [](std::vector<uint8_t>& b, size_t at, uint64_t v) { std::memcpy(&b[at], &v, 8); };
+
+    EXPECT_EQ(corrupt([](auto& b) { b[0] = 7; }), ErrorKind::Corrupted);                      // binary flag
+    EXPECT_EQ(corrupt([&](auto& b) { put_u32(b, items_at + 4, 30); }), ErrorKind::Corrupted);  // index >= n_items
+    EXPECT_EQ(corrupt([&](auto& b) { put_u32(b, items_at + 4, 0); }), ErrorKind::Corrupted);   // not ascending
+    EXPECT_EQ(corrupt([&](auto& b) { put_u64(b, 1, 31); }), ErrorKind::Corrupted);             // more items than the model
+    EXPECT_EQ(corrupt([&](auto& b) { put_u64(b, weights_at - 8, 399); }), ErrorKind::Corrupted);  // not m*m
+    EXPECT_EQ(corrupt([](auto& b) { b.resize(b.size() - 4); }), ErrorKind::Corrupted);           // truncated
+    EXPECT_EQ(corrupt([](auto& b) { b.resize(5); }), ErrorKind::Corrupted);
+    EXPECT_EQ(kind_of([&] { read_payload({}, 30); }), ErrorKind::Corrupted);
+    // And the intact payload reads.
+    EXPECT_NE(read_payload(good, 30), nullptr);
+}
