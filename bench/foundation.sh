@@ -12,28 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 USERS=${1:-100000} ITEMS=${2:-20000} ROWS=${3:-2000000}
-if [ -z "${PGHOST:-}" ]; then
-    make -j2 >/dev/null && make install >/dev/null
-    . scripts/cluster.sh
-    start_cluster
-fi
-psql -X -q -c "DROP EXTENSION IF EXISTS recsys CASCADE" -c "CREATE EXTENSION recsys" >/dev/null
-
-# step NAME ROWS SQL: runs SQL in a fresh backend, prints {"step", "rows", "seconds", "peak_rss_mb"}.
-step() {
-    local name=$1 rows=$2 sql=$3
-    psql -X -q -At -v ON_ERROR_STOP=1 <<SQL
-SET recsys.threads = ${RECSYS_THREADS:-1};
-SET client_min_messages = warning;
-SELECT pg_backend_pid() AS pid, clock_timestamp() AS t0 \gset
-\o /dev/null
-$sql;
-\o
-SELECT json_build_object('step', '$name', 'rows', ($rows)::bigint,
-       'seconds', round(extract(epoch FROM clock_timestamp() - :'t0'::timestamptz)::numeric, 3),
-       'peak_rss_mb', round(substring(pg_read_file('/proc/' || :pid || '/status') FROM 'VmHWM:\\s+(\\d+) kB')::numeric / 1024, 1));
-SQL
-}
+. bench/lib.sh
 
 step synthetic_generate "$ROWS" "
 DROP TABLE IF EXISTS bench_purchases;

@@ -11,6 +11,7 @@
 #include <set>
 #include <vector>
 
+#include "batch.h"
 #include "errors.h"
 
 using recsys::Basket;
@@ -393,4 +394,32 @@ TEST(Als, TrainsThroughTheRegistryAndSurvivesSerialisation) {
     EXPECT_EQ(scores(*back.scorer, back.history_of(u), u, back.n_items()),
               scores(*m.scorer, m.history_of(u), u, m.n_items()));
     EXPECT_THROW(recsys::train_model("als", rows, R"({"factor": 4})", recsys::Context{}), recsys::Error);
+}
+
+// The batch path scores a block of users item tile by item tile; every
+// recommendation must equal the per-user path's, bit for bit.
+TEST(Als, BatchRecommendationsEqualPerUser) {
+    recsys::InteractionBuilder rows;
+    const CsrMatrix x = random_matrix(90, 1300, 0.02, 5);  // more items than one tile
+    for (uint32_t u = 0; u < x.rows; ++u)
+        for (uint64_t k = x.indptr[u]; k < x.indptr[u + 1]; ++k)
+            rows.add(int64_t(u), int64_t(x.indices[k]), double(x.values[k]));
+    const recsys::Model m = recsys::train_model("als", rows, R"({"factors": 8, "iterations": 2})", recsys::Context{});
+    std::vector<uint32_t> users(m.n_users());
+    std::iota(users.begin(), users.end(), 0u);
+    recsys::RecommendOptions options;
+    options.k = 20;
+    recsys::Context ctx;
+    ctx.threads = 2;
+    size_t checked = 0;
+    recsys::recommend_all(m, users, options, ctx, [&](uint32_t user, std::span<const recsys::Recommendation> recs) {
+        const auto single = recsys::recommend_user(m, user, options);
+        ASSERT_EQ(single.size(), recs.size());
+        for (size_t i = 0; i < recs.size(); ++i) {
+            EXPECT_EQ(single[i].item, recs[i].item);
+            EXPECT_EQ(single[i].score, recs[i].score);
+        }
+        ++checked;
+    }, 7);
+    EXPECT_EQ(checked, users.size());
 }

@@ -403,13 +403,28 @@ public:
           a0_(gramian_exact(m_.items, m_.items.cols(), regularization)), norms_(m_.items.rowwise().norm()) {}
 
     void score(const Basket& basket, std::optional<uint32_t> user, std::span<float> out) const override {
-        Eigen::Map<VectorXf> scores(out.data(), Index(out.size()));
         if (user && *user < m_.users.rows()) {
-            scores.noalias() = m_.items * m_.users.row(*user).transpose();
+            score_items(*user, 0, m_.items.rows(), out.data());
             return;
         }
+        Eigen::Map<VectorXf> scores(out.data(), Index(out.size()));
         RowWork w = fold_in(basket);
         scores.noalias() = m_.items * w.xs();
+    }
+
+    // Known users a tile of items at a time, so the tile's factors stay in
+    // cache across the block's users; each score is computed exactly as
+    // score() computes it.
+    void score_block(std::span<const Basket> baskets, std::span<const uint32_t> users, uint32_t n_items,
+                     std::span<float> out) const override {
+        constexpr Index kTile = 512;
+        for (Index begin = 0; begin < Index(n_items); begin += kTile) {
+            const Index end = std::min<Index>(n_items, begin + kTile);
+            for (size_t r = 0; r < users.size(); ++r)
+                if (users[r] < m_.users.rows()) score_items(users[r], begin, end, out.data() + r * size_t(n_items));
+        }
+        for (size_t r = 0; r < users.size(); ++r)
+            if (users[r] >= m_.users.rows()) score(baskets[r], users[r], out.subspan(r * size_t(n_items), n_items));
     }
 
     bool similar(uint32_t item, std::span<float> out) const override {
@@ -454,6 +469,11 @@ public:
     }
 
 private:
+    void score_items(uint32_t user, Index begin, Index end, float* out) const {
+        const auto x = m_.users.row(user);
+        for (Index i = begin; i < end; ++i) out[i] = m_.items.row(i).dot(x);
+    }
+
     // The basket's items (duplicates summed, unknown items dropped, sorted)
     // gathered for a solve against the item factors.
     RowWork basket_work(const Basket& basket, std::vector<uint32_t>& items) const {

@@ -34,8 +34,9 @@ public:
         append(v.data(), v.size() * sizeof(T));
     }
     void append(const void* p, size_t n) {
-        auto* b = static_cast<const uint8_t*>(p);
-        buf_.insert(buf_.end(), b, b + n);
+        const size_t used = buf_.size();
+        buf_.resize(used + n);
+        if (n) std::memcpy(buf_.data() + used, p, n);
     }
     std::vector<uint8_t>& bytes() { return buf_; }
     size_t size() const { return buf_.size(); }
