@@ -34,6 +34,10 @@ int main(int argc, char** argv) {
             recsys::als::Options opt;
             opt.factors = factors;
             opt.iterations = iterations;
+            // The reference settings: regularization 0.01, confidence 1 on
+            // observed (binary) pairs.
+            opt.regularization = 0.01f;
+            opt.alpha = 0.0f;
             double best = 1e300;
             ctx.progress = [&](const std::string& msg) {
                 // "..., 0.123 s": the iteration's own time, loss included.

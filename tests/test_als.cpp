@@ -339,9 +339,11 @@ TEST(Als, PayloadRoundTripsAndRejectsCorruption) {
 TEST(Als, ParametersAreValidated) {
     auto opts = [](const char* json) { return read_options(recsys::Params::parse_json(json)); };
     const Options d = opts("{}");
-    EXPECT_EQ(d.factors, 64u);
+    EXPECT_EQ(d.factors, 128u);
     EXPECT_EQ(d.iterations, 15u);
-    EXPECT_FLOAT_EQ(d.regularization, 0.01f);
+    EXPECT_FLOAT_EQ(d.regularization, 10.0f);
+    EXPECT_TRUE(d.binary);
+    EXPECT_FALSE(opts(R"({"binary": false})").binary);
     EXPECT_FLOAT_EQ(d.alpha, 1.0f);
     EXPECT_EQ(d.seed, 42u);
     EXPECT_EQ(d.cg_steps, 3u);

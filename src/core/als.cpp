@@ -307,13 +307,14 @@ std::string format_progress(uint32_t it, uint32_t iterations, double loss, doubl
 
 Options read_options(const Params& params) {
     Options o;
-    o.factors = uint32_t(params.get_int("factors", 64, 1, kMaxFactors));
-    o.iterations = uint32_t(params.get_int("iterations", 15, 1, 100000));
-    o.regularization = float(params.get_double("regularization", 0.01, 0.0, 1e9));
-    o.alpha = float(params.get_double("alpha", 1.0, 0.0, 1e9));
-    o.seed = uint64_t(params.get_int("seed", 42, 0, INT64_MAX));
-    o.cg_steps = uint32_t(params.get_int("cg_steps", 3, 1, 1000));
+    o.factors = uint32_t(params.get_int("factors", o.factors, 1, kMaxFactors));
+    o.iterations = uint32_t(params.get_int("iterations", o.iterations, 1, 100000));
+    o.regularization = float(params.get_double("regularization", o.regularization, 0.0, 1e9));
+    o.alpha = float(params.get_double("alpha", o.alpha, 0.0, 1e9));
+    o.seed = uint64_t(params.get_int("seed", int64_t(o.seed), 0, INT64_MAX));
+    o.cg_steps = uint32_t(params.get_int("cg_steps", o.cg_steps, 1, 1000));
     o.cholesky = params.get_string("solver", "cg", {"cg", "cholesky"}) == "cholesky";
+    o.binary = params.get_bool("binary", o.binary);
     params.reject_unknown("als");
     return o;
 }
@@ -398,8 +399,8 @@ namespace {
 
 class AlsScorer : public Scorer {
 public:
-    AlsScorer(FactorPair m, float alpha, float regularization)
-        : m_(std::move(m)), alpha_(alpha), regularization_(regularization),
+    AlsScorer(FactorPair m, float alpha, float regularization, bool binary)
+        : m_(std::move(m)), alpha_(alpha), regularization_(regularization), binary_(binary),
           a0_(gramian_exact(m_.items, m_.items.cols(), regularization)), norms_(m_.items.rowwise().norm()) {}
 
     void score(const Basket& basket, std::optional<uint32_t> user, std::span<float> out) const override {
@@ -462,6 +463,7 @@ public:
         w.put<uint32_t>(uint32_t(m_.items.cols()));
         w.put<float>(alpha_);
         w.put<float>(regularization_);
+        w.put<uint8_t>(binary_);
         for (const Factors* side : {&m_.users, &m_.items}) {
             w.put<uint64_t>(uint64_t(side->size()));
             w.append(side->data(), size_t(side->size()) * sizeof(float));
@@ -480,13 +482,13 @@ private:
         std::vector<std::pair<uint32_t, float>> v;
         for (size_t k = 0; k < basket.items.size(); ++k)
             if (basket.items[k] < m_.items.rows())
-                v.push_back({basket.items[k], k < basket.weights.size() ? basket.weights[k] : 1.0f});
+                v.push_back({basket.items[k], k < basket.weights.size() && !binary_ ? basket.weights[k] : 1.0f});
         std::sort(v.begin(), v.end());
         std::vector<float> weights;
         items.clear();
         for (auto& [i, wt] : v) {
             if (!items.empty() && items.back() == i) {
-                weights.back() += wt;
+                if (!binary_) weights.back() += wt;
             } else {
                 items.push_back(i);
                 weights.push_back(wt);
@@ -506,27 +508,32 @@ private:
     FactorPair m_;
     float alpha_;
     float regularization_;
+    bool binary_;
     MatrixXd a0_;    // Y^T Y + lambda I, for exact fold-in
     VectorXf norms_; // item factor norms, for cosine similarity
 };
 
 }  // namespace
 
-std::unique_ptr<Scorer> make_scorer(FactorPair factors, float alpha, float regularization) {
-    return std::make_unique<AlsScorer>(std::move(factors), alpha, regularization);
+std::unique_ptr<Scorer> make_scorer(FactorPair factors, float alpha, float regularization, bool binary) {
+    return std::make_unique<AlsScorer>(std::move(factors), alpha, regularization, binary);
 }
 
 std::unique_ptr<Scorer> train(const Interactions& data, const Params& params, const Context& ctx) {
     const Options opt = read_options(params);
-    return make_scorer(fit(data.matrix, opt, ctx), opt.alpha, opt.regularization);
+    if (!opt.binary) return make_scorer(fit(data.matrix, opt, ctx), opt.alpha, opt.regularization, false);
+    CsrMatrix ones = data.matrix;
+    std::fill(ones.values.begin(), ones.values.end(), 1.0f);
+    return make_scorer(fit(ones, opt, ctx), opt.alpha, opt.regularization, true);
 }
 
 std::unique_ptr<Scorer> read(ByteReader& r, uint32_t n_users, uint32_t n_items) {
     const uint32_t f = r.get<uint32_t>();
     const float alpha = r.get<float>();
     const float regularization = r.get<float>();
+    const uint8_t binary = r.get<uint8_t>();
     if (f == 0 || f > kMaxFactors || !std::isfinite(alpha) || alpha < 0 || !std::isfinite(regularization) ||
-        regularization < 0)
+        regularization < 0 || binary > 1)
         throw corrupted("model is corrupted (ALS parameters)");
     FactorPair m{Factors(n_users, f), Factors(n_items, f)};
     for (Factors* side : {&m.users, &m.items}) {
@@ -536,7 +543,7 @@ std::unique_ptr<Scorer> read(ByteReader& r, uint32_t n_users, uint32_t n_items) 
             if (!std::isfinite(x)) throw corrupted("model is corrupted (ALS factors not finite)");
         std::copy(v.begin(), v.end(), side->data());
     }
-    return make_scorer(std::move(m), alpha, regularization);
+    return make_scorer(std::move(m), alpha, regularization, binary != 0);
 }
 
 }  // namespace recsys::als

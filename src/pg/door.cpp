@@ -94,6 +94,27 @@ std::string text_arg(FunctionCallInfo fcinfo, int n) {
     return std::string(data, size);
 }
 
+std::span<const uint8_t> bytea_arg(FunctionCallInfo fcinfo, int n) {
+    const uint8_t* data = nullptr;
+    size_t size = 0;
+    pg_call([&] {
+        bytea* b = PG_GETARG_BYTEA_PP(n);
+        data = reinterpret_cast<const uint8_t*>(VARDATA_ANY(b));
+        size = VARSIZE_ANY_EXHDR(b);
+    });
+    return {data, size};
+}
+
+MemoryContext aggregate_context(FunctionCallInfo fcinfo, const char* what) {
+    MemoryContext context = nullptr;
+    pg_call([&] {
+        if (!AggCheckCallContext(fcinfo, &context))
+            ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                            errmsg("%s support functions can only be called by the aggregate", what)));
+    });
+    return context;
+}
+
 bytea* bytea_result(const void* data, size_t size) {
     bytea* out = nullptr;
     if (size > MaxAllocSize - VARHDRSZ)

@@ -10,6 +10,8 @@
 // must hold only trivially destructible locals.
 #pragma once
 
+#include <memory>
+#include <span>
 #include <string>
 
 #include "context.h"
@@ -76,6 +78,23 @@ extern char* setting_pseudonymize_key;
 
 // Argument helpers; each runs inside pg_call().
 std::string text_arg(FunctionCallInfo fcinfo, int n);
+std::span<const uint8_t> bytea_arg(FunctionCallInfo fcinfo, int n);  // valid during the call
+
+// The aggregate's memory context; an error if the function was not called
+// as part of an aggregate (`what` names it).
+MemoryContext aggregate_context(FunctionCallInfo fcinfo, const char* what);
+
+// Hands a C++ object to a memory context: it is deleted when the context is
+// reset or deleted, so an aborted query leaks nothing (DESIGN.md rule 3).
+template <typename T>
+T* owned_by(MemoryContext context, std::unique_ptr<T> object) {
+    MemoryContextCallback* callback = nullptr;
+    pg_call([&] { callback = static_cast<MemoryContextCallback*>(MemoryContextAllocZero(context, sizeof *callback)); });
+    callback->func = [](void* p) { delete static_cast<T*>(p); };
+    callback->arg = object.get();
+    MemoryContextRegisterResetCallback(context, callback);
+    return object.release();
+}
 bytea* bytea_result(const void* data, size_t size);
 Datum jsonb_from_string(const std::string& json);
 

@@ -33,26 +33,8 @@ ScalerState new_scaler(const std::string& method) {
     throw invalid_input("unknown scaler \"" + method + "\"", "Use 'minmax', 'zscore' or 'robust'.");
 }
 
-void delete_scaler(void* p) { delete static_cast<ScalerState*>(p); }
-
-MemoryContext aggregate_context(FunctionCallInfo fcinfo) {
-    MemoryContext context = nullptr;
-    pg_call([&] {
-        if (!AggCheckCallContext(fcinfo, &context))
-            ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("fit_scaler support functions can only be called by the aggregate")));
-    });
-    return context;
-}
-
-// A state owned by the aggregate's memory context (freed when it is reset).
 ScalerState* own(MemoryContext context, ScalerState state) {
-    MemoryContextCallback* callback = nullptr;
-    pg_call([&] { callback = static_cast<MemoryContextCallback*>(MemoryContextAllocZero(context, sizeof *callback)); });
-    auto* owned = new ScalerState(std::move(state));
-    callback->func = delete_scaler;
-    callback->arg = owned;
-    MemoryContextRegisterResetCallback(context, callback);
-    return owned;
+    return owned_by(context, std::make_unique<ScalerState>(std::move(state)));
 }
 
 double seconds_of(Interval* i) {
@@ -64,7 +46,7 @@ double seconds_of(Interval* i) {
 // fit_scaler(value, method): NULL values are skipped.
 extern "C" Datum recsys_fit_scaler_transition(PG_FUNCTION_ARGS) {
     return guarded([&]() -> Datum {
-        MemoryContext context = aggregate_context(fcinfo);
+        MemoryContext context = aggregate_context(fcinfo, "fit_scaler");
         auto* state = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<ScalerState*>(PG_GETARG_POINTER(0));
         if (!state) {
             std::string method = PG_NARGS() > 2 && !PG_ARGISNULL(2) ? text_arg(fcinfo, 2) : "zscore";
@@ -80,7 +62,7 @@ extern "C" Datum recsys_fit_scaler_transition(PG_FUNCTION_ARGS) {
 
 extern "C" Datum recsys_fit_scaler_combine(PG_FUNCTION_ARGS) {
     return guarded([&]() -> Datum {
-        MemoryContext context = aggregate_context(fcinfo);
+        MemoryContext context = aggregate_context(fcinfo, "fit_scaler");
         auto* a = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<ScalerState*>(PG_GETARG_POINTER(0));
         auto* b = PG_ARGISNULL(1) ? nullptr : reinterpret_cast<ScalerState*>(PG_GETARG_POINTER(1));
         if (!b) {
@@ -100,7 +82,7 @@ extern "C" Datum recsys_fit_scaler_combine(PG_FUNCTION_ARGS) {
 
 extern "C" Datum recsys_fit_scaler_serialize(PG_FUNCTION_ARGS) {
     return guarded([&]() -> Datum {
-        aggregate_context(fcinfo);
+        aggregate_context(fcinfo, "fit_scaler");
         auto* state = reinterpret_cast<ScalerState*>(PG_GETARG_POINTER(0));
         ByteWriter w;
         w.put<uint8_t>(uint8_t(state->index()));
@@ -111,15 +93,9 @@ extern "C" Datum recsys_fit_scaler_serialize(PG_FUNCTION_ARGS) {
 
 extern "C" Datum recsys_fit_scaler_deserialize(PG_FUNCTION_ARGS) {
     return guarded([&]() -> Datum {
-        MemoryContext context = aggregate_context(fcinfo);
-        const uint8_t* data = nullptr;
-        size_t size = 0;
-        pg_call([&] {
-            bytea* b = PG_GETARG_BYTEA_PP(0);
-            data = reinterpret_cast<const uint8_t*>(VARDATA_ANY(b));
-            size = VARSIZE_ANY_EXHDR(b);
-        });
-        ByteReader r(data, size);
+        MemoryContext context = aggregate_context(fcinfo, "fit_scaler");
+        auto bytes = bytea_arg(fcinfo, 0);
+        ByteReader r(bytes.data(), bytes.size());
         switch (r.get<uint8_t>()) {
             case 0: return PointerGetDatum(own(context, MinMaxState::read(r)));
             case 1: return PointerGetDatum(own(context, ZScoreState::read(r)));
@@ -132,7 +108,7 @@ extern "C" Datum recsys_fit_scaler_deserialize(PG_FUNCTION_ARGS) {
 // The fitted parameters as jsonb; NULL when no non-NULL value was seen.
 extern "C" Datum recsys_fit_scaler_final(PG_FUNCTION_ARGS) {
     return guarded([&]() -> Datum {
-        aggregate_context(fcinfo);
+        aggregate_context(fcinfo, "fit_scaler");
         auto* state = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<ScalerState*>(PG_GETARG_POINTER(0));
         bool empty = !state || std::visit([](const auto& s) { return s.count() == 0; }, *state);
         if (empty) {

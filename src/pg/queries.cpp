@@ -254,16 +254,10 @@ extern "C" Datum recsys_explain_text(PG_FUNCTION_ARGS) {
 
 extern "C" Datum recsys_describe_bytea(PG_FUNCTION_ARGS) {
     return guarded([&]() -> Datum {
-        const uint8_t* data = nullptr;
-        size_t size = 0;
-        pg_call([&] {
-            bytea* b = PG_GETARG_BYTEA_PP(0);
-            data = reinterpret_cast<const uint8_t*>(VARDATA_ANY(b));
-            size = VARSIZE_ANY_EXHDR(b);
-        });
-        Model model = Model::deserialize(data, size);
+        auto bytes = bytea_arg(fcinfo, 0);
+        Model model = Model::deserialize(bytes.data(), bytes.size());
         std::string json = model.describe_json();
-        json.insert(json.size() - 1, ", \"bytes\": " + std::to_string(size));
+        json.insert(json.size() - 1, ", \"bytes\": " + std::to_string(bytes.size()));
         return jsonb_from_string(json);
     });
 }

@@ -31,29 +31,7 @@ struct TrainState {
     InteractionBuilder rows;
 };
 
-void delete_state(void* state) { delete static_cast<TrainState*>(state); }
-
-MemoryContext aggregate_context(FunctionCallInfo fcinfo) {
-    MemoryContext context = nullptr;
-    pg_call([&] {
-        if (!AggCheckCallContext(fcinfo, &context))
-            ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                            errmsg("recsys_train support functions can only be called by the aggregate")));
-    });
-    return context;
-}
-
-// A new state owned by `context`: freed by its reset callback, so a failed
-// or cancelled query leaks nothing.
-TrainState* new_state(MemoryContext context) {
-    MemoryContextCallback* callback = nullptr;
-    pg_call([&] { callback = static_cast<MemoryContextCallback*>(MemoryContextAllocZero(context, sizeof *callback)); });
-    auto* state = new TrainState;
-    callback->func = delete_state;
-    callback->arg = state;
-    MemoryContextRegisterResetCallback(context, callback);
-    return state;
-}
+TrainState* new_state(MemoryContext context) { return owned_by(context, std::make_unique<TrainState>()); }
 
 ArgKind id_kind(FunctionCallInfo fcinfo, int n, const char* what) {
     Oid type = InvalidOid;
@@ -126,7 +104,7 @@ void add_row(TrainState& state, FunctionCallInfo fcinfo, User user, double weigh
 
 extern "C" Datum recsys_train_transition(PG_FUNCTION_ARGS) {
     return guarded([&]() -> Datum {
-        MemoryContext context = aggregate_context(fcinfo);
+        MemoryContext context = aggregate_context(fcinfo, "recsys_train");
         TrainState* state = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<TrainState*>(PG_GETARG_POINTER(0));
         if (!state) {
             state = new_state(context);
@@ -151,7 +129,7 @@ extern "C" Datum recsys_train_transition(PG_FUNCTION_ARGS) {
 
 extern "C" Datum recsys_train_combine(PG_FUNCTION_ARGS) {
     return guarded([&]() -> Datum {
-        MemoryContext context = aggregate_context(fcinfo);
+        MemoryContext context = aggregate_context(fcinfo, "recsys_train");
         auto* a = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<TrainState*>(PG_GETARG_POINTER(0));
         auto* b = PG_ARGISNULL(1) ? nullptr : reinterpret_cast<TrainState*>(PG_GETARG_POINTER(1));
         if (!b) {
@@ -172,7 +150,7 @@ extern "C" Datum recsys_train_combine(PG_FUNCTION_ARGS) {
 
 extern "C" Datum recsys_train_serialize(PG_FUNCTION_ARGS) {
     return guarded([&]() -> Datum {
-        aggregate_context(fcinfo);
+        aggregate_context(fcinfo, "recsys_train");
         auto* state = reinterpret_cast<TrainState*>(PG_GETARG_POINTER(0));
         ByteWriter w;
         w.put<uint8_t>(state->configured);
@@ -185,15 +163,9 @@ extern "C" Datum recsys_train_serialize(PG_FUNCTION_ARGS) {
 
 extern "C" Datum recsys_train_deserialize(PG_FUNCTION_ARGS) {
     return guarded([&]() -> Datum {
-        MemoryContext context = aggregate_context(fcinfo);
-        const uint8_t* data = nullptr;
-        size_t size = 0;
-        pg_call([&] {
-            bytea* b = PG_GETARG_BYTEA_PP(0);
-            data = reinterpret_cast<const uint8_t*>(VARDATA_ANY(b));
-            size = VARSIZE_ANY_EXHDR(b);
-        });
-        ByteReader r(data, size);
+        MemoryContext context = aggregate_context(fcinfo, "recsys_train");
+        auto bytes = bytea_arg(fcinfo, 0);
+        ByteReader r(bytes.data(), bytes.size());
         TrainState* state = new_state(context);
         state->configured = r.get<uint8_t>() != 0;
         state->algorithm = r.get_string();
@@ -205,7 +177,7 @@ extern "C" Datum recsys_train_deserialize(PG_FUNCTION_ARGS) {
 
 extern "C" Datum recsys_train_final(PG_FUNCTION_ARGS) {
     return guarded([&]() -> Datum {
-        aggregate_context(fcinfo);
+        aggregate_context(fcinfo, "recsys_train");
         auto* state = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<TrainState*>(PG_GETARG_POINTER(0));
         if (!state || !state->configured) {
             fcinfo->isnull = true;
