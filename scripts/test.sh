@@ -20,3 +20,4 @@ if ! make installcheck; then
     exit 1
 fi
 tests/dump_restore.sh
+tests/readme_examples.sh
