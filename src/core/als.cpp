@@ -20,6 +20,7 @@ using Eigen::VectorXd;
 using Eigen::VectorXf;
 
 constexpr uint32_t kMaxFactors = 1024;
+constexpr size_t kMaxPadded = kMaxFactors;  // a multiple of 8
 
 // Kernels of the row solve. They are compiled twice (plain x86-64 and
 // x86-64-v3, i.e. AVX2 + FMA) and the better one is picked at load time, so
@@ -401,7 +402,16 @@ class AlsScorer : public Scorer {
 public:
     AlsScorer(FactorPair m, float alpha, float regularization, bool binary)
         : m_(std::move(m)), alpha_(alpha), regularization_(regularization), binary_(binary),
-          a0_(gramian_exact(m_.items, m_.items.cols(), regularization)), norms_(m_.items.rowwise().norm()) {}
+          a0_(gramian_exact(m_.items, m_.items.cols(), regularization)), norms_(m_.items.rowwise().norm()) {
+        // Item factors again in the padded layout of the kernels, with eight
+        // extra pointers to a zero row so that a kernel call may always
+        // take rows eight at a time.
+        const size_t f = size_t(m_.items.cols()), fp = padded(m_.items.cols()), n = size_t(m_.items.rows());
+        items_padded_.assign((n + 1) * fp, 0.0f);
+        for (size_t i = 0; i < n; ++i) std::copy_n(m_.items.row(Index(i)).data(), f, items_padded_.data() + i * fp);
+        item_rows_.resize(n + 8);
+        for (size_t i = 0; i < n + 8; ++i) item_rows_[i] = items_padded_.data() + std::min(i, n) * fp;
+    }
 
     void score(const Basket& basket, std::optional<uint32_t> user, std::span<float> out) const override {
         if (user && *user < m_.users.rows()) {
@@ -471,9 +481,18 @@ public:
     }
 
 private:
+    // out[i] = x_user . y_i for i in [begin, end), by the dispatched kernel.
     void score_items(uint32_t user, Index begin, Index end, float* out) const {
-        const auto x = m_.users.row(user);
-        for (Index i = begin; i < end; ++i) out[i] = m_.items.row(i).dot(x);
+        const size_t f = size_t(m_.items.cols()), fp = padded(m_.items.cols());
+        float x[kMaxPadded] = {};
+        std::copy_n(m_.users.row(user).data(), f, x);
+        const size_t count = size_t(end - begin), full = count / 8 * 8;
+        kernel::row_dots(item_rows_.data() + begin, full, fp, x, out + begin);
+        if (full < count) {
+            float tail[8];
+            kernel::row_dots(item_rows_.data() + begin + Index(full), 8, fp, x, tail);
+            std::copy_n(tail, count - full, out + begin + Index(full));
+        }
     }
 
     // The basket's items (duplicates summed, unknown items dropped, sorted)
@@ -509,6 +528,8 @@ private:
     float alpha_;
     float regularization_;
     bool binary_;
+    std::vector<float> items_padded_;        // item factors, rows padded to 8 floats
+    std::vector<const float*> item_rows_;    // their rows, then 8 pointers to a zero row
     MatrixXd a0_;    // Y^T Y + lambda I, for exact fold-in
     VectorXf norms_; // item factor norms, for cosine similarity
 };
