@@ -17,26 +17,13 @@
 #include "byte_io.h"
 #include "csr.h"
 #include "errors.h"
+#include "expect_error.h"
 #include "id_map.h"
 
 using namespace recsys;
 
 namespace {
 
-template <typename F>
-Error expect_error(F&& f, ErrorKind kind) {
-    try {
-        f();
-    } catch (const Error& e) {
-        EXPECT_EQ(e.kind(), kind) << e.what();
-        return e;
-    } catch (const std::exception& e) {
-        ADD_FAILURE() << "unexpected exception type: " << e.what();
-        return Error(ErrorKind::Internal, "wrong exception type");
-    }
-    ADD_FAILURE() << "expected a recsys::Error, nothing was thrown";
-    return Error(ErrorKind::Internal, "nothing thrown");
-}
 
 using Dense = std::vector<std::vector<float>>;
 

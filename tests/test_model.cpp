@@ -12,26 +12,13 @@
 #include <vector>
 
 #include "errors.h"
+#include "expect_error.h"
 #include "recommend.h"
 
 using namespace recsys;
 
 namespace {
 
-template <typename F>
-Error expect_error(F&& f, ErrorKind kind) {
-    try {
-        f();
-    } catch (const Error& e) {
-        EXPECT_EQ(e.kind(), kind) << e.what();
-        return e;
-    } catch (const std::exception& e) {
-        ADD_FAILURE() << "unexpected exception type: " << e.what();
-        return Error(ErrorKind::Internal, "wrong exception type");
-    }
-    ADD_FAILURE() << "expected a recsys::Error, nothing was thrown";
-    return Error(ErrorKind::Internal, "nothing thrown");
-}
 
 bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
 

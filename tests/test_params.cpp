@@ -8,26 +8,12 @@
 #include <string>
 
 #include "errors.h"
+#include "expect_error.h"
 
 using namespace recsys;
 
 namespace {
 
-// Runs f, expects a recsys::Error of `kind`, returns it for closer checks.
-template <typename F>
-Error expect_error(F&& f, ErrorKind kind = ErrorKind::InvalidInput) {
-    try {
-        f();
-    } catch (const Error& e) {
-        EXPECT_EQ(e.kind(), kind) << e.what();
-        return e;
-    } catch (const std::exception& e) {
-        ADD_FAILURE() << "unexpected exception type: " << e.what();
-        return Error(ErrorKind::Internal, "wrong exception type");
-    }
-    ADD_FAILURE() << "expected a recsys::Error, nothing was thrown";
-    return Error(ErrorKind::Internal, "nothing thrown");
-}
 
 std::string parse_error(std::string_view json) {
     return expect_error([&] { Params::parse_json(json); }).what();
