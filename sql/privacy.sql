@@ -63,6 +63,12 @@ SELECT train('dp3', 'popularity', 'SELECT customer_id AS user_id, stock_code AS 
              '{"epsilon": 1}') -> 'params' AS seed_not_recorded;
 SELECT train('dp4', 'popularity', 'SELECT customer_id AS user_id, stock_code AS item_id FROM privacy_many',
              '{"epsilon": 0}');
+-- differentially private "bought together": noisy co-occurrence counts
+SELECT train('dp_pairs', 'itemknn', 'SELECT customer_id AS user_id, stock_code AS item_id FROM privacy_many',
+             '{"similarity": "cooccurrence", "epsilon": 1, "max_items_per_user": 5, "seed": 7}') -> 'params' ->> 'epsilon';
+SELECT count(*) BETWEEN 1 AND 10 AS some_neighbours FROM similar_items('item3', 10, model => 'dp_pairs');
+SELECT train('dp_bad', 'itemknn', 'SELECT customer_id AS user_id, stock_code AS item_id FROM privacy_many',
+             '{"epsilon": 1}');
 DROP TABLE privacy_many;
 
 -- masking, NULL-safe and UTF-8-safe

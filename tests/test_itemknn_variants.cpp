@@ -469,3 +469,39 @@ TEST(ItemKnnVariants, ThreadsGiveIdenticalModels) {
         EXPECT_TRUE(Model::deserialize(a.data(), a.size()).serialize() == a) << params;
     }
 }
+
+// Differentially private co-occurrence: with a negligible noise scale the
+// neighbours are the exact counts (every user here buys at most
+// max_items_per_user items, so bounding drops nothing); the same seed gives
+// the same model; a pair's noise is the same in both directions; strong
+// noise changes the lists.
+TEST(ItemKnnVariants, PrivateCooccurrence) {
+    Data d = make_data(40, 12, 0.2, 31);
+    auto sims = [](const Model& m, uint32_t i) {
+        std::vector<float> out(m.n_items(), 0.0f);
+        m.scorer->similar(i, out);
+        return out;
+    };
+    const Model exact = train(d, R"({"similarity": "cooccurrence", "neighbours": 11})");
+    const Model nearly = train(d, R"({"similarity": "cooccurrence", "neighbours": 11, "epsilon": 1000000,
+                                      "max_items_per_user": 12, "seed": 3})");
+    for (uint32_t i = 0; i < exact.n_items(); ++i) {
+        auto a = sims(exact, i), b = sims(nearly, i);
+        for (uint32_t j = 0; j < exact.n_items(); ++j)
+            if (a[j] > 0) EXPECT_NEAR(a[j], b[j], 1e-3) << i << " " << j;
+    }
+    const std::string noisy = R"({"similarity": "cooccurrence", "neighbours": 11, "epsilon": 0.5, "seed": 3})";
+    const Model p1 = train(d, noisy), p2 = train(d, noisy, 2);
+    EXPECT_EQ(p1.serialize(), p2.serialize());
+    bool changed = false;
+    for (uint32_t i = 0; i < p1.n_items(); ++i) {
+        auto a = sims(p1, i), e = sims(exact, i);
+        for (uint32_t j = 0; j < p1.n_items(); ++j) {
+            auto b = sims(p1, j);
+            if (a[j] > 0 && b[i] > 0) EXPECT_EQ(a[j], b[i]);
+            changed |= std::fabs(a[j] - e[j]) > 0.5f;
+        }
+    }
+    EXPECT_TRUE(changed);
+    expect_invalid(d, R"({"similarity": "jaccard", "epsilon": 1})", "parameter \"epsilon\" applies only to");
+}

@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <random>
 #include <string>
 
 #include "errors.h"
 #include "parallel.h"
+#include "rng.h"
 #include "topk.h"
 #include "weighting.h"
 
@@ -126,6 +128,10 @@ struct Settings {
     bool binary = true;
     uint32_t neighbours = 10;
     double shrinkage = 0.0;
+    // Differentially private co-occurrence counts (epsilon > 0).
+    double epsilon = 0.0;
+    int64_t max_items_per_user = 0;
+    uint64_t seed = 0;
 };
 
 // Reads and cross-checks the parameters; a combination that means nothing is
@@ -140,6 +146,9 @@ Settings read_settings(const Params& params) {
     // setting measured (5 > 10 > 20 > 50 > 100 > 200), and 10 still fills
     // similar_items(item, 10).
     s.neighbours = uint32_t(params.get_int("neighbours", 10, 1, 100000));
+    if (s.similarity != Similarity::Cooccurrence && params.has("epsilon"))
+        throw invalid_input("parameter \"epsilon\" applies only to \"similarity\": \"cooccurrence\"",
+                            "Differential privacy is offered for co-occurrence counts (and popularity).");
     if (s.similarity == Similarity::Cosine) {
         const std::string weighting = params.get_string("weighting", "bm25", {"none", "tfidf", "bm25"});
         s.weighting = weighting == "none" ? Weighting::None : weighting == "tfidf" ? Weighting::Tfidf : Weighting::Bm25;
@@ -173,6 +182,14 @@ Settings read_settings(const Params& params) {
         if (!params.get_bool("binary", true))
             throw invalid_input("similarity \"" + similarity + "\" needs binary input, so \"binary\" cannot be false",
                                 "Use \"similarity\": \"cosine\" to use weights, or remove \"binary\".");
+        if (s.similarity == Similarity::Cooccurrence && params.has("epsilon")) {
+            s.epsilon = params.get_double("epsilon", 1.0, 1e-6, 1e6);
+            s.max_items_per_user = params.get_int("max_items_per_user", 10, 2, 1000);
+            // Whoever knows the seed can remove the noise, and models record
+            // their parameters: without an explicit seed (for tests) it is random.
+            s.seed = params.has("seed") ? uint64_t(params.get_int("seed", 0, 0, int64_t(1) << 53))
+                                        : (uint64_t(std::random_device{}()) << 32) ^ std::random_device{}();
+        }
         if (s.similarity == Similarity::Jaccard) {
             s.shrinkage = params.get_double("shrinkage", 0.0, 0.0, 1e9);
         } else if (params.has("shrinkage")) {
@@ -182,6 +199,73 @@ Settings read_settings(const Params& params) {
         }
     }
     return s;
+}
+
+// Each user's items cut to a seeded random `bound` of them, so that one user
+// changes at most bound * (bound - 1) / 2 unordered co-occurrence counts by 1.
+CsrMatrix bound_users(const CsrMatrix& x, int64_t bound, uint64_t seed) {
+    CsrMatrix out;
+    out.rows = x.rows;
+    out.cols = x.cols;
+    out.indptr.assign(uint64_t(x.rows) + 1, 0);
+    std::vector<uint32_t> items;
+    for (uint32_t u = 0; u < x.rows; ++u) {
+        auto row = x.row_indices(u);
+        items.assign(row.begin(), row.end());
+        SplitMix64 rng(seed ^ (0x9E3779B97F4A7C15ull * (u + 1)));
+        for (size_t i = items.size(); i > 1; --i) std::swap(items[i - 1], items[rng.below(uint32_t(i))]);
+        items.resize(std::min<size_t>(items.size(), size_t(bound)));
+        std::sort(items.begin(), items.end());
+        for (uint32_t i : items) {
+            out.indices.push_back(i);
+            out.values.push_back(1.0f);
+        }
+        out.indptr[u + 1] = out.indices.size();
+    }
+    return out;
+}
+
+// Laplace(0, scale) noise of the unordered pair {i, j}: drawn from a hash of
+// the pair, so both orders get the same draw and no table is kept.
+double pair_noise(uint64_t seed, uint32_t i, uint32_t j, double scale) {
+    if (i > j) std::swap(i, j);
+    SplitMix64 rng(seed ^ ((uint64_t(i) << 32 | j) * 0xD1B54A32D192ED03ull));
+    const double u = (double(rng.next() >> 11) + 0.5) * 0x1.0p-53 - 0.5;  // in (-0.5, 0.5)
+    return -scale * std::copysign(1.0, u) * std::log(1.0 - 2.0 * std::fabs(u));
+}
+
+// Differentially private "bought together" neighbours: every pair's count
+// gets Laplace noise (pairs never bought together too, so the noise hides
+// which pairs exist), then the top `k` noisy counts per item are kept.
+std::vector<std::vector<Scored>> private_cooccurrence(const CsrMatrix& x, const Settings& s, const Context& ctx) {
+    const CsrMatrix bounded = bound_users(x, s.max_items_per_user, s.seed);
+    const CsrMatrix bt = bounded.transpose();
+    const uint32_t n = x.cols;
+    const double m = double(s.max_items_per_user);
+    const double scale = m * (m - 1) / 2 / s.epsilon;
+    std::vector<std::vector<Scored>> rows(n);
+    parallel_for(n, ctx, [&](uint64_t begin, uint64_t end) {
+        std::vector<double> count(n, 0.0);
+        std::vector<Scored> cand;
+        for (uint64_t i = begin; i < end; ++i) {
+            std::fill(count.begin(), count.end(), 0.0);
+            for (uint32_t u : bt.row_indices(uint32_t(i)))
+                for (uint32_t j : bounded.row_indices(u)) count[j] += 1.0;
+            cand.clear();
+            for (uint32_t j = 0; j < n; ++j) {
+                if (j == i) continue;
+                const double noisy = count[j] + pair_noise(s.seed, uint32_t(i), j, scale);
+                if (noisy > 0) cand.push_back({j, float(noisy)});
+            }
+            if (cand.size() > s.neighbours) {
+                std::nth_element(cand.begin(), cand.begin() + s.neighbours, cand.end(), better);
+                cand.resize(s.neighbours);
+            }
+            std::sort(cand.begin(), cand.end(), [](const Scored& a, const Scored& b) { return a.item < b.item; });
+            rows[i] = cand;
+        }
+    }, 16);
+    return rows;
 }
 
 }  // namespace
@@ -230,7 +314,8 @@ std::unique_ptr<Scorer> train(const Interactions& data, const Params& params, co
     }
 
     std::vector<std::vector<Scored>> rows(n_items);
-    parallel_for(n_items, ctx, [&](uint64_t begin, uint64_t end) {
+    if (s.epsilon > 0) rows = private_cooccurrence(x, s, ctx);
+    else parallel_for(n_items, ctx, [&](uint64_t begin, uint64_t end) {
         std::vector<double> acc(n_items, 0.0);
         std::vector<uint8_t> seen(n_items, 0);
         std::vector<uint32_t> touched;

@@ -9,8 +9,10 @@
 #include <algorithm>
 #include <cstring>
 #include <numeric>
+#include <random>
 
 #include "errors.h"
+#include "popularity.h"
 #include "privacy.h"
 #include "topk.h"
 
@@ -191,10 +193,19 @@ Model train_model(std::string_view algorithm, const InteractionBuilder& rows, st
     m.algorithm = std::string(alg.name);
     m.params_json = params.effective_json();
     m.popularity.assign(data.items.size(), 0.0f);
-    if (alg.name == "popularity")  // the fallback ranking is the model itself (which may add noise)
+    if (alg.name == "popularity") {  // the fallback ranking is the model itself (which may add noise)
         m.scorer->score({}, std::nullopt, m.popularity);
-    else
+    } else if (params.has("epsilon")) {
+        // A differentially private model keeps a private fallback ranking too
+        // (with the same epsilon: 2 epsilon for the model as a whole).
+        const uint64_t seed = params.has("seed") ? uint64_t(params.get_int("seed", 0, 0, int64_t(1) << 53)) + 1
+                                                 : (uint64_t(std::random_device{}()) << 32) ^ std::random_device{}();
+        auto noisy = popularity::private_counts(data.matrix, params.get_double("epsilon", 1.0, 1e-6, 1e6),
+                                                params.get_int("max_items_per_user", 10, 1, 1000000), seed);
+        std::copy(noisy.begin(), noisy.end(), m.popularity.begin());
+    } else {
         for (uint32_t item : data.matrix.indices) m.popularity[item] += 1.0f;
+    }
     m.rows_added = data.rows_added;
     m.rows_skipped = data.rows_skipped;
     m.users = std::move(data.users);

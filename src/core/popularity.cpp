@@ -24,23 +24,6 @@ private:
     std::vector<float> counts_;
 };
 
-// Counts with the Laplace mechanism: each user contributes to at most
-// `bound` items (a seeded random choice among theirs), so the counts have
-// sensitivity `bound` and the noisy counts are epsilon-DP.
-std::vector<double> private_counts(const CsrMatrix& x, double epsilon, int64_t bound, uint64_t seed) {
-    std::vector<double> counts(x.cols, 0.0);
-    std::vector<uint32_t> items;
-    for (uint32_t u = 0; u < x.rows; ++u) {
-        auto row = x.row_indices(u);
-        items.assign(row.begin(), row.end());
-        SplitMix64 rng(seed ^ (0x9E3779B97F4A7C15ull * (u + 1)));
-        for (size_t i = items.size(); i > 1; --i) std::swap(items[i - 1], items[rng.below(uint32_t(i))]);
-        items.resize(std::min<size_t>(items.size(), size_t(bound)));
-        for (uint32_t i : items) counts[i] += 1.0;
-    }
-    return noisy_counts(counts, bound, epsilon, seed);
-}
-
 }  // namespace
 
 std::unique_ptr<Scorer> train(const Interactions& data, const Params& params, const Context& ctx) {
@@ -73,6 +56,21 @@ std::unique_ptr<Scorer> train(const Interactions& data, const Params& params, co
     std::vector<float> counts(sums.begin(), sums.end());
     return std::make_unique<PopularityScorer>(std::move(counts));
 }
+
+std::vector<double> private_counts(const CsrMatrix& x, double epsilon, int64_t bound, uint64_t seed) {
+    std::vector<double> counts(x.cols, 0.0);
+    std::vector<uint32_t> items;
+    for (uint32_t u = 0; u < x.rows; ++u) {
+        auto row = x.row_indices(u);
+        items.assign(row.begin(), row.end());
+        SplitMix64 rng(seed ^ (0x9E3779B97F4A7C15ull * (u + 1)));
+        for (size_t i = items.size(); i > 1; --i) std::swap(items[i - 1], items[rng.below(uint32_t(i))]);
+        items.resize(std::min<size_t>(items.size(), size_t(bound)));
+        for (uint32_t i : items) counts[i] += 1.0;
+    }
+    return noisy_counts(counts, bound, epsilon, seed);
+}
+
 
 std::unique_ptr<Scorer> read(ByteReader& r, uint32_t, uint32_t n_items) {
     auto counts = r.get_array<float>(n_items);
