@@ -7,6 +7,7 @@
 
 #include "errors.h"
 #include "parallel.h"
+#include "privacy.h"
 #include "rng.h"
 #include "topk.h"
 #include "weighting.h"
@@ -201,30 +202,6 @@ Settings read_settings(const Params& params) {
     return s;
 }
 
-// Each user's items cut to a seeded random `bound` of them, so that one user
-// changes at most bound * (bound - 1) / 2 unordered co-occurrence counts by 1.
-CsrMatrix bound_users(const CsrMatrix& x, int64_t bound, uint64_t seed) {
-    CsrMatrix out;
-    out.rows = x.rows;
-    out.cols = x.cols;
-    out.indptr.assign(uint64_t(x.rows) + 1, 0);
-    std::vector<uint32_t> items;
-    for (uint32_t u = 0; u < x.rows; ++u) {
-        auto row = x.row_indices(u);
-        items.assign(row.begin(), row.end());
-        SplitMix64 rng(seed ^ (0x9E3779B97F4A7C15ull * (u + 1)));
-        for (size_t i = items.size(); i > 1; --i) std::swap(items[i - 1], items[rng.below(uint32_t(i))]);
-        items.resize(std::min<size_t>(items.size(), size_t(bound)));
-        std::sort(items.begin(), items.end());
-        for (uint32_t i : items) {
-            out.indices.push_back(i);
-            out.values.push_back(1.0f);
-        }
-        out.indptr[u + 1] = out.indices.size();
-    }
-    return out;
-}
-
 // Laplace(0, scale) noise of the unordered pair {i, j}: drawn from a hash of
 // the pair, so both orders get the same draw and no table is kept.
 double pair_noise(uint64_t seed, uint32_t i, uint32_t j, double scale) {
@@ -238,7 +215,7 @@ double pair_noise(uint64_t seed, uint32_t i, uint32_t j, double scale) {
 // gets Laplace noise (pairs never bought together too, so the noise hides
 // which pairs exist), then the top `k` noisy counts per item are kept.
 std::vector<std::vector<Scored>> private_cooccurrence(const CsrMatrix& x, const Settings& s, const Context& ctx) {
-    const CsrMatrix bounded = bound_users(x, s.max_items_per_user, s.seed);
+    const CsrMatrix bounded = bound_contributions(x, s.max_items_per_user, s.seed);
     const CsrMatrix bt = bounded.transpose();
     const uint32_t n = x.cols;
     const double m = double(s.max_items_per_user);

@@ -5,7 +5,6 @@
 
 #include "errors.h"
 #include "privacy.h"
-#include "rng.h"
 
 namespace recsys::popularity {
 
@@ -59,15 +58,7 @@ std::unique_ptr<Scorer> train(const Interactions& data, const Params& params, co
 
 std::vector<double> private_counts(const CsrMatrix& x, double epsilon, int64_t bound, uint64_t seed) {
     std::vector<double> counts(x.cols, 0.0);
-    std::vector<uint32_t> items;
-    for (uint32_t u = 0; u < x.rows; ++u) {
-        auto row = x.row_indices(u);
-        items.assign(row.begin(), row.end());
-        SplitMix64 rng(seed ^ (0x9E3779B97F4A7C15ull * (u + 1)));
-        for (size_t i = items.size(); i > 1; --i) std::swap(items[i - 1], items[rng.below(uint32_t(i))]);
-        items.resize(std::min<size_t>(items.size(), size_t(bound)));
-        for (uint32_t i : items) counts[i] += 1.0;
-    }
+    for (uint32_t i : bound_contributions(x, bound, seed).indices) counts[i] += 1.0;
     return noisy_counts(counts, bound, epsilon, seed);
 }
 

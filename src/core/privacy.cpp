@@ -8,6 +8,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "rng.h"
+
 #include "errors.h"
 
 namespace recsys {
@@ -249,6 +251,26 @@ KAnonymityResult k_anonymity_filter(const CsrMatrix& m, uint32_t min_users_per_i
     out.rows = uint32_t(result.kept_rows.size());
     out.cols = uint32_t(result.kept_cols.size());
     return result;
+}
+
+CsrMatrix bound_contributions(const CsrMatrix& x, int64_t bound, uint64_t seed) {
+    CsrMatrix out;
+    out.rows = x.rows;
+    out.cols = x.cols;
+    out.indptr.assign(uint64_t(x.rows) + 1, 0);
+    std::vector<uint32_t> items;
+    for (uint32_t u = 0; u < x.rows; ++u) {
+        auto row = x.row_indices(u);
+        items.assign(row.begin(), row.end());
+        SplitMix64 rng(seed ^ (0x9E3779B97F4A7C15ull * (u + 1)));
+        for (size_t i = items.size(); i > 1; --i) std::swap(items[i - 1], items[rng.below(uint32_t(i))]);
+        items.resize(std::min<size_t>(items.size(), size_t(std::max<int64_t>(bound, 0))));
+        std::sort(items.begin(), items.end());
+        out.indices.insert(out.indices.end(), items.begin(), items.end());
+        out.indptr[u + 1] = out.indices.size();
+    }
+    out.values.assign(out.indices.size(), 1.0f);
+    return out;
 }
 
 }  // namespace recsys

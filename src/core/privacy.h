@@ -112,6 +112,11 @@ std::vector<double> noisy_counts(std::span<const double> counts, int64_t max_ite
 // items. Done once, dropping users can leave an item below its threshold
 // again; with `until_stable` the two steps repeat until neither drops
 // anything, so both thresholds hold on the result.
+// Contribution bounding: each user's row cut to a seeded random `bound` of
+// their items (weights set to 1), so that one user can change a count over
+// items by at most `bound`, and a count over item pairs by bound(bound-1)/2.
+CsrMatrix bound_contributions(const CsrMatrix& x, int64_t bound, uint64_t seed);
+
 struct KAnonymityResult {
     CsrMatrix matrix;                 // kept rows and columns, renumbered from 0
     std::vector<uint32_t> kept_rows;  // kept_rows[new row] = old row
