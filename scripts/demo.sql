@@ -17,8 +17,8 @@ SELECT stock_code, min(description) AS description FROM raw_purchases GROUP BY s
 
 \echo '== train item-kNN and popularity over the purchases'
 SELECT train('shop', 'itemknn',
-             'SELECT customer_id AS user_id, stock_code AS item_id, quantity AS weight FROM purchases',
-             '{"neighbours": 50}') - 'params' AS shop;
+             'SELECT customer_id AS user_id, stock_code AS item_id, quantity AS weight FROM purchases')
+       - 'params' AS shop;
 SELECT train('bestsellers', 'popularity',
              'SELECT customer_id AS user_id, stock_code AS item_id FROM purchases') ->> 'items' AS bestseller_items;
 SELECT name, algorithm, n_users, n_items, n_interactions, round(train_seconds::numeric, 3) AS seconds
@@ -26,7 +26,7 @@ FROM recsys_list_models();
 
 \echo '== top 5 for three customers, with product names'
 SELECT r.user_id AS customer_id, r.rank, r.item_id, p.description, round(r.score::numeric, 3) AS score, r.source
-FROM (VALUES (12415), (14911), (99999)) AS c(user_id)
+FROM (VALUES (12883), (14911), (99999)) AS c(user_id)
 CROSS JOIN LATERAL (SELECT c.user_id, x.* FROM recommend(c.user_id, 5, model => 'shop') x) r
 JOIN products p ON p.stock_code = r.item_id
 ORDER BY r.user_id, r.rank;
