@@ -27,10 +27,4 @@ const Algorithm& find_algorithm(std::string_view name) {
     throw invalid_input("unknown algorithm \"" + std::string(name) + "\"", "Known algorithms: " + known + ".");
 }
 
-std::vector<std::string_view> algorithm_names() {
-    std::vector<std::string_view> names;
-    for (const auto& a : kAlgorithms) names.push_back(a.name);
-    return names;
-}
-
 }  // namespace recsys

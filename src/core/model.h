@@ -91,7 +91,6 @@ struct Algorithm {
 };
 
 const Algorithm& find_algorithm(std::string_view name);  // throws invalid_input
-std::vector<std::string_view> algorithm_names();
 
 class Model {
 public:
