@@ -37,6 +37,13 @@ DROP TABLE secret;
 REVOKE ALL ON recsys_models FROM recsys_reader;
 DROP ROLE recsys_reader;
 
+-- the checks train() runs on its query
+SELECT recsys_query_columns('SELECT customer_id AS user_id, stock_code AS item_id FROM store_purchases');
+SELECT recsys_query_has_weight('SELECT customer_id AS user_id, stock_code AS item_id, quantity AS weight FROM store_purchases'),
+       recsys_query_has_weight('SELECT customer_id AS user_id, stock_code AS item_id FROM store_purchases');
+SELECT recsys_query_has_weight('SELECT customer_id FROM store_purchases');
+SELECT recsys_query_columns('UPDATE store_purchases SET quantity = 0');
+
 -- bad input
 SELECT train('bad', 'itemknn', 'SELECT customer_id, stock_code FROM store_purchases');
 SELECT train('bad', 'itemknn', 'SELEC 1');

@@ -74,6 +74,22 @@ CREATE FUNCTION recsys_query_columns(query text) RETURNS text[]
     AS 'MODULE_PATHNAME', 'recsys_query_columns' LANGUAGE C STRICT;
 COMMENT ON FUNCTION recsys_query_columns(text) IS 'The column names a query returns (used by train).';
 
+CREATE FUNCTION recsys_query_has_weight(query text) RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE
+    columns text[] := @extschema@.recsys_query_columns(query);
+BEGIN
+    IF NOT ('user_id' = ANY (columns) AND 'item_id' = ANY (columns)) THEN
+        RAISE EXCEPTION 'the training query must return columns named user_id and item_id'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = format('It returns: %s. Rename them with AS, e.g. SELECT customer_id AS user_id, '
+                                'stock_code AS item_id, quantity AS weight FROM purchases.', array_to_string(columns, ', '));
+    END IF;
+    RETURN 'weight' = ANY (columns);
+END
+$$;
+COMMENT ON FUNCTION recsys_query_has_weight(text) IS
+    'Checks that a training query returns user_id and item_id; true if it also returns a weight.';
+
 CREATE FUNCTION save_model(name text, model bytea, train_seconds double precision DEFAULT NULL)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 #variable_conflict use_column
@@ -106,7 +122,6 @@ CREATE FUNCTION train(name text, algorithm text, query text, params jsonb DEFAUL
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
     source text;
-    columns text[];
     weight text;
     started timestamptz;
     trained bytea;
@@ -115,14 +130,7 @@ BEGIN
         RAISE EXCEPTION 'algorithm and query must not be NULL' USING ERRCODE = 'invalid_parameter_value';
     END IF;
     source := regexp_replace(train.query, '[\s;]+$', '');
-    columns := @extschema@.recsys_query_columns(source);
-    IF NOT ('user_id' = ANY (columns) AND 'item_id' = ANY (columns)) THEN
-        RAISE EXCEPTION 'the training query must return columns named user_id and item_id'
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = format('It returns: %s. Rename them with AS, e.g. SELECT customer_id AS user_id, '
-                                'stock_code AS item_id, quantity AS weight FROM purchases.', array_to_string(columns, ', '));
-    END IF;
-    weight := CASE WHEN 'weight' = ANY (columns) THEN 'q.weight::float8' ELSE '1.0::float8' END;
+    weight := CASE WHEN @extschema@.recsys_query_has_weight(source) THEN 'q.weight::float8' ELSE '1.0::float8' END;
     started := clock_timestamp();
     EXECUTE format('SELECT @extschema@.recsys_train($1, q.user_id, q.item_id, %s, $2) FROM (%s) AS q', weight, source)
        INTO trained USING train.algorithm, coalesce(train.params, '{}');
@@ -619,7 +627,6 @@ DECLARE
     test_query constant text := 'SELECT user_id, item_id FROM pg_temp.recsys_tune_rows WHERE is_test';
     started constant timestamptz := clock_timestamp();
     source constant text := regexp_replace(tune.query, '[\s;]+$', '');
-    columns text[];
     has_weight boolean;
     algos text[];
     space jsonb;
@@ -721,14 +728,7 @@ BEGIN
     -- The search trains on the split's text ids, the winner on the query
     -- itself: train one of its rows now, so that a column type the training
     -- aggregate refuses fails here rather than after the whole search.
-    columns := @extschema@.recsys_query_columns(source);
-    IF NOT ('user_id' = ANY (columns) AND 'item_id' = ANY (columns)) THEN
-        RAISE EXCEPTION 'the training query must return columns named user_id and item_id'
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = format('It returns: %s. Rename them with AS, e.g. SELECT customer_id AS user_id, '
-                                'stock_code AS item_id, quantity AS weight FROM purchases.', array_to_string(columns, ', '));
-    END IF;
-    has_weight := 'weight' = ANY (columns);
+    has_weight := @extschema@.recsys_query_has_weight(source);
     EXECUTE format('SELECT @extschema@.recsys_train(''popularity'', q.user_id, q.item_id%s) '
                    'FROM (SELECT * FROM (%s) AS s LIMIT 1) AS q',
                    CASE WHEN has_weight THEN ', q.weight::float8' ELSE '' END, source);
