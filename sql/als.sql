@@ -56,6 +56,12 @@ SELECT train('bad', 'als', 'SELECT customer_id AS user_id, stock_code AS item_id
 SELECT train('bad', 'als', 'SELECT customer_id AS user_id, stock_code AS item_id FROM als_purchases', '{"regularization": -1}');
 SELECT train('bad', 'bpr', 'SELECT customer_id AS user_id, stock_code AS item_id FROM als_purchases', '{"learning_rate": 0}');
 
+-- progress reporting is switched on as the README says (VERBOSE, a keyword,
+-- could not be a setting's name here)
+SET recsys.progress = on;
+SHOW recsys.progress;
+RESET recsys.progress;
+
 -- clean up
 DROP TABLE als_purchases;
 DROP EXTENSION recsys;

@@ -78,7 +78,7 @@ Context backend_context() {
     };
     ctx.progress = [](const std::string& line) {
         const char* text = line.c_str();
-        pg_call([&] { ereport(setting_verbose ? NOTICE : DEBUG1, (errmsg("recsys: %s", text))); });
+        pg_call([&] { ereport(setting_progress ? NOTICE : DEBUG1, (errmsg("recsys: %s", text))); });
     };
     return ctx;
 }

@@ -65,14 +65,14 @@ Datum guarded(Body&& body) {
 }
 
 // A Context for core computations in this backend: cancellation wired to
-// PostgreSQL's interrupts, progress to NOTICE (recsys.verbose) or DEBUG1,
+// PostgreSQL's interrupts, progress to NOTICE (recsys.progress) or DEBUG1,
 // and the recsys.threads / recsys.memory_limit settings.
 Context backend_context();
 
 // Settings (GUCs), defined in settings.cpp.
 extern int setting_threads;
 extern int setting_memory_limit_mb;
-extern bool setting_verbose;
+extern bool setting_progress;
 extern char* setting_default_model;
 extern char* setting_pseudonymize_key;
 

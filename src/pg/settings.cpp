@@ -10,7 +10,7 @@ void _PG_init(void);
 namespace recsys::pg {
 int setting_threads = 1;
 int setting_memory_limit_mb = 1024;
-bool setting_verbose = false;
+bool setting_progress = false;
 char* setting_default_model = nullptr;
 char* setting_pseudonymize_key = nullptr;
 }  // namespace recsys::pg
@@ -25,8 +25,8 @@ void _PG_init(void) {
                             "Training that would need more fails with an error before allocating.",
                             &setting_memory_limit_mb, 1024, 1, INT_MAX / 2, PGC_USERSET, GUC_UNIT_MB, nullptr,
                             nullptr, nullptr);
-    DefineCustomBoolVariable("recsys.verbose", "Report training progress as NOTICE messages.", nullptr,
-                             &setting_verbose, false, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomBoolVariable("recsys.progress", "Report training progress as NOTICE messages.", nullptr,
+                             &setting_progress, false, PGC_USERSET, 0, nullptr, nullptr, nullptr);
     DefineCustomStringVariable("recsys.default_model", "Model used when a function is given no model name.",
                                "Empty means the most recently trained model.", &setting_default_model, "",
                                PGC_USERSET, 0, nullptr, nullptr, nullptr);
