@@ -17,9 +17,15 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 PG_CXXFLAGS = -std=c++20 -O2 -fPIC -Wall -Wno-register -Wno-missing-field-initializers \
-              -I/usr/include/eigen3 -Isrc/core -DEIGEN_NO_DEBUG
+              -isystem /usr/include/eigen3 -Isrc/core -DEIGEN_NO_DEBUG
 override CXXFLAGS := $(filter-out -Wmissing-prototypes -Wdeclaration-after-statement -Wimplicit-fallthrough=3 -Wcast-function-type -Wformat-security -fexcess-precision=standard,$(CXXFLAGS)) $(PG_CXXFLAGS)
 SHLIB_LINK += -lstdc++ -lcrypto -pthread
+
+# The AVX2 + FMA build of the dense kernels (src/core/dense.h), chosen at run
+# time on CPUs that have them.
+ifeq ($(shell uname -m),x86_64)
+src/core/dense_avx2.o: override CXXFLAGS += -mavx2 -mfma
+endif
 
 # Rebuild objects when a header they include changes.
 override CXXFLAGS += -MMD -MP

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <numeric>
 
+#include "dense.h"
 #include "errors.h"
 #include "parallel.h"
 
@@ -14,7 +15,7 @@ namespace recsys::ease {
 
 namespace {
 
-using Eigen::Index;
+using dense::Index;
 // The arithmetic of the factorisation and inverse. float would be about 1.7x
 // faster with the same nDCG on the retail benchmark; double keeps a margin
 // for small lambdas and large catalogues.
@@ -22,7 +23,7 @@ using Real = double;
 using Dense = Eigen::Matrix<Real, Eigen::Dynamic, Eigen::Dynamic>;
 
 // Block width of the dense factorisation and inverse: the unit of work
-// handed to a thread. Wide enough for Eigen's products to run near full
+// handed to a thread. Wide enough for the dense kernels to run near full
 // speed (256 beat 64 and 128 on 3,665 items), narrow enough to balance a few
 // threads. Fixed, so results do not depend on the thread count.
 constexpr Index kBlock = 256;
@@ -161,30 +162,26 @@ Dense regularised_gram(const CsrMatrix& x, double lambda, const Context& ctx) {
 }
 
 // Overwrites the lower triangle of the symmetric positive definite `a` with
-// its Cholesky factor L (a = LLᵀ). Right-looking and blocked: each panel is
-// factorised by Eigen's LLT, then the panel solve and the trailing update are
-// split into column blocks run on the threads. The blocks are fixed, so the
-// result does not depend on the thread count. The upper triangle is scratch.
+// its Cholesky factor L (a = LLᵀ). Right-looking and blocked: each diagonal
+// block is factorised, then the panel solve and the trailing update are split
+// into column blocks run on the threads. The blocks are fixed, so the result
+// does not depend on the thread count. The upper triangle is scratch.
 void cholesky_in_place(Dense& a, const Context& ctx) {
     const Index n = a.rows();
     for (Index k = 0; k < n; k += kBlock) {
         const Index kb = std::min(kBlock, n - k), rest = n - k - kb;
-        auto diag = a.block(k, k, kb, kb);
-        Eigen::LLT<Eigen::Ref<Dense>> llt(diag);
-        if (llt.info() != Eigen::Success)
+        if (!dense::cholesky(&a(k, k), n, kb))
             throw invalid_input("EASE: the regularised Gram matrix is not positive definite",
                                 "Raise \"lambda\".");
         if (rest == 0) break;
-        auto panel = a.block(k + kb, k, rest, kb);
+        const Index p0 = k + kb;  // the panel: rows [p0, n) of columns [k, k + kb)
         parallel_for(uint64_t(rest), ctx, [&](uint64_t b, uint64_t e) {
-            // rows := rows · L⁻ᵀ
-            diag.triangularView<Eigen::Lower>().transpose().solveInPlace<Eigen::OnTheRight>(
-                panel.middleRows(Index(b), Index(e - b)));
+            dense::solve_right_lower_transposed(&a(k, k), n, kb, &a(p0 + Index(b), k), n, Index(e - b));
         }, kBlock);
         parallel_for(uint64_t(rest), ctx, [&](uint64_t b, uint64_t e) {
             // columns [b, e) of the trailing matrix, from row b down
-            a.block(k + kb + Index(b), k + kb + Index(b), rest - Index(b), Index(e - b)).noalias() -=
-                panel.middleRows(Index(b), rest - Index(b)) * panel.middleRows(Index(b), Index(e - b)).transpose();
+            const Index r = p0 + Index(b);
+            dense::subtract_product_transposed(&a(r, k), n, &a(r, k), n, kb, &a(r, r), n, n - r, Index(e - b));
         }, kBlock);
     }
 }
@@ -202,9 +199,7 @@ Dense inverse_from_cholesky(const Dense& l, const Context& ctx) {
         auto z = p.block(c, c, n - c, w);
         z.setZero();
         z.diagonal().setOnes();
-        auto lc = l.bottomRightCorner(n - c, n - c);
-        lc.triangularView<Eigen::Lower>().solveInPlace(z);
-        lc.transpose().triangularView<Eigen::Upper>().solveInPlace(z);
+        dense::cholesky_solve(&l(c, c), n, n - c, &p(c, c), n, w);
     }, kBlock);
     return p;
 }
@@ -245,12 +240,12 @@ std::unique_ptr<Scorer> train(const Interactions& data, const Params& params, co
                 "EASE training on " + std::to_string(m) + " items (two dense " + std::to_string(m) + " x " +
                     std::to_string(m) + " matrices)",
                 "Set \"max_items\" to model only the most popular items, or raise recsys.memory_limit.");
-    Eigen::initParallel();
 
     auto start = std::chrono::steady_clock::now();
     auto log = [&](const char* step) {
         char line[128];
-        std::snprintf(line, sizeof line, "ease: %s (%llu items), %.2f s", step, static_cast<unsigned long long>(m),
+        std::snprintf(line, sizeof line, "ease: %s (%llu items, %s), %.2f s", step, static_cast<unsigned long long>(m),
+                      dense::isa(),
                       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
         ctx.progress(line);
     };
