@@ -135,13 +135,15 @@ TEST(Als, RowSolveMatchesDenseNormalEquations) {
     // x = (Y^T C Y + lambda I)^-1 Y^T C p, with C and p dense over all items.
     std::mt19937 gen(7);
     std::normal_distribution<float> normal(0, 0.3f);
-    for (uint32_t f : {5u, 8u, 13u}) {
+    // alpha = 0 (every confidence 1) takes the solver's shortcut.
+    for (auto [f, alpha] : {std::pair{5u, 2.0f}, {8u, 2.0f}, {13u, 2.0f}, {8u, 0.0f}, {13u, 0.0f}}) {
         const uint32_t n_items = 40;
         Factors y(n_items, f);
         for (Eigen::Index k = 0; k < y.size(); ++k) y.data()[k] = normal(gen);
         const std::vector<uint32_t> items = {1, 4, 5, 9, 17, 22, 30, 39};
         const std::vector<float> weights = {1, 3, 0.5f, 2, 1, 7, 1, 0.25f};
         Options opt = small(f, 1);
+        opt.alpha = alpha;
         Eigen::VectorXd c = Eigen::VectorXd::Ones(n_items), p = Eigen::VectorXd::Zero(n_items);
         for (size_t k = 0; k < items.size(); ++k) {
             c[items[k]] = 1.0 + opt.alpha * weights[k];
@@ -176,9 +178,10 @@ TEST(Als, EmptyRowSolvesToZero) {
 
 TEST(Als, LossDecreasesEveryIterationAndMatchesBruteForce) {
     const CsrMatrix x = random_matrix(40, 30, 0.2, 3);
-    for (bool cholesky : {false, true}) {
+    for (auto [cholesky, alpha] : {std::pair{false, 2.0f}, {true, 2.0f}, {false, 0.0f}}) {
         Options opt = small(6, 12);
         opt.cholesky = cholesky;
+        opt.alpha = alpha;
         std::vector<double> dense, reported;
         recsys::Context ctx;
         int progress_lines = 0;
@@ -224,6 +227,22 @@ TEST(Als, RecoversPlantedGroups) {
         hits += best;
     }
     EXPECT_GT(hits, 0.9 * p.train.rows) << hits;
+}
+
+TEST(Als, BlockedConjugateGradientConvergesToTheExactSolves) {
+    // Rows are solved 64 at a time; run to convergence, every row of every
+    // block must land where the exact per-row solver puts it.
+    const CsrMatrix x = random_matrix(150, 90, 0.1, 6);
+    for (float alpha : {2.0f, 0.0f}) {
+        Options opt = small(6, 2);
+        opt.alpha = alpha;
+        opt.cg_steps = 30;
+        const FactorPair cg = fit(x, opt, recsys::Context{});
+        opt.cholesky = true;
+        const FactorPair exact = fit(x, opt, recsys::Context{});
+        EXPECT_LT((cg.users - exact.users).norm(), 1e-3f * exact.users.norm()) << "alpha " << alpha;
+        EXPECT_LT((cg.items - exact.items).norm(), 1e-3f * exact.items.norm()) << "alpha " << alpha;
+    }
 }
 
 TEST(Als, ReproducibleAcrossRunsAndThreadCounts) {

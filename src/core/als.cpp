@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "dense.h"
 #include "errors.h"
 #include "parallel.h"
 #include "rng.h"
@@ -111,41 +112,63 @@ template <int B>
     return hsum(s);
 }
 
-// Conjugate gradient on (A0 + Yu^T diag(conf) Yu) x = Yu^T (1 + conf), warm-
-// started from x, where A0 = Y^T Y + lambda I (rows `a0`, f of them) and Yu
-// the row's n item factors (rows `yu`): each step costs O((n + f) fp).
-// t holds n floats; r, p, ap fp floats each.
-__attribute__((target_clones("arch=x86-64-v3", "default"))) void cg(const float* const* a0, size_t f, size_t fp,
-                                                                    const float* const* yu, const float* conf,
-                                                                    size_t n, uint32_t steps, float* x, float* t,
-                                                                    float* r, float* p, float* ap) {
-    // r = Yu^T (c - (c - 1) Yu x) - A0 x
-    dots(yu, n, fp, x, t);
-    for (size_t k = 0; k < n; ++k) t[k] = 1.0f + conf[k] * (1.0f - t[k]);
+// out += sum_k g(k, rows[k].v) rows[k], eight rows at a time: each row is
+// read from memory once, and its second use, right after, hits the L1 cache.
+template <typename G>
+[[gnu::always_inline]] inline void dots_axpys(const float* const* rows, size_t count, size_t fp, const float* v, G g,
+                                              float* out) {
+    for (size_t k = 0; k < count; k += 8) {
+        float t[8];
+        dots(rows + k, 8, fp, v, t);
+        for (size_t q = 0; q < 8; ++q) t[q] = g(k + q, t[q]);
+        axpys(rows + k, 8, fp, t, out);
+    }
+}
+
+// out += Yu^T (1 + conf (1 - Yu x)), for Yu's rows (count a multiple of 8).
+__attribute__((target_clones("arch=x86-64-v3", "default"))) void add_rhs(const float* const* rows, size_t count,
+                                                                         size_t fp, const float* conf, const float* x,
+                                                                         float* out) {
+    dots_axpys(rows, count, fp, x, [conf](size_t k, float s) { return 1.0f + conf[k] * (1.0f - s); }, out);
+}
+
+// out += Yu^T diag(conf) Yu v.
+__attribute__((target_clones("arch=x86-64-v3", "default"))) void add_correction(const float* const* rows,
+                                                                                size_t count, size_t fp,
+                                                                                const float* conf, const float* v,
+                                                                                float* out) {
+    dots_axpys(rows, count, fp, v, [conf](size_t k, float s) { return conf[k] * s; }, out);
+}
+
+// out += sum_k coef[k] rows[k] (count a multiple of 8).
+__attribute__((target_clones("arch=x86-64-v3", "default"))) void row_axpys(const float* const* rows, size_t count,
+                                                                           size_t fp, const float* coef, float* out) {
+    axpys(rows, count, fp, coef, out);
+}
+
+// One conjugate-gradient step from the product ap = A p: moves x along p and
+// updates the residual r and the direction p. Returns the new |r|².
+__attribute__((target_clones("arch=x86-64-v3", "default"))) float cg_update(float* x, float* r, float* p,
+                                                                           const float* ap, size_t fp, float rs) {
+    const float alpha = rs / dot(p, ap, fp);
     for (size_t i = 0; i < fp; i += 8) {
-        store(r + i, v8{});
-        store(p + i, -load(x + i));
+        store(x + i, load(x + i) + alpha * load(p + i));
+        store(r + i, load(r + i) - alpha * load(ap + i));
     }
-    axpys(yu, n, fp, t, r);
-    axpys(a0, f, fp, p, r);
-    for (size_t i = 0; i < fp; i += 8) store(p + i, load(r + i));
-    float rs = dot(r, r, fp);
-    for (uint32_t step = 0; step < steps && rs > 1e-20f; ++step) {
-        dots(yu, n, fp, p, t);
-        for (size_t k = 0; k < n; ++k) t[k] *= conf[k];
-        for (size_t i = 0; i < fp; i += 8) store(ap + i, v8{});
-        axpys(a0, f, fp, p, ap);
-        axpys(yu, n, fp, t, ap);
-        const float alpha = rs / dot(p, ap, fp);
-        for (size_t i = 0; i < fp; i += 8) {
-            store(x + i, load(x + i) + alpha * load(p + i));
-            store(r + i, load(r + i) - alpha * load(ap + i));
-        }
-        const float rs_next = dot(r, r, fp);
-        const float beta = rs_next / rs;
-        for (size_t i = 0; i < fp; i += 8) store(p + i, load(r + i) + beta * load(p + i));
-        rs = rs_next;
+    const float rs_next = dot(r, r, fp);
+    const float beta = rs_next / rs;
+    for (size_t i = 0; i < fp; i += 8) store(p + i, load(r + i) + beta * load(p + i));
+    return rs_next;
+}
+
+// The starting residual r = b - ap and direction p = r. Returns |r|².
+__attribute__((target_clones("arch=x86-64-v3", "default"))) float cg_start(const float* b, const float* ap, float* r,
+                                                                          float* p, size_t fp) {
+    for (size_t i = 0; i < fp; i += 8) {
+        store(r + i, load(b + i) - load(ap + i));
+        store(p + i, load(r + i));
     }
+    return dot(r, r, fp);
 }
 
 __attribute__((target_clones("arch=x86-64-v3", "default"))) void row_dots(const float* const* rows, size_t count,
@@ -169,9 +192,8 @@ struct Padded {
 
 // Y^T Y (without lambda), by a symmetric rank update: half a product's work.
 MatrixXf gramian(const Factors& y) {
-    MatrixXf g = MatrixXf::Zero(y.cols(), y.cols());
-    g.selfadjointView<Eigen::Lower>().rankUpdate(y.transpose());
-    g.triangularView<Eigen::StrictlyUpper>() = g.transpose();
+    MatrixXf g(y.cols(), y.cols());
+    dense::gramian(y.data(), y.rows(), y.cols(), g.data());
     return g;
 }
 
@@ -188,10 +210,25 @@ MatrixXf regularized(MatrixXf g, Index f, float lambda) {
     return g;
 }
 
+// A row's observed pairs' part of the objective beyond the all-pairs term
+// x^T Y^T Y x: the sum over its n items of c (1 - s)^2 - s^2, s = x.y. `rows`
+// and `conf` (c - 1) are padded to `padded_n`, a multiple of 8.
+double observed_loss(const float* const* rows, const float* conf, size_t n, size_t padded_n, size_t fp,
+                     const float* x, std::vector<float>& t) {
+    t.resize(padded_n);
+    kernel::row_dots(rows, padded_n, fp, x, t.data());
+    double sum = 0;
+    for (size_t k = 0; k < n; ++k) {
+        const double s = t[k], c = 1.0 + conf[k];
+        sum += c * (1 - s) * (1 - s) - s * s;
+    }
+    return sum;
+}
+
 // One row's data against the fixed side's factors `y` (rows of stride fp,
 // read through pointers), and buffers reused from row to row.
 struct RowWork {
-    RowWork(Index f, size_t fp) : f(f), fp(fp), zero(fp, 0.0f), x(fp, 0.0f), r(fp), p(fp), ap(fp) {}
+    RowWork(Index f, size_t fp) : f(f), fp(fp), zero(fp, 0.0f), x(fp, 0.0f) {}
 
     // The row's items, and c - 1 for each, padded to a multiple of 8 with a
     // zero row of zero confidence (which changes nothing), so the kernels
@@ -201,7 +238,6 @@ struct RowWork {
         const size_t n8 = (size_t(n) + 7) / 8 * 8;
         rows.resize(n8);
         conf.resize(n8);
-        t.resize(n8);
         for (Index k = 0; k < n; ++k) {
             rows[k] = y.row(items[k]).data();
             conf[k] = alpha * weights[k];
@@ -217,17 +253,6 @@ struct RowWork {
         return yd;
     }
     Eigen::Map<VectorXf> xs() { return Eigen::Map<VectorXf>(x.data(), f); }
-
-    void cg(const MatrixXf& a0, uint32_t steps) {
-        if (n == 0) {
-            std::fill(x.begin(), x.end(), 0.0f);  // the exact solution, with no items
-            return;
-        }
-        a0_rows.resize(size_t(f));
-        for (Index i = 0; i < f; ++i) a0_rows[i] = a0.data() + i * a0.rows();  // symmetric: columns = rows
-        kernel::cg(a0_rows.data(), size_t(f), fp, rows.data(), conf.data(), rows.size(), steps, x.data(), t.data(),
-                   r.data(), p.data(), ap.data());
-    }
 
     // The exact solve, in double: x = (A0 + Yu^T diag(c - 1) Yu)^-1 Yu^T c.
     Eigen::LLT<MatrixXd> normal_equations(const MatrixXd& a0, VectorXd& b) const {
@@ -247,48 +272,161 @@ struct RowWork {
         xs() = normal_equations(a0, b).solve(b).cast<float>();
     }
 
-    // This row's observed pairs' part of the objective beyond the all-pairs
-    // term x^T Y^T Y x: the sum over its items of c (1 - s)^2 - s^2.
-    double observed_loss() {
-        kernel::row_dots(rows.data(), rows.size(), fp, x.data(), t.data());
-        double sum = 0;
-        for (Index k = 0; k < n; ++k) {
-            const double s = t[k], c = 1.0 + conf[k];
-            sum += c * (1 - s) * (1 - s) - s * s;
-        }
-        return sum;
-    }
-
     Index f;
     size_t fp;
     Index n = 0;
-    std::vector<const float*> rows, a0_rows;
-    std::vector<float> zero, conf, t;
-    std::vector<float> x, r, p, ap;  // fp each; x is the row being solved
+    std::vector<const float*> rows;
+    std::vector<float> zero, conf;
+    std::vector<float> x;  // fp floats: the row being solved
 };
 
+// Conjugate gradient (Takács et al.) for a block of rows at once: each row
+// solves (A0 + Yu^T diag(conf) Yu) x = Yu^T (1 + conf), warm-started from x,
+// where A0 = Y^T Y + lambda I (fp x fp, padded with zeros) and Yu the row's
+// item factors. The f² part of every step, A0 p for all the block's rows, is
+// one matrix product (dense::multiply runs it near the CPU's peak); the rest
+// costs O(n fp) per row of n items. With alpha = 0 every conf is 0, the
+// Yu^T diag(conf) Yu term vanishes, and its products are skipped.
+class BlockSolver {
+public:
+    BlockSolver(size_t fp, float alpha) : fp_(fp), alpha_(alpha), zero_(fp, 0.0f) {}
+
+    // Starts a new block, keeping the buffers.
+    void clear() {
+        rows_.clear();
+        conf_.clear();
+        start_.assign(1, 0);
+        count_.clear();
+    }
+
+    // Adds a row: its items, with their weights, against the factors `y`
+    // (rows of fp floats). The row's list is padded to a multiple of 8 with
+    // a zero row of zero confidence, which changes nothing.
+    void add(const Factors& y, std::span<const uint32_t> items, std::span<const float> weights) {
+        const size_t begin = rows_.size(), n = items.size(), end = begin + (n + 7) / 8 * 8;
+        rows_.resize(end, zero_.data());
+        conf_.resize(end, 0.0f);
+        const float* base = y.data();
+        const size_t stride = size_t(y.cols());
+        for (size_t k = 0; k < n; ++k) {
+            rows_[begin + k] = base + items[k] * stride;
+            conf_[begin + k] = alpha_ * weights[k];
+        }
+        start_.push_back(end);
+        count_.push_back(n);
+    }
+
+    // Improves the block's rows x (one per add(), fp floats each) in place.
+    void solve(const float* a0, float* x, uint32_t steps) {
+        const size_t n_rows = count_.size(), size = n_rows * fp_;
+        b_.resize(size);
+        r_.resize(size);
+        p_.resize(size);
+        ap_.resize(size);
+        rs_.resize(n_rows);
+        const bool correction = alpha_ != 0.0f;
+        dense::multiply(x, a0, ap_.data(), Index(n_rows), Index(fp_), Index(fp_));
+        for (size_t q = 0; q < n_rows; ++q) {
+            const auto [yu, m] = items(q);
+            if (m == 0) {  // no items: the exact solution is 0
+                std::fill_n(x + q * fp_, fp_, 0.0f);
+                std::fill_n(&b_[q * fp_], fp_, 0.0f);
+                rs_[q] = 0.0f;
+                continue;
+            }
+            // b_q = Yu^T (1 + conf (1 - Yu x)): the right-hand side minus the
+            // correction term at x (the right-hand side Yu^T 1 if alpha = 0)
+            float* bq = &b_[q * fp_];
+            std::fill_n(bq, fp_, 0.0f);
+            if (correction) {
+                kernel::add_rhs(yu, m, fp_, &conf_[start_[q]], x + q * fp_, bq);
+            } else {
+                ones_.resize(std::max(ones_.size(), m), 1.0f);
+                kernel::row_axpys(yu, m, fp_, ones_.data(), bq);
+            }
+            rs_[q] = kernel::cg_start(bq, &ap_[q * fp_], &r_[q * fp_], &p_[q * fp_], fp_);
+        }
+        for (uint32_t step = 0; step < steps; ++step) {
+            dense::multiply(p_.data(), a0, ap_.data(), Index(n_rows), Index(fp_), Index(fp_));
+            for (size_t q = 0; q < n_rows; ++q) {
+                if (!(rs_[q] > 1e-20f)) continue;  // converged
+                float* p = &p_[q * fp_];
+                float* ap = &ap_[q * fp_];
+                if (correction) {
+                    const auto [yu, m] = items(q);
+                    kernel::add_correction(yu, m, fp_, &conf_[start_[q]], p, ap);
+                }
+                rs_[q] = kernel::cg_update(x + q * fp_, &r_[q * fp_], p, ap, fp_, rs_[q]);
+            }
+        }
+    }
+
+    // Row q's observed_loss() at its solution x. Call after solve().
+    double observed_loss(size_t q, const float* x) {
+        if (alpha_ == 0.0f) {
+            // Every c is 1: the sum is n - 2 sum s = n - 2 x.(Yu^T 1), and
+            // Yu^T 1 is the right-hand side b_q kept from solve().
+            double xb = 0;
+            for (size_t i = 0; i < fp_; ++i) xb += double(x[i]) * b_[q * fp_ + i];
+            return double(count_[q]) - 2.0 * xb;
+        }
+        const auto [yu, m] = items(q);
+        return recsys::als::observed_loss(yu, &conf_[start_[q]], count_[q], m, fp_, x, scratch_);
+    }
+
+private:
+    std::pair<const float* const*, size_t> items(size_t q) const {
+        return {&rows_[start_[q]], start_[q + 1] - start_[q]};
+    }
+
+    size_t fp_;
+    float alpha_;
+    std::vector<float> zero_;
+    std::vector<const float*> rows_;  // every row's item factor rows, padded
+    std::vector<float> conf_;         // c - 1 of each
+    std::vector<size_t> start_{0};    // row q's items: [start_[q], start_[q + 1])
+    std::vector<size_t> count_;       // row q's real (unpadded) item count
+    std::vector<float> ones_, b_, r_, p_, ap_, rs_, scratch_;
+};
+
+// Rows per block of the CG solve: enough for the A0 products to be an
+// efficient matrix product. Fixed, so results do not depend on the threads.
+constexpr uint64_t kSolveBlock = 64;
+
 // Solves every row of `out` against the fixed factors `y` (Gramian `g`).
-// Each row depends only on its own data, so the result does not depend on
-// the thread count or scheduling.
+// Each row depends only on its own data and its fixed block, so the result
+// does not depend on the thread count or scheduling.
 void half_step(const CsrMatrix& x, const Padded& y, const MatrixXf& g, Padded& out, const Options& opt,
                const Context& ctx, std::vector<double>* row_loss) {
-    const MatrixXf a0 = regularized(g, y.f, opt.regularization);
-    MatrixXd a0_exact;
-    if (opt.cholesky) a0_exact = gramian_exact(y.m, y.f, opt.regularization);
-    parallel_for(x.rows, ctx, [&](uint64_t begin, uint64_t end) {
-        RowWork w(y.f, size_t(y.m.cols()));
-        for (uint64_t row = begin; row < end; ++row) {
-            w.gather(y.m, x.row_indices(uint32_t(row)), x.row_values(uint32_t(row)), opt.alpha);
-            float* xrow = out.m.row(Index(row)).data();
-            std::copy_n(xrow, w.fp, w.x.data());
-            if (opt.cholesky)
+    if (opt.cholesky) {
+        const MatrixXd a0_exact = gramian_exact(y.m, y.f, opt.regularization);
+        parallel_for(x.rows, ctx, [&](uint64_t begin, uint64_t end) {
+            RowWork w(y.f, size_t(y.m.cols()));
+            std::vector<float> t;
+            for (uint64_t row = begin; row < end; ++row) {
+                w.gather(y.m, x.row_indices(uint32_t(row)), x.row_values(uint32_t(row)), opt.alpha);
                 w.exact(a0_exact);
-            else
-                w.cg(a0, opt.cg_steps);
-            std::copy_n(w.x.data(), w.fp, xrow);
-            if (row_loss) (*row_loss)[row] = w.observed_loss();
-        }
-    }, 64);
+                std::copy_n(w.x.data(), w.fp, out.m.row(Index(row)).data());
+                if (row_loss)
+                    (*row_loss)[row] = observed_loss(w.rows.data(), w.conf.data(), size_t(w.n), w.rows.size(), w.fp,
+                                                     w.x.data(), t);
+            }
+        }, 64);
+        return;
+    }
+    const MatrixXf a0 = regularized(g, y.f, opt.regularization);
+    const size_t fp = size_t(y.m.cols());
+    auto solver = [&] { return BlockSolver(fp, opt.alpha); };
+    parallel_for_with_state(x.rows, ctx, solver, [&](BlockSolver& s, uint64_t begin, uint64_t end) {
+        s.clear();
+        for (uint64_t row = begin; row < end; ++row)
+            s.add(y.m, x.row_indices(uint32_t(row)), x.row_values(uint32_t(row)));
+        float* rows = out.m.row(Index(begin)).data();  // contiguous: the factors are row-major
+        s.solve(a0.data(), rows, opt.cg_steps);
+        if (row_loss)
+            for (uint64_t row = begin; row < end; ++row)
+                (*row_loss)[row] = s.observed_loss(row - begin, rows + (row - begin) * fp);
+    }, kSolveBlock);
 }
 
 void check_sizes(const Factors& y, std::span<const uint32_t> items, std::span<const float> weights, const Options& opt) {
@@ -380,11 +518,12 @@ Eigen::VectorXf solve_row_cg(const Factors& y, std::span<const uint32_t> items, 
                              const Options& opt, const Eigen::VectorXf& start, uint32_t steps) {
     check_sizes(y, items, weights, opt);
     const Padded yp(y);
-    RowWork w(yp.f, size_t(yp.m.cols()));
-    w.gather(yp.m, items, weights, opt.alpha);
-    w.xs() = start;
-    w.cg(regularized(gramian(yp.m), yp.f, opt.regularization), steps);
-    return w.xs();
+    BlockSolver s(size_t(yp.m.cols()), opt.alpha);
+    s.add(yp.m, items, weights);
+    Padded x(1, yp.f);
+    x.m.row(0).head(yp.f) = start.transpose();
+    s.solve(regularized(gramian(yp.m), yp.f, opt.regularization).data(), x.m.data(), steps);
+    return x.m.row(0).head(yp.f).transpose();
 }
 
 Eigen::VectorXf solve_row_exact(const Factors& y, std::span<const uint32_t> items, std::span<const float> weights,

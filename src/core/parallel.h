@@ -16,16 +16,21 @@
 
 namespace recsys {
 
-template <typename Fn>
-void parallel_for(uint64_t n, const Context& ctx, Fn&& fn, uint64_t chunk = 256) {
+// As parallel_for below, with scratch state per thread: each thread makes one
+// with make_state() and passes it to fn(state, begin, end) for every chunk it
+// runs, so buffers are reused from chunk to chunk. Results must not depend on
+// what a previous chunk left in the state.
+template <typename MakeState, typename Fn>
+void parallel_for_with_state(uint64_t n, const Context& ctx, MakeState&& make_state, Fn&& fn, uint64_t chunk) {
     if (n == 0) return;
     chunk = std::max<uint64_t>(1, chunk);
     const uint64_t n_chunks = (n + chunk - 1) / chunk;
     const int threads = int(std::min<uint64_t>(std::max(1, ctx.threads), n_chunks));
     if (threads <= 1) {
+        auto state = make_state();
         for (uint64_t b = 0; b < n; b += chunk) {
             ctx.check_cancel();
-            fn(b, std::min(n, b + chunk));
+            fn(state, b, std::min(n, b + chunk));
         }
         return;
     }
@@ -34,18 +39,18 @@ void parallel_for(uint64_t n, const Context& ctx, Fn&& fn, uint64_t chunk = 256)
     std::exception_ptr error;
     std::mutex error_mutex;
     auto work = [&] {
-        for (;;) {
-            if (stop.load(std::memory_order_relaxed)) return;
-            uint64_t c = next.fetch_add(1);
-            if (c >= n_chunks) return;
-            try {
-                fn(c * chunk, std::min(n, (c + 1) * chunk));
-            } catch (...) {
-                std::lock_guard<std::mutex> lock(error_mutex);
-                if (!error) error = std::current_exception();
-                stop = true;
-                return;
+        try {
+            auto state = make_state();
+            for (;;) {
+                if (stop.load(std::memory_order_relaxed)) return;
+                uint64_t c = next.fetch_add(1);
+                if (c >= n_chunks) return;
+                fn(state, c * chunk, std::min(n, (c + 1) * chunk));
             }
+        } catch (...) {
+            std::lock_guard<std::mutex> lock(error_mutex);
+            if (!error) error = std::current_exception();
+            stop = true;
         }
     };
     std::vector<std::thread> pool;
@@ -53,12 +58,13 @@ void parallel_for(uint64_t n, const Context& ctx, Fn&& fn, uint64_t chunk = 256)
     for (int t = 1; t < threads; ++t) pool.emplace_back(work);
     // The calling thread works too, and checks for cancellation between chunks.
     try {
+        auto state = make_state();
         for (;;) {
             ctx.check_cancel();
             if (stop.load()) break;
             uint64_t c = next.fetch_add(1);
             if (c >= n_chunks) break;
-            fn(c * chunk, std::min(n, (c + 1) * chunk));
+            fn(state, c * chunk, std::min(n, (c + 1) * chunk));
         }
     } catch (...) {
         std::lock_guard<std::mutex> lock(error_mutex);
@@ -67,6 +73,13 @@ void parallel_for(uint64_t n, const Context& ctx, Fn&& fn, uint64_t chunk = 256)
     }
     for (auto& t : pool) t.join();
     if (error) std::rethrow_exception(error);
+}
+
+template <typename Fn>
+void parallel_for(uint64_t n, const Context& ctx, Fn&& fn, uint64_t chunk = 256) {
+    struct NoState {};
+    parallel_for_with_state(
+        n, ctx, [] { return NoState{}; }, [&fn](NoState&, uint64_t b, uint64_t e) { fn(b, e); }, chunk);
 }
 
 }  // namespace recsys
