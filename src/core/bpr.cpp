@@ -1,13 +1,11 @@
 #include "bpr.h"
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 
 #include "errors.h"
-#include "parallel.h"
 #include "rng.h"
 
 namespace recsys::bpr {
@@ -17,12 +15,9 @@ namespace {
 using Eigen::Index;
 
 constexpr uint32_t kMaxFactors = 1024;
-constexpr uint64_t kBlock = 16384;            // samples per block: the unit of threading and cancel checks
+constexpr uint64_t kBlock = 16384;            // samples per block: each has its own seed; cancel checks between
 constexpr uint64_t kMaxFoldInSteps = 200000;  // bounds the cost of one anonymous basket
 constexpr int kNegativeTries = 32;
-
-// -log sigmoid(d), without overflow.
-double neg_log_sigmoid(double d) { return d > 0 ? std::log1p(std::exp(-d)) : -d + std::log1p(std::exp(d)); }
 
 bool contains(std::span<const uint32_t> sorted, uint32_t item) {
     return std::binary_search(sorted.begin(), sorted.end(), item);
@@ -38,44 +33,33 @@ std::optional<uint32_t> sample_negative(SplitMix64& rng, uint32_t n_items, std::
     return std::nullopt;
 }
 
-// Parameters shared by concurrent SGD threads. Relaxed atomic accesses make
-// Hogwild's benign races well-defined; they compile to plain loads/stores.
-template <typename T>
-T get(const T& v) { return std::atomic_ref<T>(const_cast<T&>(v)).load(std::memory_order_relaxed); }
-template <typename T>
-void put(T& v, T x) { std::atomic_ref<T>(v).store(x, std::memory_order_relaxed); }
+// -log sigmoid(d) from g = sigmoid(-d), which the step computes anyway:
+// -log(1 - g), or -d where 1 - g is too small for a float (error < 4e-4).
+float loss_of(float d, float g) { return d > -8.0f ? -std::log1p(-g) : -d; }
 
 // One SGD step on the triple (x, y_i, y_j); returns d = score_i - score_j
-// before the step. `x` may be shared (training) or private (fold-in).
+// before the step, and g = sigmoid(-d), the gradient of log sigmoid(d).
 struct Step {
-    explicit Step(Index f) : xu(f), yi(f), yj(f) {}
+    explicit Step(Index f) : xu(f) {}
 
     template <bool UpdateItems>
-    float run(float* x, float* y_i, float* y_j, float* b_i, float* b_j, float lr, float reg) {
+    float run(float* x, float* y_i, float* y_j, float* b_i, float* b_j, float lr, float reg, float& g) {
         const Index f = xu.size();
-        for (Index k = 0; k < f; ++k) {
-            xu[k] = get(x[k]);
-            yi[k] = get(y_i[k]);
-            yj[k] = get(y_j[k]);
-        }
-        const float bi = get(*b_i), bj = get(*b_j);
-        const float d = xu.dot(yi - yj) + bi - bj;
-        const float g = 1.0f / (1.0f + std::exp(d));  // sigmoid(-d): the gradient of log sigmoid(d)
-        for (Index k = 0; k < f; ++k) {
-            put(x[k], xu[k] + lr * (g * (yi[k] - yj[k]) - reg * xu[k]));
-            if constexpr (UpdateItems) {
-                put(y_i[k], yi[k] + lr * (g * xu[k] - reg * yi[k]));
-                put(y_j[k], yj[k] + lr * (-g * xu[k] - reg * yj[k]));
-            }
-        }
+        Eigen::Map<Eigen::VectorXf> xm(x, f), yi(y_i, f), yj(y_j, f);
+        xu = xm;
+        const float d = xu.dot(yi - yj) + *b_i - *b_j;
+        g = 1.0f / (1.0f + std::exp(d));
+        xm += lr * (g * (yi - yj) - reg * xu);
         if constexpr (UpdateItems) {
-            put(*b_i, bi + lr * (g - reg * bi));
-            put(*b_j, bj + lr * (-g - reg * bj));
+            yi += lr * (g * xu - reg * yi);
+            yj += lr * (-g * xu - reg * yj);
+            *b_i += lr * (g - reg * *b_i);
+            *b_j += lr * (-g - reg * *b_j);
         }
         return d;
     }
 
-    Eigen::VectorXf xu, yi, yj;
+    Eigen::VectorXf xu;  // x before the step
 };
 
 void init_factors(Factors& m, SplitMix64& rng) {
@@ -141,13 +125,14 @@ private:
         auto* y = const_cast<float*>(m_.items.data());
         auto* b = const_cast<float*>(m_.bias.data());
         Step step(f);
+        float g;
         const uint64_t steps = std::min<uint64_t>(uint64_t(opt_.iterations) * items.size(), kMaxFoldInSteps);
         for (uint64_t s = 0; s < steps; ++s) {
             const uint32_t i = items[rng.below(uint32_t(items.size()))];
             const auto j = sample_negative(rng, n_items, items);
             if (!j) continue;
             step.run<false>(x.data(), y + i * f, y + *j * f, b + i, b + *j, opt_.learning_rate,
-                            opt_.regularization);
+                            opt_.regularization, g);
         }
         return x;
     }
@@ -175,8 +160,7 @@ BprFactors fit(const CsrMatrix& x, const Options& opt, const Context& ctx,
     const Index f = opt.factors;
     const uint64_t nnz = x.nnz();
     const uint64_t n_blocks = (nnz + kBlock - 1) / kBlock;
-    ctx.reserve((uint64_t(x.rows) + x.cols) * f * sizeof(float) + nnz * sizeof(uint32_t) +
-                    n_blocks * 3 * sizeof(double),
+    ctx.reserve((uint64_t(x.rows) + x.cols) * f * sizeof(float) + nnz * sizeof(uint32_t),
                 "BPR training", "Lower \"factors\", or raise recsys.memory_limit.");
     BprFactors m{Factors(x.rows, f), Factors(x.cols, f), Eigen::VectorXf::Zero(x.cols)};
     SplitMix64 rng(opt.seed);
@@ -187,41 +171,66 @@ BprFactors fit(const CsrMatrix& x, const Options& opt, const Context& ctx,
     for (uint32_t u = 0; u < x.rows; ++u)
         std::fill(user_of.begin() + x.indptr[u], user_of.begin() + x.indptr[u + 1], u);
 
-    // Per-block tallies, summed in block order so that one thread's run is
-    // exactly reproducible.
-    std::vector<double> right(n_blocks), loss(n_blocks), seen(n_blocks);
     for (uint32_t epoch = 1; epoch <= opt.iterations; ++epoch) {
         const auto start = std::chrono::steady_clock::now();
-        parallel_for(n_blocks, ctx, [&](uint64_t begin, uint64_t end) {
-            Step step(f);
-            for (uint64_t block = begin; block < end; ++block) {
-                SplitMix64 g(mix_seed(opt.seed, epoch, block));
-                const uint64_t samples = std::min(kBlock, nnz - block * kBlock);
-                double r = 0, l = 0, s = 0;
-                for (uint64_t n = 0; n < samples; ++n) {
-                    const uint64_t pair = g.next() % nnz;
-                    const uint32_t u = user_of[pair], i = x.indices[pair];
-                    const auto j = sample_negative(g, x.cols, x.row_indices(u));
-                    if (!j) continue;
-                    const float d = step.run<true>(m.users.row(u).data(), m.items.row(i).data(),
-                                                   m.items.row(*j).data(), &m.bias[i], &m.bias[*j],
-                                                   opt.learning_rate, opt.regularization);
-                    r += d > 0;
-                    l += neg_log_sigmoid(d);
-                    s += 1;
-                }
-                right[block] = r;
-                loss[block] = l;
-                seen[block] = s;
+        Step step(f);
+        double right = 0, loss = 0, seen = 0;
+        for (uint64_t block = 0; block < n_blocks; ++block) {
+            ctx.check_cancel();
+            SplitMix64 rng(mix_seed(opt.seed, epoch, block));
+            const uint64_t samples = std::min(kBlock, nnz - block * kBlock);
+            // Samples are drawn kAhead steps before their use, and what they
+            // will read is prefetched on the way, as soon as its address is
+            // known: the pair's user and item and the negative's factors
+            // when drawn, the user's factors and bought list half-way, the
+            // middle of that list (where its search starts) a quarter before.
+            // Otherwise nearly every read is a cache miss.
+            constexpr uint64_t kAhead = 16;
+            struct Drawn {
+                uint64_t pair;
+                uint32_t negative;  // the first candidate, checked when used
+            } ahead[kAhead];
+            auto prefetch_row = [&](const float* row) {
+                for (Index k = 0; k < f; k += 16) __builtin_prefetch(row + k);
+            };
+            auto draw = [&](uint64_t n) {
+                Drawn& d = ahead[n % kAhead];
+                d.pair = rng.below64(nnz);
+                d.negative = rng.below(x.cols);
+                __builtin_prefetch(&user_of[d.pair]);
+                __builtin_prefetch(&x.indices[d.pair]);
+                prefetch_row(m.items.row(d.negative).data());
+            };
+            auto prefetch_user = [&](const Drawn& d) {
+                const uint32_t u = user_of[d.pair];
+                prefetch_row(m.users.row(u).data());
+                prefetch_row(m.items.row(x.indices[d.pair]).data());
+                __builtin_prefetch(&x.indptr[u]);
+            };
+            auto prefetch_bought = [&](const Drawn& d) {
+                const uint32_t u = user_of[d.pair];
+                __builtin_prefetch(&x.indices[(x.indptr[u] + x.indptr[u + 1]) / 2]);
+            };
+            for (uint64_t n = 0; n < std::min(kAhead, samples); ++n) draw(n);
+            for (uint64_t n = 0; n < samples; ++n) {
+                const Drawn next = ahead[n % kAhead];
+                if (n + kAhead < samples) draw(n + kAhead);
+                if (n + kAhead / 2 < samples) prefetch_user(ahead[(n + kAhead / 2) % kAhead]);
+                if (n + kAhead / 4 < samples) prefetch_bought(ahead[(n + kAhead / 4) % kAhead]);
+                const uint32_t u = user_of[next.pair], i = x.indices[next.pair];
+                const auto bought = x.row_indices(u);
+                const auto j = contains(bought, next.negative) ? sample_negative(rng, x.cols, bought)
+                                                               : std::optional<uint32_t>(next.negative);
+                if (!j) continue;
+                float g;
+                const float d = step.run<true>(m.users.row(u).data(), m.items.row(i).data(), m.items.row(*j).data(),
+                                               &m.bias[i], &m.bias[*j], opt.learning_rate, opt.regularization, g);
+                right += d > 0;
+                loss += loss_of(d, g);
+                seen += 1;
             }
-        }, 1);
-        double r = 0, l = 0, s = 0;
-        for (uint64_t b = 0; b < n_blocks; ++b) {
-            r += right[b];
-            l += loss[b];
-            s += seen[b];
         }
-        const EpochStats stats{s > 0 ? r / s : 0.0, s > 0 ? l / s : 0.0};
+        const EpochStats stats{seen > 0 ? right / seen : 0.0, seen > 0 ? loss / seen : 0.0};
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         char buf[160];
         std::snprintf(buf, sizeof buf, "iteration %u/%u: sampled AUC %.4f, loss %.6g, %.3f s", epoch, opt.iterations,

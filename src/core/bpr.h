@@ -8,10 +8,12 @@
 // it. Parameters: factors (64), iterations (epochs, 100), learning_rate
 // (0.01), regularization (0.01), seed (42).
 //
-// Reproducibility: with one thread, the same data, parameters and seed give
-// identical factors. With more threads, the threads update shared factors
-// without locks (Hogwild, Niu et al. 2011) and results vary slightly from run
-// to run.
+// Reproducibility: the same data, parameters and seed give identical factors.
+// Training runs on one thread: SGD steps are a few hundred multiply-adds on
+// scattered rows, bound by memory latency (hidden by prefetching samples
+// ahead); lock-free sharing of the factors between threads (Hogwild, Niu et
+// al. 2011) needs atomic, unvectorised accesses and was slower with 2 threads
+// than one.
 //
 // Anonymous baskets are folded in by the same SGD for one user against the
 // fixed item factors and biases: iterations * |basket| steps (at most

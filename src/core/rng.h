@@ -22,6 +22,8 @@ public:
     float uniform() { return float(next() >> 40) * 0x1.0p-24f; }
     // Uniform in [0, n) by multiply-shift (bias below 2^-32 for n < 2^32).
     uint32_t below(uint32_t n) { return uint32_t(((next() >> 32) * n) >> 32); }
+    // Uniform in [0, n), the same way for 64-bit n (bias below n / 2^64).
+    uint64_t below64(uint64_t n) { return uint64_t((static_cast<unsigned __int128>(next()) * n) >> 64); }
 
 private:
     uint64_t state_;
