@@ -16,7 +16,7 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-PG_CXXFLAGS = -std=c++20 -O2 -fPIC -Wall -Wno-register -Wno-missing-field-initializers \
+PG_CXXFLAGS = -std=c++20 -O2 -fPIC -Wall -Wno-register -Wno-missing-field-initializers -Wno-psabi \
               -isystem /usr/include/eigen3 -Isrc/core -DEIGEN_NO_DEBUG
 override CXXFLAGS := $(filter-out -Wmissing-prototypes -Wdeclaration-after-statement -Wimplicit-fallthrough=3 -Wcast-function-type -Wformat-security -fexcess-precision=standard,$(CXXFLAGS)) $(PG_CXXFLAGS)
 SHLIB_LINK += -lstdc++ -lcrypto -pthread

@@ -31,8 +31,8 @@ constexpr size_t kMaxPadded = kMaxFactors;  // a multiple of 8
 namespace kernel {
 
 // The helpers below are always inlined, so no 32-byte vector ever crosses
-// a call boundary; GCC's ABI note about that does not apply.
-#pragma GCC diagnostic ignored "-Wpsabi"
+// a call boundary (GCC's ABI note about that, silenced by -Wno-psabi in the
+// build, does not apply).
 using v8 = float __attribute__((vector_size(32)));
 
 [[gnu::always_inline]] inline v8 load(const float* p) {
@@ -45,20 +45,20 @@ using v8 = float __attribute__((vector_size(32)));
     return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
 }
 
+using m8 = int __attribute__((vector_size(32)));
+// Lane-wise sums of neighbouring pairs, then quads, of two vectors' lanes.
+[[gnu::always_inline]] inline v8 pair_sums(v8 x, v8 y) {
+    return __builtin_shuffle(x, y, m8{0, 8, 2, 10, 4, 12, 6, 14}) + __builtin_shuffle(x, y, m8{1, 9, 3, 11, 5, 13, 7, 15});
+}
+[[gnu::always_inline]] inline v8 quad_sums(v8 x, v8 y) {
+    return __builtin_shuffle(x, y, m8{0, 1, 8, 9, 4, 5, 12, 13}) + __builtin_shuffle(x, y, m8{2, 3, 10, 11, 6, 7, 14, 15});
+}
+
 // The eight horizontal sums of a[0..7], as one vector: a transposing
 // reduction tree, far fewer shuffles than eight separate sums.
 [[gnu::always_inline]] inline v8 hsum8(const v8* a) {
-    using m8 = int __attribute__((vector_size(32)));
-    auto pairs = [](v8 x, v8 y) {
-        return __builtin_shuffle(x, y, m8{0, 8, 2, 10, 4, 12, 6, 14}) +
-               __builtin_shuffle(x, y, m8{1, 9, 3, 11, 5, 13, 7, 15});
-    };
-    auto quads = [](v8 x, v8 y) {
-        return __builtin_shuffle(x, y, m8{0, 1, 8, 9, 4, 5, 12, 13}) +
-               __builtin_shuffle(x, y, m8{2, 3, 10, 11, 6, 7, 14, 15});
-    };
-    const v8 c0 = quads(pairs(a[0], a[1]), pairs(a[2], a[3]));
-    const v8 c1 = quads(pairs(a[4], a[5]), pairs(a[6], a[7]));
+    const v8 c0 = quad_sums(pair_sums(a[0], a[1]), pair_sums(a[2], a[3]));
+    const v8 c1 = quad_sums(pair_sums(a[4], a[5]), pair_sums(a[6], a[7]));
     return __builtin_shuffle(c0, c1, m8{0, 1, 2, 3, 8, 9, 10, 11}) +
            __builtin_shuffle(c0, c1, m8{4, 5, 6, 7, 12, 13, 14, 15});
 }
