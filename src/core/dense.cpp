@@ -14,6 +14,7 @@ extern const Kernels kernels;
 std::vector<const Kernels*> runnable_kernels() {
     std::vector<const Kernels*> all = {&baseline::kernels};
 #if defined(__x86_64__)
+    __builtin_cpu_init();  // idempotent; makes the checks safe however early they run
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) all.push_back(&avx2::kernels);
 #endif
     return all;
