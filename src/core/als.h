@@ -18,7 +18,9 @@
 // wholesale quantities make a poor confidence).
 //
 // Training is reproducible: the same data, parameters and seed give identical
-// factors whatever the thread count (each row is solved on its own).
+// factors whatever the thread count (rows are solved in fixed blocks of 64),
+// on one kind of CPU (the kernels are picked for the CPU and round
+// differently: see dense.h).
 //
 // The progress line of each iteration reports the objective divided by the
 // total confidence sum_ui c_ui (users * items + alpha * sum w).
