@@ -34,9 +34,15 @@ public:
         append(v.data(), v.size() * sizeof(T));
     }
     void append(const void* p, size_t n) {
-        const size_t used = buf_.size();
-        buf_.resize(used + n);
-        if (n) std::memcpy(buf_.data() + used, p, n);
+        const auto* bytes = static_cast<const uint8_t*>(p);
+        buf_.insert(buf_.end(), bytes, bytes + n);
+    }
+    // Overwrites a value put() earlier at byte offset `at`.
+    template <typename T>
+    void patch(size_t at, T v) {
+        static_assert(std::is_arithmetic_v<T>);
+        if (at + sizeof v > buf_.size()) throw Error(ErrorKind::Internal, "ByteWriter::patch out of range");
+        std::memcpy(buf_.data() + at, &v, sizeof v);
     }
     std::vector<uint8_t>& bytes() { return buf_; }
     size_t size() const { return buf_.size(); }

@@ -109,14 +109,13 @@ std::vector<uint8_t> Model::serialize() const {
     items.write(w);
     write_csr(w, history);
     w.put_array(popularity);
-    ByteWriter payload;
-    scorer->write(payload);
-    w.put<uint64_t>(payload.size());
-    w.append(payload.bytes().data(), payload.size());
-    auto& bytes = w.bytes();
-    uint64_t total = bytes.size() + 8;
-    std::memcpy(bytes.data() + sizeof kMagic + 4, &total, 8);
-    w.put<uint64_t>(checksum(bytes.data(), bytes.size()));
+    const size_t payload_size_at = w.size();
+    w.put<uint64_t>(0);  // the payload's size, patched below
+    scorer->write(w);
+    w.patch<uint64_t>(payload_size_at, w.size() - payload_size_at - 8);
+    w.patch<uint64_t>(sizeof kMagic + 4, w.size() + 8);
+    w.bytes().reserve(w.size() + 8);  // exactly: a doubling would copy a large model once more
+    w.put<uint64_t>(checksum(w.bytes().data(), w.size()));
     return std::move(w.bytes());
 }
 
