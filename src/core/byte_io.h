@@ -34,8 +34,9 @@ public:
         append(v.data(), v.size() * sizeof(T));
     }
     void append(const void* p, size_t n) {
-        const auto* bytes = static_cast<const uint8_t*>(p);
-        buf_.insert(buf_.end(), bytes, bytes + n);
+        const size_t used = buf_.size();
+        buf_.resize(used + n);
+        if (n) std::memcpy(buf_.data() + used, p, n);
     }
     // Overwrites a value put() earlier at byte offset `at`.
     template <typename T>
