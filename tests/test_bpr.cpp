@@ -126,6 +126,15 @@ TEST(Bpr, OneThreadIsReproducible) {
     EXPECT_NE(run(42), run(7));
 }
 
+TEST(Bpr, PurchaseBitmapAndSearchGiveTheSameModel) {
+    const CsrMatrix x = planted(300, 4, 15, 4);
+    Options opt = small();
+    opt.iterations = 5;
+    const auto with_bitmap = payload(*make_scorer(fit(x, opt, recsys::Context{}), opt));
+    opt.max_bitmap_bytes = 0;  // search each user's items instead
+    EXPECT_EQ(payload(*make_scorer(fit(x, opt, recsys::Context{}), opt)), with_bitmap);
+}
+
 TEST(Bpr, ScoresAreDotPlusBiasAndFoldInIsDeterministic) {
     const CsrMatrix x = planted(40, 2, 10, 4);
     Options opt = small();

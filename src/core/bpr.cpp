@@ -23,12 +23,13 @@ bool contains(std::span<const uint32_t> sorted, uint32_t item) {
     return std::binary_search(sorted.begin(), sorted.end(), item);
 }
 
-// A uniform item not in `bought`, or nothing if tries run out (the user
-// bought almost everything).
-std::optional<uint32_t> sample_negative(SplitMix64& rng, uint32_t n_items, std::span<const uint32_t> bought) {
+// A uniform item for which bought(item) is false, or nothing if tries run
+// out (the user bought almost everything).
+template <typename Bought>
+std::optional<uint32_t> sample_negative(SplitMix64& rng, uint32_t n_items, Bought bought) {
     for (int t = 0; t < kNegativeTries; ++t) {
         const uint32_t j = rng.below(n_items);
-        if (!contains(bought, j)) return j;
+        if (!bought(j)) return j;
     }
     return std::nullopt;
 }
@@ -129,7 +130,7 @@ private:
         const uint64_t steps = std::min<uint64_t>(uint64_t(opt_.iterations) * items.size(), kMaxFoldInSteps);
         for (uint64_t s = 0; s < steps; ++s) {
             const uint32_t i = items[rng.below(uint32_t(items.size()))];
-            const auto j = sample_negative(rng, n_items, items);
+            const auto j = sample_negative(rng, n_items, [&](uint32_t item) { return contains(items, item); });
             if (!j) continue;
             step.run<false>(x.data(), y + i * f, y + *j * f, b + i, b + *j, opt_.learning_rate,
                             opt_.regularization, g);
@@ -160,7 +161,13 @@ BprFactors fit(const CsrMatrix& x, const Options& opt, const Context& ctx,
     const Index f = opt.factors;
     const uint64_t nnz = x.nnz();
     const uint64_t n_blocks = (nnz + kBlock - 1) / kBlock;
-    ctx.reserve((uint64_t(x.rows) + x.cols) * f * sizeof(float) + nnz * sizeof(uint32_t),
+    // Whether the user bought a sampled negative is the costliest check of a
+    // step: a bitmap answers it with one read, prefetched in time; a binary
+    // search takes several dependent reads.
+    const uint64_t words = (uint64_t(x.cols) + 63) / 64;
+    const bool use_bitmap = uint64_t(x.rows) * words * sizeof(uint64_t) <= opt.max_bitmap_bytes;
+    ctx.reserve((uint64_t(x.rows) + x.cols) * f * sizeof(float) + nnz * sizeof(uint32_t) +
+                    (use_bitmap ? uint64_t(x.rows) * words * sizeof(uint64_t) : 0),
                 "BPR training", "Lower \"factors\", or raise recsys.memory_limit.");
     BprFactors m{Factors(x.rows, f), Factors(x.cols, f), Eigen::VectorXf::Zero(x.cols)};
     SplitMix64 rng(opt.seed);
@@ -170,6 +177,78 @@ BprFactors fit(const CsrMatrix& x, const Options& opt, const Context& ctx,
     std::vector<uint32_t> user_of(nnz);
     for (uint32_t u = 0; u < x.rows; ++u)
         std::fill(user_of.begin() + x.indptr[u], user_of.begin() + x.indptr[u + 1], u);
+    std::vector<uint64_t> bitmap(use_bitmap ? uint64_t(x.rows) * words : 0);
+    if (use_bitmap)
+        for (uint32_t u = 0; u < x.rows; ++u)
+            for (uint32_t i : x.row_indices(u)) bitmap[u * words + i / 64] |= uint64_t(1) << (i % 64);
+
+    // One block of samples, from its own seed. Bitmap or binary search is a
+    // template parameter, not a branch in the loop: with both in one loop
+    // GCC computes both prefetch addresses, and the search's is a cache miss.
+    auto run_block = [&]<bool Bitmap>(Step& step, uint32_t epoch, uint64_t block, double& right, double& loss,
+                                      double& seen) {
+        SplitMix64 rng(mix_seed(opt.seed, epoch, block));
+        const uint64_t samples = std::min(kBlock, nnz - block * kBlock);
+        // Samples are drawn kAhead steps before their use, and what they will
+        // read is prefetched on the way, as soon as its address is known:
+        // the pair's user and item and the negative's factors when drawn;
+        // the user's factors, the item's (and the user's purchase list
+        // bounds) half-way; what the purchase check reads a quarter before.
+        // Otherwise nearly every read is a cache miss.
+        constexpr uint64_t kAhead = 16;
+        struct Drawn {
+            uint64_t pair;
+            uint32_t negative;  // the first candidate, checked when used
+        } ahead[kAhead];
+        auto prefetch_row = [&](const float* row) {
+            for (Index k = 0; k < f; k += 16) __builtin_prefetch(row + k);
+        };
+        auto draw = [&](uint64_t n) {
+            Drawn& d = ahead[n % kAhead];
+            d.pair = rng.below64(nnz);
+            d.negative = rng.below(x.cols);
+            __builtin_prefetch(&user_of[d.pair]);
+            __builtin_prefetch(&x.indices[d.pair]);
+            prefetch_row(m.items.row(d.negative).data());
+        };
+        auto prefetch_user = [&](const Drawn& d) {
+            const uint32_t u = user_of[d.pair];
+            prefetch_row(m.users.row(u).data());
+            prefetch_row(m.items.row(x.indices[d.pair]).data());
+            if constexpr (!Bitmap) __builtin_prefetch(&x.indptr[u]);
+        };
+        auto prefetch_check = [&](const Drawn& d) {
+            const uint32_t u = user_of[d.pair];
+            if constexpr (Bitmap)
+                __builtin_prefetch(&bitmap[u * words + d.negative / 64]);
+            else
+                __builtin_prefetch(&x.indices[(x.indptr[u] + x.indptr[u + 1]) / 2]);
+        };
+        auto bought = [&](uint32_t u, uint32_t item) {
+            if constexpr (Bitmap)
+                return bool((bitmap[u * words + item / 64] >> (item % 64)) & 1);
+            else
+                return contains(x.row_indices(u), item);
+        };
+        for (uint64_t n = 0; n < std::min(kAhead, samples); ++n) draw(n);
+        for (uint64_t n = 0; n < samples; ++n) {
+            const Drawn next = ahead[n % kAhead];
+            if (n + kAhead < samples) draw(n + kAhead);
+            if (n + kAhead / 2 < samples) prefetch_user(ahead[(n + kAhead / 2) % kAhead]);
+            if (n + kAhead / 4 < samples) prefetch_check(ahead[(n + kAhead / 4) % kAhead]);
+            const uint32_t u = user_of[next.pair], i = x.indices[next.pair];
+            const auto j = bought(u, next.negative)
+                               ? sample_negative(rng, x.cols, [&](uint32_t item) { return bought(u, item); })
+                               : std::optional<uint32_t>(next.negative);
+            if (!j) continue;
+            float g;
+            const float d = step.run<true>(m.users.row(u).data(), m.items.row(i).data(), m.items.row(*j).data(),
+                                           &m.bias[i], &m.bias[*j], opt.learning_rate, opt.regularization, g);
+            right += d > 0;
+            loss += loss_of(d, g);
+            seen += 1;
+        }
+    };
 
     for (uint32_t epoch = 1; epoch <= opt.iterations; ++epoch) {
         const auto start = std::chrono::steady_clock::now();
@@ -177,58 +256,10 @@ BprFactors fit(const CsrMatrix& x, const Options& opt, const Context& ctx,
         double right = 0, loss = 0, seen = 0;
         for (uint64_t block = 0; block < n_blocks; ++block) {
             ctx.check_cancel();
-            SplitMix64 rng(mix_seed(opt.seed, epoch, block));
-            const uint64_t samples = std::min(kBlock, nnz - block * kBlock);
-            // Samples are drawn kAhead steps before their use, and what they
-            // will read is prefetched on the way, as soon as its address is
-            // known: the pair's user and item and the negative's factors
-            // when drawn, the user's factors and bought list half-way, the
-            // middle of that list (where its search starts) a quarter before.
-            // Otherwise nearly every read is a cache miss.
-            constexpr uint64_t kAhead = 16;
-            struct Drawn {
-                uint64_t pair;
-                uint32_t negative;  // the first candidate, checked when used
-            } ahead[kAhead];
-            auto prefetch_row = [&](const float* row) {
-                for (Index k = 0; k < f; k += 16) __builtin_prefetch(row + k);
-            };
-            auto draw = [&](uint64_t n) {
-                Drawn& d = ahead[n % kAhead];
-                d.pair = rng.below64(nnz);
-                d.negative = rng.below(x.cols);
-                __builtin_prefetch(&user_of[d.pair]);
-                __builtin_prefetch(&x.indices[d.pair]);
-                prefetch_row(m.items.row(d.negative).data());
-            };
-            auto prefetch_user = [&](const Drawn& d) {
-                const uint32_t u = user_of[d.pair];
-                prefetch_row(m.users.row(u).data());
-                prefetch_row(m.items.row(x.indices[d.pair]).data());
-                __builtin_prefetch(&x.indptr[u]);
-            };
-            auto prefetch_bought = [&](const Drawn& d) {
-                const uint32_t u = user_of[d.pair];
-                __builtin_prefetch(&x.indices[(x.indptr[u] + x.indptr[u + 1]) / 2]);
-            };
-            for (uint64_t n = 0; n < std::min(kAhead, samples); ++n) draw(n);
-            for (uint64_t n = 0; n < samples; ++n) {
-                const Drawn next = ahead[n % kAhead];
-                if (n + kAhead < samples) draw(n + kAhead);
-                if (n + kAhead / 2 < samples) prefetch_user(ahead[(n + kAhead / 2) % kAhead]);
-                if (n + kAhead / 4 < samples) prefetch_bought(ahead[(n + kAhead / 4) % kAhead]);
-                const uint32_t u = user_of[next.pair], i = x.indices[next.pair];
-                const auto bought = x.row_indices(u);
-                const auto j = contains(bought, next.negative) ? sample_negative(rng, x.cols, bought)
-                                                               : std::optional<uint32_t>(next.negative);
-                if (!j) continue;
-                float g;
-                const float d = step.run<true>(m.users.row(u).data(), m.items.row(i).data(), m.items.row(*j).data(),
-                                               &m.bias[i], &m.bias[*j], opt.learning_rate, opt.regularization, g);
-                right += d > 0;
-                loss += loss_of(d, g);
-                seen += 1;
-            }
+            if (use_bitmap)
+                run_block.template operator()<true>(step, epoch, block, right, loss, seen);
+            else
+                run_block.template operator()<false>(step, epoch, block, right, loss, seen);
         }
         const EpochStats stats{seen > 0 ? right / seen : 0.0, seen > 0 ? loss / seen : 0.0};
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -10,10 +10,11 @@
 //
 // Reproducibility: the same data, parameters and seed give identical factors.
 // Training runs on one thread: SGD steps are a few hundred multiply-adds on
-// scattered rows, bound by memory latency (hidden by prefetching samples
-// ahead); lock-free sharing of the factors between threads (Hogwild, Niu et
-// al. 2011) needs atomic, unvectorised accesses and was slower with 2 threads
-// than one.
+// scattered rows, bound by memory latency (hidden by drawing samples ahead
+// and prefetching what they read, and by checking negatives in a bitmap of
+// purchases); lock-free sharing of the factors between threads (Hogwild, Niu
+// et al. 2011) needs atomic, unvectorised accesses and was slower with 2
+// threads than one.
 //
 // Anonymous baskets are folded in by the same SGD for one user against the
 // fixed item factors and biases: iterations * |basket| steps (at most
@@ -36,6 +37,10 @@ struct Options {
     float learning_rate = 0.01f;
     float regularization = 0.01f;
     uint64_t seed = 42;
+    // Not a parameter: up to this size, training keeps a bitmap of who bought
+    // what (a bit per user and item) to check sampled negatives fast; above
+    // it, it searches each user's sorted items. Both give the same model.
+    uint64_t max_bitmap_bytes = uint64_t(64) << 20;
 };
 
 // Reads and validates the parameters, rejecting unknown ones.
