@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <stdexcept>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -39,6 +40,33 @@ TEST(ParallelFor, CoversEveryIndexExactlyOnce) {
                 for (uint64_t i = 0; i < n; ++i) ASSERT_EQ(hits[i].load(), 1) << "index " << i;
             }
         }
+    }
+}
+
+TEST(ParallelForWithState, OneStatePerThreadReusedAcrossChunks) {
+    for (int threads : {1, 2, 3}) {
+        Context ctx;
+        ctx.threads = threads;
+        std::atomic<int> made{0};
+        std::vector<std::atomic<int>> hits(1000);
+        struct State {
+            int chunks = 0;
+        };
+        std::mutex mutex;
+        int chunks_seen = 0;
+        parallel_for_with_state(
+            1000, ctx, [&] { ++made; return State{}; },
+            [&](State& s, uint64_t b, uint64_t e) {
+                ++s.chunks;
+                for (uint64_t i = b; i < e; ++i) ++hits[i];
+                std::lock_guard<std::mutex> lock(mutex);
+                chunks_seen = std::max(chunks_seen, s.chunks);
+            },
+            10);
+        EXPECT_LE(made.load(), threads);
+        EXPECT_GE(made.load(), 1);
+        EXPECT_GE(chunks_seen * threads, 100);  // the states were reused: 100 chunks, at most `threads` states
+        for (auto& h : hits) EXPECT_EQ(h.load(), 1);
     }
 }
 
