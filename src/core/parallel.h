@@ -38,10 +38,14 @@ void parallel_for_with_state(uint64_t n, const Context& ctx, MakeState&& make_st
     std::atomic<bool> stop{false};
     std::exception_ptr error;
     std::mutex error_mutex;
-    auto work = [&] {
+    // Every thread, the calling one included, takes chunks until none is left;
+    // only the calling thread checks for cancellation (the check may call
+    // into the caller's world, which other threads must not touch).
+    auto work = [&](bool calling_thread) {
         try {
             auto state = make_state();
             for (;;) {
+                if (calling_thread) ctx.check_cancel();
                 if (stop.load(std::memory_order_relaxed)) return;
                 uint64_t c = next.fetch_add(1);
                 if (c >= n_chunks) return;
@@ -55,22 +59,8 @@ void parallel_for_with_state(uint64_t n, const Context& ctx, MakeState&& make_st
     };
     std::vector<std::thread> pool;
     pool.reserve(threads - 1);
-    for (int t = 1; t < threads; ++t) pool.emplace_back(work);
-    // The calling thread works too, and checks for cancellation between chunks.
-    try {
-        auto state = make_state();
-        for (;;) {
-            ctx.check_cancel();
-            if (stop.load()) break;
-            uint64_t c = next.fetch_add(1);
-            if (c >= n_chunks) break;
-            fn(state, c * chunk, std::min(n, (c + 1) * chunk));
-        }
-    } catch (...) {
-        std::lock_guard<std::mutex> lock(error_mutex);
-        if (!error) error = std::current_exception();
-        stop = true;
-    }
+    for (int t = 1; t < threads; ++t) pool.emplace_back(work, false);
+    work(true);
     for (auto& t : pool) t.join();
     if (error) std::rethrow_exception(error);
 }
