@@ -61,6 +61,7 @@ SELECT train('bad', 'bpr', 'SELECT customer_id AS user_id, stock_code AS item_id
 SET recsys.progress = on;
 SHOW recsys.progress;
 RESET recsys.progress;
+SET recsys.progress = maybe;
 
 -- clean up
 DROP TABLE als_purchases;
