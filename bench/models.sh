@@ -41,8 +41,10 @@ if [ -f "$DATA" ]; then
                 "($(per_iteration r_als)) || ($(quality r_als retail_split))"
         done
     done
-    RECSYS_THREADS=1 step retail_bpr_100_epochs "(SELECT count(*) FROM retail_split WHERE NOT is_test)" \
-        "SELECT train('r_bpr', 'bpr', '$TRAIN', '{\"iterations\": 100}')" "$(quality r_bpr retail_split)"
+    for t in 1 2; do
+        RECSYS_THREADS=$t step "retail_bpr_100_epochs_t${t}" "(SELECT count(*) FROM retail_split WHERE NOT is_test)" \
+            "SELECT train('r_bpr', 'bpr', '$TRAIN', '{\"iterations\": 100}')" "$(quality r_bpr retail_split)"
+    done
     for t in 1 2; do
         RECSYS_THREADS=$t step "retail_ease_lambda100_t${t}" "(SELECT count(*) FROM retail_split WHERE NOT is_test)" \
             "SELECT train('r_ease', 'ease', '$TRAIN', '{\"lambda\": 100}')" "$(quality r_ease retail_split)"

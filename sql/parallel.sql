@@ -32,6 +32,15 @@ SELECT (SELECT recsys_train('itemknn', customer_id, stock_code, quantity, '{"nei
        = (SELECT model FROM serial_model) AS same_with_threads;
 RESET recsys.threads;
 
+-- BPR trains strata of users and items on separate threads (1,499 items: 4
+-- groups); the strata do not depend on the thread count, nor does the model
+CREATE TEMP TABLE bpr_one_thread AS
+SELECT recsys_train('bpr', customer_id, stock_code, quantity, '{"iterations": 3}') AS model FROM parallel_purchases;
+SET recsys.threads = 2;
+SELECT (SELECT recsys_train('bpr', customer_id, stock_code, quantity, '{"iterations": 3}') FROM parallel_purchases)
+       = (SELECT model FROM bpr_one_thread) AS same_bpr_with_threads;
+RESET recsys.threads;
+
 -- clean up
 DROP TABLE parallel_purchases;
 DROP EXTENSION recsys;

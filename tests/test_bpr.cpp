@@ -102,16 +102,34 @@ TEST(Bpr, LearnsPlantedGroups) {
     EXPECT_GT(training_auc(*scorer, x, true), 0.85);
 }
 
+TEST(Bpr, LearnsPlantedGroupsInStrata) {
+    const CsrMatrix x = planted(200, 4, 25, 1);
+    Options opt = small();
+    opt.min_group_items = 12;  // 100 items: 8 groups of 12 or 13
+    opt.factors = 13;          // a vector of 8 and a scalar tail in every step
+    double last_auc = 0;
+    recsys::Context ctx;
+    ctx.threads = 2;
+    const auto scorer = make_scorer(fit(x, opt, ctx, [&](uint32_t, const EpochStats& s) { last_auc = s.auc; }), opt);
+    EXPECT_GT(last_auc, 0.85);
+    EXPECT_GT(training_auc(*scorer, x, false), 0.9);
+}
+
 TEST(Bpr, ThreadCountDoesNotChangeTheModel) {
-    const CsrMatrix x = planted(1500, 4, 25, 2);  // several blocks of samples
+    const CsrMatrix x = planted(1500, 4, 25, 2);
     Options opt = small();
     opt.iterations = 3;
+    opt.min_group_items = 4;  // 8 groups
     auto run = [&](int threads) {
         recsys::Context ctx;
         ctx.threads = threads;
         return payload(*make_scorer(fit(x, opt, ctx), opt));
     };
-    EXPECT_EQ(run(1), run(2));
+    const auto one = run(1);
+    EXPECT_EQ(run(2), one);
+    EXPECT_EQ(run(3), one);
+    opt.min_group_items = 1000;  // one group: other strata, another model
+    EXPECT_NE(run(1), one);
 }
 
 TEST(Bpr, OneThreadIsReproducible) {
@@ -130,9 +148,13 @@ TEST(Bpr, PurchaseBitmapAndSearchGiveTheSameModel) {
     const CsrMatrix x = planted(300, 4, 15, 4);
     Options opt = small();
     opt.iterations = 5;
-    const auto with_bitmap = payload(*make_scorer(fit(x, opt, recsys::Context{}), opt));
-    opt.max_bitmap_bytes = 0;  // search each user's items instead
-    EXPECT_EQ(payload(*make_scorer(fit(x, opt, recsys::Context{}), opt)), with_bitmap);
+    for (uint32_t min_group_items : {1000u, 7u}) {  // 1 group, then 8
+        opt.min_group_items = min_group_items;
+        opt.max_bitmap_bytes = uint64_t(64) << 20;
+        const auto with_bitmap = payload(*make_scorer(fit(x, opt, recsys::Context{}), opt));
+        opt.max_bitmap_bytes = 0;  // search each user's items instead
+        EXPECT_EQ(payload(*make_scorer(fit(x, opt, recsys::Context{}), opt)), with_bitmap);
+    }
 }
 
 TEST(Bpr, ScoresAreDotPlusBiasAndFoldInIsDeterministic) {

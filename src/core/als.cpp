@@ -9,6 +9,7 @@
 #include "errors.h"
 #include "parallel.h"
 #include "rng.h"
+#include "simd.h"
 
 namespace recsys::als {
 
@@ -30,20 +31,10 @@ constexpr size_t kMaxPadded = kMaxFactors;  // a multiple of 8
 // differently: factors are reproducible on one machine, not across CPUs.
 namespace kernel {
 
-// The helpers below are always inlined, so no 32-byte vector ever crosses
-// a call boundary (GCC's ABI note about that, silenced by -Wno-psabi in the
-// build, does not apply).
-using v8 = float __attribute__((vector_size(32)));
-
-[[gnu::always_inline]] inline v8 load(const float* p) {
-    v8 v;
-    __builtin_memcpy(&v, p, sizeof v);
-    return v;
-}
-[[gnu::always_inline]] inline void store(float* p, v8 v) { __builtin_memcpy(p, &v, sizeof v); }
-[[gnu::always_inline]] inline float hsum(v8 v) {
-    return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
-}
+using simd::hsum;
+using simd::load;
+using simd::store;
+using simd::v8;
 
 using m8 = int __attribute__((vector_size(32)));
 // Lane-wise sums of neighbouring pairs, then quads, of two vectors' lanes.

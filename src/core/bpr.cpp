@@ -4,9 +4,12 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <numeric>
 
 #include "errors.h"
+#include "parallel.h"
 #include "rng.h"
+#include "simd.h"
 
 namespace recsys::bpr {
 
@@ -15,7 +18,10 @@ namespace {
 using Eigen::Index;
 
 constexpr uint32_t kMaxFactors = 1024;
-constexpr uint64_t kBlock = 16384;            // samples per block: each has its own seed; cancel checks between
+// Users and items are dealt into up to kMaxGroups groups, so training runs
+// on up to that many threads.
+constexpr uint32_t kMaxGroups = 8;
+constexpr uint64_t kDealStream = ~uint64_t(0);  // the deal's seed stream; strata use 0 .. groups^2 - 1
 constexpr uint64_t kMaxFoldInSteps = 200000;  // bounds the cost of one anonymous basket
 constexpr int kNegativeTries = 32;
 
@@ -34,39 +40,114 @@ std::optional<uint32_t> sample_negative(SplitMix64& rng, uint32_t n_items, Bough
     return std::nullopt;
 }
 
-// -log sigmoid(d) from g = sigmoid(-d), which the step computes anyway:
-// -log(1 - g), or -d where 1 - g is too small for a float (error < 4e-4).
-float loss_of(float d, float g) { return d > -8.0f ? -std::log1p(-g) : -d; }
-
-// One SGD step on the triple (x, y_i, y_j); returns d = score_i - score_j
-// before the step, and g = sigmoid(-d), the gradient of log sigmoid(d).
-struct Step {
-    explicit Step(Index f) : xu(f) {}
-
-    template <bool UpdateItems>
-    float run(float* x, float* y_i, float* y_j, float* b_i, float* b_j, float lr, float reg, float& g) {
-        const Index f = xu.size();
-        Eigen::Map<Eigen::VectorXf> xm(x, f), yi(y_i, f), yj(y_j, f);
-        xu = xm;
-        const float d = xu.dot(yi - yj) + *b_i - *b_j;
-        g = 1.0f / (1.0f + std::exp(d));
-        xm += lr * (g * (yi - yj) - reg * xu);
-        if constexpr (UpdateItems) {
-            yi += lr * (g * xu - reg * yi);
-            yj += lr * (-g * xu - reg * yj);
-            *b_i += lr * (g - reg * *b_i);
-            *b_j += lr * (-g - reg * *b_j);
+// One SGD step on the triple (x, y_i, y_j) of f factors; returns
+// d = score_i - score_j before the step and sets g = sigmoid(-d), the
+// gradient of log sigmoid(d). With update_items false only x moves (fold-in:
+// the item side may then be read-only). Compiled twice (x86-64-v3, i.e. AVX2
+// + FMA, and plain x86-64), picked at load time; the two round differently,
+// so factors are reproducible on one kind of CPU, not across kinds.
+__attribute__((target_clones("arch=x86-64-v3", "default"))) float sgd_step(
+    float* x, float* y_i, float* y_j, float* b_i, float* b_j, size_t f, float lr, float reg, bool update_items,
+    float& g) {
+    using simd::load, simd::store, simd::v8;
+    const size_t f8 = f / 8 * 8;
+    v8 s8 = {};
+    for (size_t k = 0; k < f8; k += 8) s8 += load(x + k) * (load(y_i + k) - load(y_j + k));
+    float s = simd::hsum(s8);
+    for (size_t k = f8; k < f; ++k) s += x[k] * (y_i[k] - y_j[k]);
+    const float d = s + *b_i - *b_j;
+    g = 1.0f / (1.0f + std::exp(d));
+    // w += lr (gradient - reg w), as w = keep w + step gradient.
+    const float step = lr * g, keep = 1.0f - lr * reg;
+    for (size_t k = 0; k < f8; k += 8) {
+        const v8 xk = load(x + k), yi = load(y_i + k), yj = load(y_j + k);
+        store(x + k, keep * xk + step * (yi - yj));
+        if (update_items) {
+            store(y_i + k, keep * yi + step * xk);
+            store(y_j + k, keep * yj - step * xk);
         }
-        return d;
+    }
+    for (size_t k = f8; k < f; ++k) {
+        const float xk = x[k], yi = y_i[k], yj = y_j[k];
+        x[k] = keep * xk + step * (yi - yj);
+        if (update_items) {
+            y_i[k] = keep * yi + step * xk;
+            y_j[k] = keep * yj - step * xk;
+        }
+    }
+    if (update_items) {
+        *b_i = keep * *b_i + step;
+        *b_j = keep * *b_j - step;
+    }
+    return d;
+}
+
+// Sum of -log sigmoid(d) over steps, from g = sigmoid(-d), which the step
+// computes anyway: -log(1 - g), or -d where 1 - g is too small for a float
+// (error < 4e-4). The factors 1 - g are multiplied and their log taken once
+// per 32 steps: a logarithm per step cost a tenth of the training time.
+class LossSum {
+public:
+    void add(float d, float g) {
+        if (d <= -8.0f) {
+            sum_ -= d;
+        } else {
+            product_ *= double(1.0f - g);  // >= 3.3e-4, so 32 of them stay far above double's minimum
+            if (++factors_ == 32) flush();
+        }
+    }
+    double total() {
+        flush();
+        return sum_;
     }
 
-    Eigen::VectorXf xu;  // x before the step
+private:
+    void flush() {
+        sum_ -= std::log(product_);
+        product_ = 1.0;
+        factors_ = 0;
+    }
+    double sum_ = 0, product_ = 1.0;
+    int factors_ = 0;
 };
 
-void init_factors(Factors& m, SplitMix64& rng) {
-    const float scale = 1.0f / float(m.cols());
-    for (Index k = 0; k < m.size(); ++k) m.data()[k] = (rng.uniform() - 0.5f) * scale;
-}
+// What one stratum of an epoch saw.
+struct StratumStats {
+    double right = 0, seen = 0;
+    LossSum loss;
+};
+
+// Factor rows as training keeps them: each starts a cache line and holds
+// `extra` floats after the factors (an item's bias, starting at 0), so
+// threads updating different rows never write to the same line. Factors
+// start uniform in [-0.5, 0.5) / f.
+class TrainingRows {
+public:
+    TrainingRows(uint32_t rows, Index f, Index extra, SplitMix64& rng)
+        : rows_(rows), f_(f), stride_((size_t(f + extra) + kLine - 1) / kLine * kLine),
+          buffer_(size_t(rows) * stride_ + kLine, 0.0f) {
+        const auto address = reinterpret_cast<uintptr_t>(buffer_.data());
+        base_ = buffer_.data() + (kLine - address / sizeof(float) % kLine) % kLine;
+        const float scale = 1.0f / float(f);
+        for (uint32_t r = 0; r < rows; ++r)
+            for (Index k = 0; k < f; ++k) row(r)[k] = (rng.uniform() - 0.5f) * scale;
+    }
+    float* row(uint64_t r) { return base_ + r * stride_; }
+    // Column `first` and the next `n` columns of every row.
+    Factors columns(Index first, Index n) {
+        Factors out(rows_, n);
+        for (uint32_t r = 0; r < rows_; ++r) std::copy_n(row(r) + first, n, out.row(r).data());
+        return out;
+    }
+
+private:
+    static constexpr size_t kLine = 64 / sizeof(float);
+    uint32_t rows_;
+    Index f_;
+    size_t stride_;
+    std::vector<float> buffer_;
+    float* base_;
+};
 
 class BprScorer : public Scorer {
 public:
@@ -122,18 +203,17 @@ private:
         const float scale = 1.0f / float(f);
         for (Index k = 0; k < f; ++k) x[k] = (rng.uniform() - 0.5f) * scale;
         if (items.empty()) return x;
-        // run<false> only reads the item side, so the const_casts are safe.
+        // Without update_items the step only reads the item side, so the const_casts are safe.
         auto* y = const_cast<float*>(m_.items.data());
         auto* b = const_cast<float*>(m_.bias.data());
-        Step step(f);
         float g;
         const uint64_t steps = std::min<uint64_t>(uint64_t(opt_.iterations) * items.size(), kMaxFoldInSteps);
         for (uint64_t s = 0; s < steps; ++s) {
             const uint32_t i = items[rng.below(uint32_t(items.size()))];
             const auto j = sample_negative(rng, n_items, [&](uint32_t item) { return contains(items, item); });
             if (!j) continue;
-            step.run<false>(x.data(), y + i * f, y + *j * f, b + i, b + *j, opt_.learning_rate,
-                            opt_.regularization, g);
+            sgd_step(x.data(), y + i * f, y + *j * f, b + i, b + *j, size_t(f), opt_.learning_rate,
+                     opt_.regularization, false, g);
         }
         return x;
     }
@@ -160,65 +240,112 @@ BprFactors fit(const CsrMatrix& x, const Options& opt, const Context& ctx,
                const std::function<void(uint32_t, const EpochStats&)>& after_epoch) {
     const Index f = opt.factors;
     const uint64_t nnz = x.nnz();
-    const uint64_t n_blocks = (nnz + kBlock - 1) / kBlock;
+    uint32_t groups = kMaxGroups;
+    while (groups > 1 && x.cols / groups < opt.min_group_items) groups /= 2;
     // Whether the user bought a sampled negative is the costliest check of a
     // step: a bitmap answers it with one read, prefetched in time; a binary
     // search takes several dependent reads.
     const uint64_t words = (uint64_t(x.cols) + 63) / 64;
     const bool use_bitmap = uint64_t(x.rows) * words * sizeof(uint64_t) <= opt.max_bitmap_bytes;
-    ctx.reserve((uint64_t(x.rows) + x.cols) * f * sizeof(float) + nnz * sizeof(uint32_t) +
+    // Factor rows while training (padded to cache lines) and as returned,
+    // the pairs (twice), the bitmap.
+    ctx.reserve((uint64_t(x.rows) + x.cols) * (2 * f + 16) * sizeof(float) + nnz * 4 * sizeof(uint32_t) +
                     (use_bitmap ? uint64_t(x.rows) * words * sizeof(uint64_t) : 0),
                 "BPR training", "Lower \"factors\", or raise recsys.memory_limit.");
-    BprFactors m{Factors(x.rows, f), Factors(x.cols, f), Eigen::VectorXf::Zero(x.cols)};
     SplitMix64 rng(opt.seed);
-    init_factors(m.users, rng);
-    init_factors(m.items, rng);
-
-    std::vector<uint32_t> user_of(nnz);
-    for (uint32_t u = 0; u < x.rows; ++u)
-        std::fill(user_of.begin() + x.indptr[u], user_of.begin() + x.indptr[u + 1], u);
+    TrainingRows users(x.rows, f, 0, rng), items(x.cols, f, 1, rng);  // an item's bias follows its factors
     std::vector<uint64_t> bitmap(use_bitmap ? uint64_t(x.rows) * words : 0);
     if (use_bitmap)
         for (uint32_t u = 0; u < x.rows; ++u)
             for (uint32_t i : x.row_indices(u)) bitmap[u * words + i / 64] |= uint64_t(1) << (i % 64);
 
-    // One block of samples, from its own seed. Bitmap or binary search is a
+    // Users are dealt at random into `groups` groups once, items anew every
+    // epoch. Stratum (a, b) holds the pairs of user group a and item group
+    // b; it draws as many samples as it has pairs, each a pair of the
+    // stratum and a negative from item group b. The strata (a, a + p mod
+    // groups) of phase p share no user and no item, so they run in parallel,
+    // and the result does not depend on the thread count.
+    struct Pair {
+        uint32_t user, item;
+    };
+    // Group g of n dealt ids is order[group_start(g, n) ...).
+    auto group_start = [&](uint32_t g, uint32_t n) { return uint32_t(uint64_t(n) * g / groups); };
+    auto deal = [&](std::vector<uint32_t>& order, std::vector<uint32_t>& group_of, SplitMix64& r) {
+        const uint32_t n = uint32_t(order.size());
+        std::iota(order.begin(), order.end(), 0u);
+        for (uint32_t k = n; k > 1; --k) std::swap(order[k - 1], order[r.below(k)]);
+        for (uint32_t g = 0; g < groups; ++g)
+            for (uint32_t k = group_start(g, n); k < group_start(g + 1, n); ++k) group_of[order[k]] = g;
+    };
+    std::vector<uint32_t> user_order(x.rows), user_group(x.rows), item_order(x.cols), item_group(x.cols);
+    SplitMix64 deal_users(mix_seed(opt.seed, kDealStream));
+    deal(user_order, user_group, deal_users);
+    // The pairs of each user group, then (every epoch) of each stratum.
+    std::vector<Pair> by_user_group(nnz), pairs(nnz);
+    std::vector<uint64_t> user_group_start(groups + 1), stratum_start(uint64_t(groups) * groups + 1);
+    uint64_t filled = 0;
+    for (uint32_t g = 0; g < groups; ++g) {
+        user_group_start[g] = filled;
+        for (uint32_t k = group_start(g, x.rows); k < group_start(g + 1, x.rows); ++k) {
+            const uint32_t u = user_order[k];
+            for (uint32_t i : x.row_indices(u)) by_user_group[filled++] = {u, i};
+        }
+    }
+    user_group_start[groups] = nnz;
+    // Stratum (a, b) of this epoch: a counting sort of user group a's pairs.
+    auto sort_user_group = [&](uint32_t a) {
+        uint64_t* start = &stratum_start[uint64_t(a) * groups];
+        uint64_t count[kMaxGroups] = {};
+        for (uint64_t p = user_group_start[a]; p < user_group_start[a + 1]; ++p) ++count[item_group[by_user_group[p].item]];
+        uint64_t next[kMaxGroups];
+        uint64_t at = user_group_start[a];
+        for (uint32_t b = 0; b < groups; at += count[b++]) start[b] = next[b] = at;
+        for (uint64_t p = user_group_start[a]; p < user_group_start[a + 1]; ++p)
+            pairs[next[item_group[by_user_group[p].item]]++] = by_user_group[p];
+    };
+    stratum_start.back() = nnz;
+
+    // One stratum's samples, from its own seed. Bitmap or binary search is a
     // template parameter, not a branch in the loop: with both in one loop
     // GCC computes both prefetch addresses, and the search's is a cache miss.
-    auto run_block = [&]<bool Bitmap>(Step& step, uint32_t epoch, uint64_t block, double& right, double& loss,
-                                      double& seen) {
-        SplitMix64 rng(mix_seed(opt.seed, epoch, block));
-        const uint64_t samples = std::min(kBlock, nnz - block * kBlock);
+    auto run_stratum = [&]<bool Bitmap>(uint32_t epoch, uint32_t stratum, StratumStats& stats) {
+        SplitMix64 rng(mix_seed(opt.seed, epoch, stratum));
+        const Pair* sample_pairs = pairs.data() + stratum_start[stratum];
+        const uint64_t samples = stratum_start[stratum + 1] - stratum_start[stratum];
+        const uint32_t items_group = stratum % groups;
+        const uint32_t* negatives = item_order.data() + group_start(items_group, x.cols);
+        const uint32_t n_negatives = group_start(items_group + 1, x.cols) - group_start(items_group, x.cols);
+        double right = 0, seen = 0;  // kept here, not in `stats`, which shares a cache line with another thread's
+        LossSum loss;
         // Samples are drawn kAhead steps before their use, and what they will
         // read is prefetched on the way, as soon as its address is known:
-        // the pair's user and item and the negative's factors when drawn;
-        // the user's factors, the item's (and the user's purchase list
-        // bounds) half-way; what the purchase check reads a quarter before.
-        // Otherwise nearly every read is a cache miss.
+        // the pair and the negative's factors when drawn; the user's and the
+        // item's factors (and the user's purchase list bounds) half-way; what
+        // the purchase check reads a quarter before. Otherwise nearly every
+        // read is a cache miss.
         constexpr uint64_t kAhead = 16;
         struct Drawn {
-            uint64_t pair;
+            const Pair* pair;
             uint32_t negative;  // the first candidate, checked when used
         } ahead[kAhead];
         auto prefetch_row = [&](const float* row) {
-            for (Index k = 0; k < f; k += 16) __builtin_prefetch(row + k);
+            for (Index k = 0; k <= f; k += 16) __builtin_prefetch(row + k);
         };
         auto draw = [&](uint64_t n) {
             Drawn& d = ahead[n % kAhead];
-            d.pair = rng.below64(nnz);
-            d.negative = rng.below(x.cols);
-            __builtin_prefetch(&user_of[d.pair]);
-            __builtin_prefetch(&x.indices[d.pair]);
-            prefetch_row(m.items.row(d.negative).data());
+            d.pair = sample_pairs + rng.below64(samples);
+            d.negative = negatives[rng.below(n_negatives)];
+            __builtin_prefetch(d.pair);
+            prefetch_row(items.row(d.negative));
         };
         auto prefetch_user = [&](const Drawn& d) {
-            const uint32_t u = user_of[d.pair];
-            prefetch_row(m.users.row(u).data());
-            prefetch_row(m.items.row(x.indices[d.pair]).data());
+            const auto [u, i] = *d.pair;
+            prefetch_row(users.row(u));
+            prefetch_row(items.row(i));
             if constexpr (!Bitmap) __builtin_prefetch(&x.indptr[u]);
         };
         auto prefetch_check = [&](const Drawn& d) {
-            const uint32_t u = user_of[d.pair];
+            const uint32_t u = d.pair->user;
             if constexpr (Bitmap)
                 __builtin_prefetch(&bitmap[u * words + d.negative / 64]);
             else
@@ -236,30 +363,57 @@ BprFactors fit(const CsrMatrix& x, const Options& opt, const Context& ctx,
             if (n + kAhead < samples) draw(n + kAhead);
             if (n + kAhead / 2 < samples) prefetch_user(ahead[(n + kAhead / 2) % kAhead]);
             if (n + kAhead / 4 < samples) prefetch_check(ahead[(n + kAhead / 4) % kAhead]);
-            const uint32_t u = user_of[next.pair], i = x.indices[next.pair];
-            const auto j = bought(u, next.negative)
-                               ? sample_negative(rng, x.cols, [&](uint32_t item) { return bought(u, item); })
-                               : std::optional<uint32_t>(next.negative);
+            const auto [u, i] = *next.pair;
+            std::optional<uint32_t> j = next.negative;
+            if (bought(u, *j)) {
+                const auto k = sample_negative(rng, n_negatives, [&](uint32_t k) { return bought(u, negatives[k]); });
+                j = k ? std::optional<uint32_t>(negatives[*k]) : std::nullopt;
+            }
             if (!j) continue;
             float g;
-            const float d = step.run<true>(m.users.row(u).data(), m.items.row(i).data(), m.items.row(*j).data(),
-                                           &m.bias[i], &m.bias[*j], opt.learning_rate, opt.regularization, g);
+            float* y_i = items.row(i);
+            float* y_j = items.row(*j);
+            const float d = sgd_step(users.row(u), y_i, y_j, y_i + f, y_j + f, size_t(f), opt.learning_rate,
+                                     opt.regularization, true, g);
             right += d > 0;
-            loss += loss_of(d, g);
+            loss.add(d, g);
             seen += 1;
         }
+        stats = {right, seen, loss};
     };
 
+    std::vector<StratumStats> stratum_stats(uint64_t(groups) * groups);
     for (uint32_t epoch = 1; epoch <= opt.iterations; ++epoch) {
         const auto start = std::chrono::steady_clock::now();
-        Step step(f);
-        double right = 0, loss = 0, seen = 0;
-        for (uint64_t block = 0; block < n_blocks; ++block) {
-            ctx.check_cancel();
-            if (use_bitmap)
-                run_block.template operator()<true>(step, epoch, block, right, loss, seen);
-            else
-                run_block.template operator()<false>(step, epoch, block, right, loss, seen);
+        ctx.check_cancel();
+        SplitMix64 deal_items(mix_seed(opt.seed, epoch, kDealStream));
+        deal(item_order, item_group, deal_items);
+        parallel_for(
+            groups, ctx,
+            [&](uint64_t begin, uint64_t end) {
+                for (uint64_t a = begin; a < end; ++a) sort_user_group(uint32_t(a));
+            },
+            1);
+        std::fill(stratum_stats.begin(), stratum_stats.end(), StratumStats{});
+        for (uint32_t phase = 0; phase < groups; ++phase) {
+            parallel_for(
+                groups, ctx,
+                [&](uint64_t begin, uint64_t end) {
+                    for (uint64_t a = begin; a < end; ++a) {
+                        const uint32_t stratum = uint32_t(a * groups + (a + phase) % groups);
+                        if (use_bitmap)
+                            run_stratum.template operator()<true>(epoch, stratum, stratum_stats[stratum]);
+                        else
+                            run_stratum.template operator()<false>(epoch, stratum, stratum_stats[stratum]);
+                    }
+                },
+                1);
+        }
+        double right = 0, seen = 0, loss = 0;
+        for (StratumStats& s : stratum_stats) {
+            right += s.right;
+            seen += s.seen;
+            loss += s.loss.total();
         }
         const EpochStats stats{seen > 0 ? right / seen : 0.0, seen > 0 ? loss / seen : 0.0};
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -269,7 +423,7 @@ BprFactors fit(const CsrMatrix& x, const Options& opt, const Context& ctx,
         ctx.progress(buf);
         if (after_epoch) after_epoch(epoch, stats);
     }
-    return m;
+    return BprFactors{users.columns(0, f), items.columns(0, f), items.columns(f, 1).col(0)};
 }
 
 std::unique_ptr<Scorer> make_scorer(BprFactors factors, const Options& opt) {

@@ -3,18 +3,24 @@
 // (user, bought item i, not-bought item j) triples to rank i above j.
 // score(u, i) = x_u . y_i + b_i.
 //
-// Sampling: an epoch draws nnz triples; each takes an observed pair uniformly
-// and a negative item uniformly among all items, redrawn if the user bought
-// it. Parameters: factors (64), iterations (epochs, 100), learning_rate
-// (0.01), regularization (0.01), seed (42).
+// Sampling: an epoch draws nnz triples, stratified so that threads never
+// update the same row (as in distributed SGD for matrix factorisation,
+// Gemulla et al. 2011). Users are dealt at random into G groups once, items
+// into G groups anew every epoch (G = 8, 4, 2 or 1: the most that leaves each
+// item group min_group_items items). Stratum (a, b) draws as many triples as
+// it has pairs: each an observed pair of user group a and item group b,
+// uniformly, and a negative uniformly from item group b, redrawn if the user
+// bought it. The G strata (a, a + p mod G) of phase p share no user and no
+// item and run in parallel; over epochs every item meets every other as a
+// negative. Parameters: factors (64), iterations (epochs, 100),
+// learning_rate (0.01), regularization (0.01), seed (42).
 //
-// Reproducibility: the same data, parameters and seed give identical factors.
-// Training runs on one thread: SGD steps are a few hundred multiply-adds on
-// scattered rows, bound by memory latency (hidden by drawing samples ahead
-// and prefetching what they read, and by checking negatives in a bitmap of
-// purchases); lock-free sharing of the factors between threads (Hogwild, Niu
-// et al. 2011) needs atomic, unvectorised accesses and was slower with 2
-// threads than one.
+// Reproducibility: the same data, parameters and seed give identical factors
+// for any thread count (strata do not depend on it), on one kind of CPU.
+// Steps are a few hundred multiply-adds on scattered rows, bound by memory
+// latency: samples are drawn ahead and what they read prefetched, negatives
+// are checked in a bitmap of purchases, and every factor row starts a cache
+// line, so two threads never write to one line.
 //
 // Anonymous baskets are folded in by the same SGD for one user against the
 // fixed item factors and biases: iterations * |basket| steps (at most
@@ -41,6 +47,10 @@ struct Options {
     // what (a bit per user and item) to check sampled negatives fast; above
     // it, it searches each user's sorted items. Both give the same model.
     uint64_t max_bitmap_bytes = uint64_t(64) << 20;
+    // Not a parameter: users and items are dealt into 8, 4 or 2 groups (the
+    // most that leaves each item group this many items to draw negatives
+    // from), or 1.
+    uint32_t min_group_items = 256;
 };
 
 // Reads and validates the parameters, rejecting unknown ones.
