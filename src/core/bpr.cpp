@@ -42,13 +42,14 @@ std::optional<uint32_t> sample_negative(SplitMix64& rng, uint32_t n_items, Bough
 
 // One SGD step on the triple (x, y_i, y_j) of f factors; returns
 // d = score_i - score_j before the step and sets g = sigmoid(-d), the
-// gradient of log sigmoid(d). With update_items false only x moves (fold-in:
-// the item side may then be read-only). Compiled twice (x86-64-v3, i.e. AVX2
-// + FMA, and plain x86-64), picked at load time; the two round differently,
-// so factors are reproducible on one kind of CPU, not across kinds.
-__attribute__((target_clones("arch=x86-64-v3", "default"))) float sgd_step(
-    float* x, float* y_i, float* y_j, float* b_i, float* b_j, size_t f, float lr, float reg, bool update_items,
-    float& g) {
+// gradient of log sigmoid(d). Without UpdateItems only x moves (fold-in: the
+// item side may then be read-only). Inlined into loops compiled twice
+// (x86-64-v3, i.e. AVX2 + FMA, and plain x86-64) and picked at load time;
+// the two round differently, so factors are reproducible on one kind of
+// CPU, not across kinds.
+template <bool UpdateItems>
+[[gnu::always_inline]] inline float sgd_step(float* x, float* y_i, float* y_j, float* b_i, float* b_j, size_t f,
+                                             float lr, float reg, float& g) {
     using simd::load, simd::store, simd::v8;
     const size_t f8 = f / 8 * 8;
     v8 s8 = {};
@@ -62,7 +63,7 @@ __attribute__((target_clones("arch=x86-64-v3", "default"))) float sgd_step(
     for (size_t k = 0; k < f8; k += 8) {
         const v8 xk = load(x + k), yi = load(y_i + k), yj = load(y_j + k);
         store(x + k, keep * xk + step * (yi - yj));
-        if (update_items) {
+        if constexpr (UpdateItems) {
             store(y_i + k, keep * yi + step * xk);
             store(y_j + k, keep * yj - step * xk);
         }
@@ -70,16 +71,24 @@ __attribute__((target_clones("arch=x86-64-v3", "default"))) float sgd_step(
     for (size_t k = f8; k < f; ++k) {
         const float xk = x[k], yi = y_i[k], yj = y_j[k];
         x[k] = keep * xk + step * (yi - yj);
-        if (update_items) {
+        if constexpr (UpdateItems) {
             y_i[k] = keep * yi + step * xk;
             y_j[k] = keep * yj - step * xk;
         }
     }
-    if (update_items) {
+    if constexpr (UpdateItems) {
         *b_i = keep * *b_i + step;
         *b_j = keep * *b_j - step;
     }
     return d;
+}
+
+// A fold-in step: x moves, the item side is only read.
+__attribute__((target_clones("arch=x86-64-v3", "default"))) void user_step(float* x, const float* y_i,
+                                                                          const float* y_j, float b_i, float b_j,
+                                                                          size_t f, float lr, float reg) {
+    float g;
+    sgd_step<false>(x, const_cast<float*>(y_i), const_cast<float*>(y_j), &b_i, &b_j, f, lr, reg, g);
 }
 
 // Sum of -log sigmoid(d) over steps, from g = sigmoid(-d), which the step
@@ -149,6 +158,120 @@ private:
     float* base_;
 };
 
+struct Pair {
+    uint32_t user, item;
+};
+
+// What the strata of a training run share: the purchases, to check sampled
+// negatives (in a bitmap of a bit per user and item, `words` words per user,
+// or by searching each user's sorted items), and the factor rows they update.
+struct Training {
+    const CsrMatrix& x;
+    bool use_bitmap;
+    const uint64_t* bitmap;
+    uint64_t words;
+    TrainingRows& users;
+    TrainingRows& items;  // an item's bias follows its factors
+    Index f;
+    float lr, reg;
+};
+
+// One stratum of an epoch: it draws as many samples as it has pairs, each a
+// pair uniformly and a negative uniformly from its item group.
+struct Stratum {
+    const Pair* pairs;
+    uint64_t n_pairs;
+    const uint32_t* negatives;
+    uint32_t n_negatives;
+    uint64_t seed;
+};
+
+[[gnu::always_inline]] inline void prefetch_row(const float* row, Index floats) {
+    for (Index k = 0; k < floats; k += 16) __builtin_prefetch(row + k);
+}
+
+// Bitmap or binary search is a template parameter, not a branch in the
+// loop: with both in one loop GCC computes both prefetch addresses, and the
+// search's is a cache miss.
+template <bool Bitmap>
+[[gnu::always_inline]] inline StratumStats run_stratum(const Training& t, const Stratum& s) {
+    const Index f = t.f;
+    SplitMix64 rng(s.seed);
+    double right = 0, seen = 0;
+    LossSum loss;
+    // Samples are drawn kAhead steps before their use, and what they will
+    // read is prefetched on the way, as soon as its address is known: the
+    // pair and the negative's factors when drawn; the user's and the item's
+    // factors (and the user's purchase list bounds) half-way; what the
+    // purchase check reads a quarter before. Otherwise nearly every read is a
+    // cache miss.
+    constexpr uint64_t kAhead = 16;
+    struct Drawn {
+        const Pair* pair;
+        uint32_t negative;  // the first candidate, checked when used
+    } ahead[kAhead];
+    // The prefetches are written out, not in lambdas: GCC took a lambda
+    // holding only prefetches for a pure function and dropped its calls.
+    auto draw = [&](uint64_t n) {
+        Drawn& d = ahead[n % kAhead];
+        d.pair = s.pairs + rng.below64(s.n_pairs);
+        d.negative = s.negatives[rng.below(s.n_negatives)];
+        __builtin_prefetch(d.pair);
+        prefetch_row(t.items.row(d.negative), f + 1);
+    };
+    auto bought = [&](uint32_t u, uint32_t item) {
+        if constexpr (Bitmap)
+            return bool((t.bitmap[u * t.words + item / 64] >> (item % 64)) & 1);
+        else
+            return contains(t.x.row_indices(u), item);
+    };
+    const uint64_t samples = s.n_pairs;
+    for (uint64_t n = 0; n < std::min(kAhead, samples); ++n) draw(n);
+    for (uint64_t n = 0; n < samples; ++n) {
+        const Drawn next = ahead[n % kAhead];
+        if (n + kAhead < samples) draw(n + kAhead);
+        if (n + kAhead / 2 < samples) {
+            const Pair p = *ahead[(n + kAhead / 2) % kAhead].pair;
+            prefetch_row(t.users.row(p.user), f);
+            prefetch_row(t.items.row(p.item), f + 1);
+            if constexpr (!Bitmap) __builtin_prefetch(&t.x.indptr[p.user]);
+        }
+        if (n + kAhead / 4 < samples) {
+            const Drawn& d = ahead[(n + kAhead / 4) % kAhead];
+            const uint32_t u = d.pair->user;
+            if constexpr (Bitmap)
+                __builtin_prefetch(&t.bitmap[u * t.words + d.negative / 64]);
+            else
+                __builtin_prefetch(&t.x.indices[(t.x.indptr[u] + t.x.indptr[u + 1]) / 2]);
+        }
+        const auto [u, i] = *next.pair;
+        uint32_t j = next.negative;
+        if (bought(u, j)) {
+            const auto k = sample_negative(rng, s.n_negatives, [&](uint32_t k) { return bought(u, s.negatives[k]); });
+            if (!k) continue;
+            j = s.negatives[*k];
+        }
+        float g;
+        float* y_i = t.items.row(i);
+        float* y_j = t.items.row(j);
+        const float d = sgd_step<true>(t.users.row(u), y_i, y_j, y_i + f, y_j + f, size_t(f), t.lr, t.reg, g);
+        right += d > 0;
+        loss.add(d, g);
+        seen += 1;
+    }
+    return {right, seen, loss};
+}
+
+__attribute__((target_clones("arch=x86-64-v3", "default"))) StratumStats run_stratum_with_bitmap(
+    const Training& t, const Stratum& s) {
+    return run_stratum<true>(t, s);
+}
+
+__attribute__((target_clones("arch=x86-64-v3", "default"))) StratumStats run_stratum_with_search(
+    const Training& t, const Stratum& s) {
+    return run_stratum<false>(t, s);
+}
+
 class BprScorer : public Scorer {
 public:
     BprScorer(BprFactors m, const Options& opt)
@@ -203,17 +326,14 @@ private:
         const float scale = 1.0f / float(f);
         for (Index k = 0; k < f; ++k) x[k] = (rng.uniform() - 0.5f) * scale;
         if (items.empty()) return x;
-        // Without update_items the step only reads the item side, so the const_casts are safe.
-        auto* y = const_cast<float*>(m_.items.data());
-        auto* b = const_cast<float*>(m_.bias.data());
-        float g;
+        const float* y = m_.items.data();
         const uint64_t steps = std::min<uint64_t>(uint64_t(opt_.iterations) * items.size(), kMaxFoldInSteps);
         for (uint64_t s = 0; s < steps; ++s) {
             const uint32_t i = items[rng.below(uint32_t(items.size()))];
             const auto j = sample_negative(rng, n_items, [&](uint32_t item) { return contains(items, item); });
             if (!j) continue;
-            sgd_step(x.data(), y + i * f, y + *j * f, b + i, b + *j, size_t(f), opt_.learning_rate,
-                     opt_.regularization, false, g);
+            user_step(x.data(), y + i * f, y + *j * f, m_.bias[i], m_.bias[*j], size_t(f), opt_.learning_rate,
+                      opt_.regularization);
         }
         return x;
     }
@@ -265,9 +385,6 @@ BprFactors fit(const CsrMatrix& x, const Options& opt, const Context& ctx,
     // stratum and a negative from item group b. The strata (a, a + p mod
     // groups) of phase p share no user and no item, so they run in parallel,
     // and the result does not depend on the thread count.
-    struct Pair {
-        uint32_t user, item;
-    };
     // Group g of n dealt ids is order[group_start(g, n) ...).
     auto group_start = [&](uint32_t g, uint32_t n) { return uint32_t(uint64_t(n) * g / groups); };
     auto deal = [&](std::vector<uint32_t>& order, std::vector<uint32_t>& group_of, SplitMix64& r) {
@@ -305,83 +422,8 @@ BprFactors fit(const CsrMatrix& x, const Options& opt, const Context& ctx,
     };
     stratum_start.back() = nnz;
 
-    // One stratum's samples, from its own seed. Bitmap or binary search is a
-    // template parameter, not a branch in the loop: with both in one loop
-    // GCC computes both prefetch addresses, and the search's is a cache miss.
-    auto run_stratum = [&]<bool Bitmap>(uint32_t epoch, uint32_t stratum, StratumStats& stats) {
-        SplitMix64 rng(mix_seed(opt.seed, epoch, stratum));
-        const Pair* sample_pairs = pairs.data() + stratum_start[stratum];
-        const uint64_t samples = stratum_start[stratum + 1] - stratum_start[stratum];
-        const uint32_t items_group = stratum % groups;
-        const uint32_t* negatives = item_order.data() + group_start(items_group, x.cols);
-        const uint32_t n_negatives = group_start(items_group + 1, x.cols) - group_start(items_group, x.cols);
-        double right = 0, seen = 0;  // kept here, not in `stats`, which shares a cache line with another thread's
-        LossSum loss;
-        // Samples are drawn kAhead steps before their use, and what they will
-        // read is prefetched on the way, as soon as its address is known:
-        // the pair and the negative's factors when drawn; the user's and the
-        // item's factors (and the user's purchase list bounds) half-way; what
-        // the purchase check reads a quarter before. Otherwise nearly every
-        // read is a cache miss.
-        constexpr uint64_t kAhead = 16;
-        struct Drawn {
-            const Pair* pair;
-            uint32_t negative;  // the first candidate, checked when used
-        } ahead[kAhead];
-        auto prefetch_row = [&](const float* row) {
-            for (Index k = 0; k <= f; k += 16) __builtin_prefetch(row + k);
-        };
-        auto draw = [&](uint64_t n) {
-            Drawn& d = ahead[n % kAhead];
-            d.pair = sample_pairs + rng.below64(samples);
-            d.negative = negatives[rng.below(n_negatives)];
-            __builtin_prefetch(d.pair);
-            prefetch_row(items.row(d.negative));
-        };
-        auto prefetch_user = [&](const Drawn& d) {
-            const auto [u, i] = *d.pair;
-            prefetch_row(users.row(u));
-            prefetch_row(items.row(i));
-            if constexpr (!Bitmap) __builtin_prefetch(&x.indptr[u]);
-        };
-        auto prefetch_check = [&](const Drawn& d) {
-            const uint32_t u = d.pair->user;
-            if constexpr (Bitmap)
-                __builtin_prefetch(&bitmap[u * words + d.negative / 64]);
-            else
-                __builtin_prefetch(&x.indices[(x.indptr[u] + x.indptr[u + 1]) / 2]);
-        };
-        auto bought = [&](uint32_t u, uint32_t item) {
-            if constexpr (Bitmap)
-                return bool((bitmap[u * words + item / 64] >> (item % 64)) & 1);
-            else
-                return contains(x.row_indices(u), item);
-        };
-        for (uint64_t n = 0; n < std::min(kAhead, samples); ++n) draw(n);
-        for (uint64_t n = 0; n < samples; ++n) {
-            const Drawn next = ahead[n % kAhead];
-            if (n + kAhead < samples) draw(n + kAhead);
-            if (n + kAhead / 2 < samples) prefetch_user(ahead[(n + kAhead / 2) % kAhead]);
-            if (n + kAhead / 4 < samples) prefetch_check(ahead[(n + kAhead / 4) % kAhead]);
-            const auto [u, i] = *next.pair;
-            std::optional<uint32_t> j = next.negative;
-            if (bought(u, *j)) {
-                const auto k = sample_negative(rng, n_negatives, [&](uint32_t k) { return bought(u, negatives[k]); });
-                j = k ? std::optional<uint32_t>(negatives[*k]) : std::nullopt;
-            }
-            if (!j) continue;
-            float g;
-            float* y_i = items.row(i);
-            float* y_j = items.row(*j);
-            const float d = sgd_step(users.row(u), y_i, y_j, y_i + f, y_j + f, size_t(f), opt.learning_rate,
-                                     opt.regularization, true, g);
-            right += d > 0;
-            loss.add(d, g);
-            seen += 1;
-        }
-        stats = {right, seen, loss};
-    };
-
+    const Training training{x, use_bitmap, bitmap.data(), words, users, items, f, opt.learning_rate,
+                            opt.regularization};
     std::vector<StratumStats> stratum_stats(uint64_t(groups) * groups);
     for (uint32_t epoch = 1; epoch <= opt.iterations; ++epoch) {
         const auto start = std::chrono::steady_clock::now();
@@ -394,17 +436,20 @@ BprFactors fit(const CsrMatrix& x, const Options& opt, const Context& ctx,
                 for (uint64_t a = begin; a < end; ++a) sort_user_group(uint32_t(a));
             },
             1);
-        std::fill(stratum_stats.begin(), stratum_stats.end(), StratumStats{});
         for (uint32_t phase = 0; phase < groups; ++phase) {
             parallel_for(
                 groups, ctx,
                 [&](uint64_t begin, uint64_t end) {
                     for (uint64_t a = begin; a < end; ++a) {
                         const uint32_t stratum = uint32_t(a * groups + (a + phase) % groups);
-                        if (use_bitmap)
-                            run_stratum.template operator()<true>(epoch, stratum, stratum_stats[stratum]);
-                        else
-                            run_stratum.template operator()<false>(epoch, stratum, stratum_stats[stratum]);
+                        const uint32_t b = stratum % groups;
+                        const Stratum s{pairs.data() + stratum_start[stratum],
+                                        stratum_start[stratum + 1] - stratum_start[stratum],
+                                        item_order.data() + group_start(b, x.cols),
+                                        group_start(b + 1, x.cols) - group_start(b, x.cols),
+                                        mix_seed(opt.seed, epoch, stratum)};
+                        stratum_stats[stratum] =
+                            use_bitmap ? run_stratum_with_bitmap(training, s) : run_stratum_with_search(training, s);
                     }
                 },
                 1);
