@@ -132,6 +132,19 @@ TEST(Bpr, ThreadCountDoesNotChangeTheModel) {
     EXPECT_NE(run(1), one);
 }
 
+TEST(Bpr, InterleavedStepsGiveTheSameModelAsOneAfterTheOther) {
+    const CsrMatrix x = planted(400, 4, 25, 5);
+    Options opt = small();
+    opt.iterations = 5;
+    for (uint32_t factors : {8u, 13u}) {  // 13: a vector of 8 and a scalar tail
+        opt.factors = factors;
+        opt.interleave_steps = true;
+        const auto interleaved = payload(*make_scorer(fit(x, opt, recsys::Context{}), opt));
+        opt.interleave_steps = false;
+        EXPECT_EQ(payload(*make_scorer(fit(x, opt, recsys::Context{}), opt)), interleaved);
+    }
+}
+
 TEST(Bpr, OneThreadIsReproducible) {
     const CsrMatrix x = planted(60, 3, 10, 3);
     Options opt = small();

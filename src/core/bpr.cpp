@@ -83,6 +83,54 @@ template <bool UpdateItems>
     return d;
 }
 
+// Two SGD steps on triples that share no row, interleaved: the same
+// arithmetic as one after the other, but the two dependency chains (dot
+// product, exp, division, update) overlap.
+struct Triple {
+    float* x;
+    float* y_i;
+    float* y_j;  // the items' biases follow their factors
+};
+
+[[gnu::always_inline]] inline void sgd_steps(const Triple& a, const Triple& b, size_t f, float lr, float reg,
+                                             float* d, float* g) {
+    using simd::load, simd::store, simd::v8;
+    const size_t f8 = f / 8 * 8;
+    v8 sa = {}, sb = {};
+    for (size_t k = 0; k < f8; k += 8) {
+        sa += load(a.x + k) * (load(a.y_i + k) - load(a.y_j + k));
+        sb += load(b.x + k) * (load(b.y_i + k) - load(b.y_j + k));
+    }
+    float s[2] = {simd::hsum(sa), simd::hsum(sb)};
+    for (size_t k = f8; k < f; ++k) {
+        s[0] += a.x[k] * (a.y_i[k] - a.y_j[k]);
+        s[1] += b.x[k] * (b.y_i[k] - b.y_j[k]);
+    }
+    d[0] = s[0] + a.y_i[f] - a.y_j[f];
+    d[1] = s[1] + b.y_i[f] - b.y_j[f];
+    const float e[2] = {std::exp(d[0]), std::exp(d[1])};
+    const float keep = 1.0f - lr * reg;
+    for (int q = 0; q < 2; ++q) {
+        const Triple& t = q == 0 ? a : b;
+        g[q] = 1.0f / (1.0f + e[q]);
+        const float step = lr * g[q];
+        for (size_t k = 0; k < f8; k += 8) {
+            const v8 xk = load(t.x + k), yi = load(t.y_i + k), yj = load(t.y_j + k);
+            store(t.x + k, keep * xk + step * (yi - yj));
+            store(t.y_i + k, keep * yi + step * xk);
+            store(t.y_j + k, keep * yj - step * xk);
+        }
+        for (size_t k = f8; k < f; ++k) {
+            const float xk = t.x[k], yi = t.y_i[k], yj = t.y_j[k];
+            t.x[k] = keep * xk + step * (yi - yj);
+            t.y_i[k] = keep * yi + step * xk;
+            t.y_j[k] = keep * yj - step * xk;
+        }
+        t.y_i[f] = keep * t.y_i[f] + step;
+        t.y_j[f] = keep * t.y_j[f] - step;
+    }
+}
+
 // A fold-in step: x moves, the item side is only read.
 __attribute__((target_clones("arch=x86-64-v3", "default"))) void user_step(float* x, const float* y_i,
                                                                           const float* y_j, float b_i, float b_j,
@@ -174,6 +222,7 @@ struct Training {
     TrainingRows& items;  // an item's bias follows its factors
     Index f;
     float lr, reg;
+    bool interleave;
 };
 
 // One stratum of an epoch: it draws as many samples as it has pairs, each a
@@ -210,8 +259,7 @@ template <bool Bitmap>
         const Pair* pair;
         uint32_t negative;  // the first candidate, checked when used
     } ahead[kAhead];
-    // The prefetches are written out, not in lambdas: GCC took a lambda
-    // holding only prefetches for a pure function and dropped its calls.
+    const uint64_t samples = s.n_pairs;
     auto draw = [&](uint64_t n) {
         Drawn& d = ahead[n % kAhead];
         d.pair = s.pairs + rng.below64(s.n_pairs);
@@ -225,10 +273,10 @@ template <bool Bitmap>
         else
             return contains(t.x.row_indices(u), item);
     };
-    const uint64_t samples = s.n_pairs;
-    for (uint64_t n = 0; n < std::min(kAhead, samples); ++n) draw(n);
-    for (uint64_t n = 0; n < samples; ++n) {
-        const Drawn next = ahead[n % kAhead];
+    // The draws and prefetches due at step n. (A lambda holding nothing but
+    // prefetches is pure to GCC, which then drops its calls: this one also
+    // draws.)
+    auto advance = [&](uint64_t n) {
         if (n + kAhead < samples) draw(n + kAhead);
         if (n + kAhead / 2 < samples) {
             const Pair p = *ahead[(n + kAhead / 2) % kAhead].pair;
@@ -244,20 +292,53 @@ template <bool Bitmap>
             else
                 __builtin_prefetch(&t.x.indices[(t.x.indptr[u] + t.x.indptr[u + 1]) / 2]);
         }
-        const auto [u, i] = *next.pair;
-        uint32_t j = next.negative;
-        if (bought(u, j)) {
-            const auto k = sample_negative(rng, s.n_negatives, [&](uint32_t k) { return bought(u, s.negatives[k]); });
-            if (!k) continue;
-            j = s.negatives[*k];
-        }
-        float g;
-        float* y_i = t.items.row(i);
-        float* y_j = t.items.row(j);
-        const float d = sgd_step<true>(t.users.row(u), y_i, y_j, y_i + f, y_j + f, size_t(f), t.lr, t.reg, g);
+    };
+    // A drawn sample's pair and negative (redrawn if bought); false if the
+    // user bought every candidate tried.
+    auto resolve = [&](const Drawn& drawn, Pair& p, uint32_t& j) {
+        p = *drawn.pair;
+        j = drawn.negative;
+        if (!bought(p.user, j)) return true;
+        const auto k =
+            sample_negative(rng, s.n_negatives, [&](uint32_t k) { return bought(p.user, s.negatives[k]); });
+        if (k) j = s.negatives[*k];
+        return k.has_value();
+    };
+    auto triple = [&](const Pair& p, uint32_t j) {
+        return Triple{t.users.row(p.user), t.items.row(p.item), t.items.row(j)};
+    };
+    auto record = [&](float d, float g) {
         right += d > 0;
         loss.add(d, g);
         seen += 1;
+    };
+    auto step = [&](const Pair& p, uint32_t j) {
+        const Triple q = triple(p, j);
+        float g;
+        const float d = sgd_step<true>(q.x, q.y_i, q.y_j, q.y_i + f, q.y_j + f, size_t(f), t.lr, t.reg, g);
+        record(d, g);
+    };
+    for (uint64_t n = 0; n < std::min(kAhead, samples); ++n) draw(n);
+    // Two samples at a time: interleaved when they share no row, else one
+    // after the other; the same model either way.
+    for (uint64_t n = 0; n < samples; n += 2) {
+        const bool two = n + 1 < samples;
+        const Drawn first = ahead[n % kAhead], second = two ? ahead[(n + 1) % kAhead] : Drawn{};
+        advance(n);
+        if (two) advance(n + 1);
+        Pair p1, p2;
+        uint32_t j1, j2;
+        const bool ok1 = resolve(first, p1, j1), ok2 = two && resolve(second, p2, j2);
+        if (ok1 && ok2 && t.interleave && p1.user != p2.user && p1.item != p2.item && p1.item != j2 &&
+            j1 != p2.item && j1 != j2) {
+            float d[2], g[2];
+            sgd_steps(triple(p1, j1), triple(p2, j2), size_t(f), t.lr, t.reg, d, g);
+            record(d[0], g[0]);
+            record(d[1], g[1]);
+        } else {
+            if (ok1) step(p1, j1);
+            if (ok2) step(p2, j2);
+        }
     }
     return {right, seen, loss};
 }
@@ -422,8 +503,8 @@ BprFactors fit(const CsrMatrix& x, const Options& opt, const Context& ctx,
     };
     stratum_start.back() = nnz;
 
-    const Training training{x, use_bitmap, bitmap.data(), words, users, items, f, opt.learning_rate,
-                            opt.regularization};
+    const Training training{x, use_bitmap, bitmap.data(), words, users, items, f,
+                            opt.learning_rate, opt.regularization, opt.interleave_steps};
     std::vector<StratumStats> stratum_stats(uint64_t(groups) * groups);
     for (uint32_t epoch = 1; epoch <= opt.iterations; ++epoch) {
         const auto start = std::chrono::steady_clock::now();

@@ -51,6 +51,10 @@ struct Options {
     // most that leaves each item group this many items to draw negatives
     // from), or 1.
     uint32_t min_group_items = 256;
+    // Not a parameter: the steps on two consecutive samples that share no
+    // row are interleaved, so their dependency chains overlap; the model is
+    // the same as with one step after the other (false, for tests).
+    bool interleave_steps = true;
 };
 
 // Reads and validates the parameters, rejecting unknown ones.
