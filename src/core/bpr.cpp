@@ -40,103 +40,75 @@ std::optional<uint32_t> sample_negative(SplitMix64& rng, uint32_t n_items, Bough
     return std::nullopt;
 }
 
-// One SGD step on the triple (x, y_i, y_j) of f factors; returns
-// d = score_i - score_j before the step and sets g = sigmoid(-d), the
-// gradient of log sigmoid(d). Without UpdateItems only x moves (fold-in: the
-// item side may then be read-only). Inlined into loops compiled twice
-// (x86-64-v3, i.e. AVX2 + FMA, and plain x86-64) and picked at load time;
-// the two round differently, so factors are reproducible on one kind of
-// CPU, not across kinds.
-template <bool UpdateItems>
-[[gnu::always_inline]] inline float sgd_step(float* x, float* y_i, float* y_j, float* b_i, float* b_j, size_t f,
-                                             float lr, float reg, float& g) {
-    using simd::load, simd::store, simd::v8;
-    const size_t f8 = f / 8 * 8;
-    v8 s8 = {};
-    for (size_t k = 0; k < f8; k += 8) s8 += load(x + k) * (load(y_i + k) - load(y_j + k));
-    float s = simd::hsum(s8);
-    for (size_t k = f8; k < f; ++k) s += x[k] * (y_i[k] - y_j[k]);
-    const float d = s + *b_i - *b_j;
-    g = 1.0f / (1.0f + std::exp(d));
-    // w += lr (gradient - reg w), as w = keep w + step gradient.
-    const float step = lr * g, keep = 1.0f - lr * reg;
-    for (size_t k = 0; k < f8; k += 8) {
-        const v8 xk = load(x + k), yi = load(y_i + k), yj = load(y_j + k);
-        store(x + k, keep * xk + step * (yi - yj));
-        if constexpr (UpdateItems) {
-            store(y_i + k, keep * yi + step * xk);
-            store(y_j + k, keep * yj - step * xk);
-        }
-    }
-    for (size_t k = f8; k < f; ++k) {
-        const float xk = x[k], yi = y_i[k], yj = y_j[k];
-        x[k] = keep * xk + step * (yi - yj);
-        if constexpr (UpdateItems) {
-            y_i[k] = keep * yi + step * xk;
-            y_j[k] = keep * yj - step * xk;
-        }
-    }
-    if constexpr (UpdateItems) {
-        *b_i = keep * *b_i + step;
-        *b_j = keep * *b_j - step;
-    }
-    return d;
-}
-
-// Two SGD steps on triples that share no row, interleaved: the same
-// arithmetic as one after the other, but the two dependency chains (dot
-// product, exp, division, update) overlap.
+// An SGD sample's rows: the user's factors, and the bought and the not
+// bought item's factors and biases.
 struct Triple {
     float* x;
     float* y_i;
-    float* y_j;  // the items' biases follow their factors
+    float* y_j;
+    float* b_i;
+    float* b_j;
 };
 
-[[gnu::always_inline]] inline void sgd_steps(const Triple& a, const Triple& b, size_t f, float lr, float reg,
-                                             float* d, float* g) {
+// SGD steps on N triples that share no row (N = 1 or 2), of f factors each:
+// sets d = score_i - score_j before the step and g = sigmoid(-d), the
+// gradient of log sigmoid(d). Two steps run interleaved, so their dependency
+// chains (dot product, exp, division, update) overlap, with the same
+// arithmetic as one after the other. Without UpdateItems only x moves
+// (fold-in: the item side is then only read). Inlined into loops compiled
+// twice (x86-64-v3, i.e. AVX2 + FMA, and plain x86-64) and picked at load
+// time; the two round differently, so factors are reproducible on one kind
+// of CPU, not across kinds.
+template <int N, bool UpdateItems = true>
+[[gnu::always_inline]] inline void sgd_steps(const Triple (&t)[N], size_t f, float lr, float reg, float (&d)[N],
+                                             float (&g)[N]) {
     using simd::load, simd::store, simd::v8;
     const size_t f8 = f / 8 * 8;
-    v8 sa = {}, sb = {};
-    for (size_t k = 0; k < f8; k += 8) {
-        sa += load(a.x + k) * (load(a.y_i + k) - load(a.y_j + k));
-        sb += load(b.x + k) * (load(b.y_i + k) - load(b.y_j + k));
+    v8 dots[N] = {};
+    for (size_t k = 0; k < f8; k += 8)
+        for (int q = 0; q < N; ++q) dots[q] += load(t[q].x + k) * (load(t[q].y_i + k) - load(t[q].y_j + k));
+    float e[N];
+    for (int q = 0; q < N; ++q) {
+        float dot = simd::hsum(dots[q]);
+        for (size_t k = f8; k < f; ++k) dot += t[q].x[k] * (t[q].y_i[k] - t[q].y_j[k]);
+        d[q] = dot + *t[q].b_i - *t[q].b_j;
+        e[q] = std::exp(d[q]);
     }
-    float s[2] = {simd::hsum(sa), simd::hsum(sb)};
-    for (size_t k = f8; k < f; ++k) {
-        s[0] += a.x[k] * (a.y_i[k] - a.y_j[k]);
-        s[1] += b.x[k] * (b.y_i[k] - b.y_j[k]);
-    }
-    d[0] = s[0] + a.y_i[f] - a.y_j[f];
-    d[1] = s[1] + b.y_i[f] - b.y_j[f];
-    const float e[2] = {std::exp(d[0]), std::exp(d[1])};
+    // w += lr (gradient - reg w), as w = keep w + step gradient.
     const float keep = 1.0f - lr * reg;
-    for (int q = 0; q < 2; ++q) {
-        const Triple& t = q == 0 ? a : b;
+    for (int q = 0; q < N; ++q) {
+        const Triple& r = t[q];
         g[q] = 1.0f / (1.0f + e[q]);
         const float step = lr * g[q];
         for (size_t k = 0; k < f8; k += 8) {
-            const v8 xk = load(t.x + k), yi = load(t.y_i + k), yj = load(t.y_j + k);
-            store(t.x + k, keep * xk + step * (yi - yj));
-            store(t.y_i + k, keep * yi + step * xk);
-            store(t.y_j + k, keep * yj - step * xk);
+            const v8 xk = load(r.x + k), yi = load(r.y_i + k), yj = load(r.y_j + k);
+            store(r.x + k, keep * xk + step * (yi - yj));
+            if constexpr (UpdateItems) {
+                store(r.y_i + k, keep * yi + step * xk);
+                store(r.y_j + k, keep * yj - step * xk);
+            }
         }
         for (size_t k = f8; k < f; ++k) {
-            const float xk = t.x[k], yi = t.y_i[k], yj = t.y_j[k];
-            t.x[k] = keep * xk + step * (yi - yj);
-            t.y_i[k] = keep * yi + step * xk;
-            t.y_j[k] = keep * yj - step * xk;
+            const float xk = r.x[k], yi = r.y_i[k], yj = r.y_j[k];
+            r.x[k] = keep * xk + step * (yi - yj);
+            if constexpr (UpdateItems) {
+                r.y_i[k] = keep * yi + step * xk;
+                r.y_j[k] = keep * yj - step * xk;
+            }
         }
-        t.y_i[f] = keep * t.y_i[f] + step;
-        t.y_j[f] = keep * t.y_j[f] - step;
+        if constexpr (UpdateItems) {
+            *r.b_i = keep * *r.b_i + step;
+            *r.b_j = keep * *r.b_j - step;
+        }
     }
 }
 
-// A fold-in step: x moves, the item side is only read.
+// A fold-in step: x moves, the item side is only read (hence the casts).
 __attribute__((target_clones("arch=x86-64-v3", "default"))) void user_step(float* x, const float* y_i,
                                                                           const float* y_j, float b_i, float b_j,
                                                                           size_t f, float lr, float reg) {
-    float g;
-    sgd_step<false>(x, const_cast<float*>(y_i), const_cast<float*>(y_j), &b_i, &b_j, f, lr, reg, g);
+    float d[1], g[1];
+    sgd_steps<1, false>({{x, const_cast<float*>(y_i), const_cast<float*>(y_j), &b_i, &b_j}}, f, lr, reg, d, g);
 }
 
 // Sum of -log sigmoid(d) over steps, from g = sigmoid(-d), which the step
@@ -305,7 +277,9 @@ template <bool Bitmap>
         return k.has_value();
     };
     auto triple = [&](const Pair& p, uint32_t j) {
-        return Triple{t.users.row(p.user), t.items.row(p.item), t.items.row(j)};
+        float* y_i = t.items.row(p.item);
+        float* y_j = t.items.row(j);
+        return Triple{t.users.row(p.user), y_i, y_j, y_i + f, y_j + f};
     };
     auto record = [&](float d, float g) {
         right += d > 0;
@@ -313,10 +287,9 @@ template <bool Bitmap>
         seen += 1;
     };
     auto step = [&](const Pair& p, uint32_t j) {
-        const Triple q = triple(p, j);
-        float g;
-        const float d = sgd_step<true>(q.x, q.y_i, q.y_j, q.y_i + f, q.y_j + f, size_t(f), t.lr, t.reg, g);
-        record(d, g);
+        float d[1], g[1];
+        sgd_steps<1>({triple(p, j)}, size_t(f), t.lr, t.reg, d, g);
+        record(d[0], g[0]);
     };
     for (uint64_t n = 0; n < std::min(kAhead, samples); ++n) draw(n);
     // Two samples at a time: interleaved when they share no row, else one
@@ -332,7 +305,7 @@ template <bool Bitmap>
         if (ok1 && ok2 && t.interleave && p1.user != p2.user && p1.item != p2.item && p1.item != j2 &&
             j1 != p2.item && j1 != j2) {
             float d[2], g[2];
-            sgd_steps(triple(p1, j1), triple(p2, j2), size_t(f), t.lr, t.reg, d, g);
+            sgd_steps<2>({triple(p1, j1), triple(p2, j2)}, size_t(f), t.lr, t.reg, d, g);
             record(d[0], g[0]);
             record(d[1], g[1]);
         } else {
