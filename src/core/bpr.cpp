@@ -142,7 +142,7 @@ private:
 
 // What one stratum of an epoch saw.
 struct StratumStats {
-    double right = 0, seen = 0;
+    uint64_t right = 0, seen = 0;
     LossSum loss;
 };
 
@@ -218,7 +218,7 @@ template <bool Bitmap>
 [[gnu::always_inline]] inline StratumStats run_stratum(const Training& t, const Stratum& s) {
     const Index f = t.f;
     SplitMix64 rng(s.seed);
-    double right = 0, seen = 0;
+    uint64_t right = 0, seen = 0;
     LossSum loss;
     // Samples are drawn kAhead steps before their use, and what they will
     // read is prefetched on the way, as soon as its address is known: the
@@ -508,13 +508,14 @@ BprFactors fit(const CsrMatrix& x, const Options& opt, const Context& ctx,
                 },
                 1);
         }
-        double right = 0, seen = 0, loss = 0;
+        uint64_t right = 0, seen = 0;
+        double loss = 0;
         for (StratumStats& s : stratum_stats) {
             right += s.right;
             seen += s.seen;
             loss += s.loss.total();
         }
-        const EpochStats stats{seen > 0 ? right / seen : 0.0, seen > 0 ? loss / seen : 0.0};
+        const EpochStats stats{seen > 0 ? double(right) / double(seen) : 0.0, seen > 0 ? loss / double(seen) : 0.0};
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         char buf[160];
         std::snprintf(buf, sizeof buf, "iteration %u/%u: sampled AUC %.4f, loss %.6g, %.3f s", epoch, opt.iterations,
