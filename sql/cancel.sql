@@ -15,6 +15,13 @@ SELECT recsys_train('itemknn', user_id, item_id) FROM dense;
 RESET statement_timeout;
 RESET recsys.threads;
 
+-- BPR, whose strata run on both threads
+SET recsys.threads = 2;
+SET statement_timeout = '1500ms';
+SELECT recsys_train('bpr', user_id, item_id, 1.0, '{"iterations": 100000}') FROM dense;
+RESET statement_timeout;
+RESET recsys.threads;
+
 SELECT 1 AS still_alive;
 SELECT describe_model(recsys_train('itemknn', user_id, item_id)) ->> 'items' AS items
 FROM dense WHERE user_id <= 3 AND item_id <= 5;

@@ -246,6 +246,13 @@ TEST(Bpr, CancelStopsTraining) {
         if (++calls > 2) throw recsys::Cancelled();
     };
     EXPECT_THROW(fit(x, small(), ctx), recsys::Cancelled);
+    // with strata on two threads: the calling thread checks, the other stops
+    Options opt = small();
+    opt.min_group_items = 4;
+    ctx.threads = 2;
+    calls = 0;
+    EXPECT_THROW(fit(x, opt, ctx), recsys::Cancelled);
+    EXPECT_EQ(calls, 3);
 }
 
 TEST(Bpr, TrainsThroughTheRegistryAndSurvivesSerialisation) {
