@@ -153,7 +153,7 @@ struct StratumStats {
 class TrainingRows {
 public:
     TrainingRows(uint32_t rows, Index f, Index extra, SplitMix64& rng)
-        : rows_(rows), f_(f), stride_((size_t(f + extra) + kLine - 1) / kLine * kLine),
+        : rows_(rows), stride_((size_t(f + extra) + kLine - 1) / kLine * kLine),
           buffer_(size_t(rows) * stride_ + kLine, 0.0f) {
         const auto address = reinterpret_cast<uintptr_t>(buffer_.data());
         base_ = buffer_.data() + (kLine - address / sizeof(float) % kLine) % kLine;
@@ -172,7 +172,6 @@ public:
 private:
     static constexpr size_t kLine = 64 / sizeof(float);
     uint32_t rows_;
-    Index f_;
     size_t stride_;
     std::vector<float> buffer_;
     float* base_;
@@ -187,7 +186,6 @@ struct Pair {
 // or by searching each user's sorted items), and the factor rows they update.
 struct Training {
     const CsrMatrix& x;
-    bool use_bitmap;
     const uint64_t* bitmap;
     uint64_t words;
     TrainingRows& users;
@@ -441,16 +439,12 @@ BprFactors fit(const CsrMatrix& x, const Options& opt, const Context& ctx,
     // and the result does not depend on the thread count.
     // Group g of n dealt ids is order[group_start(g, n) ...).
     auto group_start = [&](uint32_t g, uint32_t n) { return uint32_t(uint64_t(n) * g / groups); };
-    auto deal = [&](std::vector<uint32_t>& order, std::vector<uint32_t>& group_of, SplitMix64& r) {
-        const uint32_t n = uint32_t(order.size());
+    auto deal = [](std::vector<uint32_t>& order, SplitMix64 r) {  // a random order of all ids
         std::iota(order.begin(), order.end(), 0u);
-        for (uint32_t k = n; k > 1; --k) std::swap(order[k - 1], order[r.below(k)]);
-        for (uint32_t g = 0; g < groups; ++g)
-            for (uint32_t k = group_start(g, n); k < group_start(g + 1, n); ++k) group_of[order[k]] = g;
+        for (uint32_t k = uint32_t(order.size()); k > 1; --k) std::swap(order[k - 1], order[r.below(k)]);
     };
-    std::vector<uint32_t> user_order(x.rows), user_group(x.rows), item_order(x.cols), item_group(x.cols);
-    SplitMix64 deal_users(mix_seed(opt.seed, kDealStream));
-    deal(user_order, user_group, deal_users);
+    std::vector<uint32_t> user_order(x.rows), item_order(x.cols), item_group(x.cols);
+    deal(user_order, SplitMix64(mix_seed(opt.seed, kDealStream)));
     // The pairs of each user group, then (every epoch) of each stratum.
     std::vector<Pair> by_user_group(nnz), pairs(nnz);
     std::vector<uint64_t> user_group_start(groups + 1), stratum_start(uint64_t(groups) * groups + 1);
@@ -467,7 +461,8 @@ BprFactors fit(const CsrMatrix& x, const Options& opt, const Context& ctx,
     auto sort_user_group = [&](uint32_t a) {
         uint64_t* start = &stratum_start[uint64_t(a) * groups];
         uint64_t count[kMaxGroups] = {};
-        for (uint64_t p = user_group_start[a]; p < user_group_start[a + 1]; ++p) ++count[item_group[by_user_group[p].item]];
+        for (uint64_t p = user_group_start[a]; p < user_group_start[a + 1]; ++p)
+            ++count[item_group[by_user_group[p].item]];
         uint64_t next[kMaxGroups];
         uint64_t at = user_group_start[a];
         for (uint32_t b = 0; b < groups; at += count[b++]) start[b] = next[b] = at;
@@ -476,14 +471,16 @@ BprFactors fit(const CsrMatrix& x, const Options& opt, const Context& ctx,
     };
     stratum_start.back() = nnz;
 
-    const Training training{x, use_bitmap, bitmap.data(), words, users, items, f,
-                            opt.learning_rate, opt.regularization, opt.interleave_steps};
+    const Training training{x, bitmap.data(), words, users, items, f, opt.learning_rate, opt.regularization,
+                            opt.interleave_steps};
     std::vector<StratumStats> stratum_stats(uint64_t(groups) * groups);
     for (uint32_t epoch = 1; epoch <= opt.iterations; ++epoch) {
         const auto start = std::chrono::steady_clock::now();
         ctx.check_cancel();
-        SplitMix64 deal_items(mix_seed(opt.seed, epoch, kDealStream));
-        deal(item_order, item_group, deal_items);
+        deal(item_order, SplitMix64(mix_seed(opt.seed, epoch, kDealStream)));
+        for (uint32_t b = 0; b < groups; ++b)
+            for (uint32_t k = group_start(b, x.cols); k < group_start(b + 1, x.cols); ++k)
+                item_group[item_order[k]] = b;
         parallel_for(
             groups, ctx,
             [&](uint64_t begin, uint64_t end) {
