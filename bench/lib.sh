@@ -7,12 +7,14 @@ if [ -z "${PGHOST:-}" ]; then
     start_cluster
 fi
 psql -X -q -c "SET client_min_messages = warning" -c "DROP EXTENSION IF EXISTS recsys CASCADE" -c "CREATE EXTENSION recsys" >/dev/null
+export PGOPTIONS="${PGOPTIONS:-} -c search_path=public,recsys"
 
 # step NAME ROWS SQL [EXTRA]: runs SQL in a fresh backend, prints {"step", "rows",
 # "seconds", "peak_rss_mb"} merged with the jsonb the query EXTRA returns, if given.
 step() {
     local name=$1 rows=$2 sql=$3 extra=${4:-"SELECT '{}'::jsonb"}
     psql -X -q -At -v ON_ERROR_STOP=1 <<SQL
+SET recsys.max_threads = 64;
 SET recsys.threads = ${RECSYS_THREADS:-1};
 SET client_min_messages = warning;
 SELECT pg_backend_pid() AS pid, clock_timestamp() AS t0 \gset

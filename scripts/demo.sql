@@ -1,7 +1,8 @@
 -- The recsys demo: real purchases in, recommendations out.
 \set ON_ERROR_STOP on
 \pset footer off
-CREATE EXTENSION recsys;
+CREATE EXTENSION recsys;           -- installs into schema recsys
+SET search_path = public, recsys;
 
 CREATE TABLE raw_purchases (invoice text, stock_code text, description text, quantity int,
                             invoice_date timestamp, unit_price numeric, customer_id bigint, country text);

@@ -1,5 +1,7 @@
 -- Matrix factorisation: implicit-feedback ALS and BPR.
 CREATE EXTENSION recsys;
+SET search_path = public, recsys;
+SET recsys.max_threads = 8;  -- the tests use 2 threads, whatever the machine has
 \set SHOW_CONTEXT never
 -- two groups of customers with two catalogues: planted structure
 CREATE TABLE als_purchases AS

@@ -1,5 +1,6 @@
 -- The decoded model is cached per backend and dropped when the model table changes.
 CREATE EXTENSION recsys;
+SET search_path = public, recsys;
 \set SHOW_CONTEXT never
 CREATE TABLE cache_purchases AS
 SELECT c AS customer_id, 'SKU' || ((c * 31 + i * 17) % 500) AS stock_code

@@ -1,5 +1,7 @@
 -- statement_timeout stops a long training run inside the core; the backend goes on working.
 CREATE EXTENSION recsys;
+SET search_path = public, recsys;
+SET recsys.max_threads = 8;  -- the tests use 2 threads, whatever the machine has
 \set SHOW_CONTEXT never
 CREATE TABLE dense AS
 SELECT u AS user_id, i AS item_id FROM generate_series(1, 400) u, generate_series(1, 3000) i;

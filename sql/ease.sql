@@ -1,5 +1,6 @@
 -- EASE: the closed-form item-item model.
 CREATE EXTENSION recsys;
+SET search_path = public, recsys;
 \set SHOW_CONTEXT never
 CREATE TABLE ease_purchases AS
 SELECT c AS customer_id, CASE WHEN c % 2 = 0 THEN 'even' ELSE 'odd' END || (abs(hashtext(c || ':' || i)) % 12) AS stock_code

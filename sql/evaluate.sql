@@ -1,5 +1,7 @@
 -- Splits, evaluation with ranking metrics, and batch output.
 CREATE EXTENSION recsys;
+SET search_path = public, recsys;
+SET recsys.max_threads = 8;  -- the tests use 2 threads, whatever the machine has
 \set SHOW_CONTEXT never
 
 -- a hash split: deterministic, independent of row order, about the asked share

@@ -1,5 +1,6 @@
 -- Normalisation: scalers fitted by an aggregate and reused; interaction weights.
 CREATE EXTENSION recsys;
+SET search_path = public, recsys;
 \set SHOW_CONTEXT never
 
 CREATE TABLE normalise_prices (price float8);

@@ -1,5 +1,7 @@
 -- Parallel training: a Partial/Finalize aggregate gives the same model as a serial one.
 CREATE EXTENSION recsys;
+SET search_path = public, recsys;
+SET recsys.max_threads = 8;  -- the tests use 2 threads, whatever the machine has
 \set SHOW_CONTEXT never
 CREATE TABLE parallel_purchases AS
 SELECT (g % 997) AS customer_id, 'SKU' || ((g * 7919) % 1499) AS stock_code, 1 + g % 5 AS quantity

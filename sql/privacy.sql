@@ -1,5 +1,6 @@
 -- Privacy helpers: pseudonyms and masking.
 CREATE EXTENSION recsys;
+SET search_path = public, recsys;
 \set SHOW_CONTEXT never
 
 -- pseudonyms are stable for a key, differ between keys, and agree for 42 and '42'
@@ -10,19 +11,37 @@ SELECT pseudonymize(12347, 'k1') = pseudonymize(12347, 'k1') AS stable,
 -- RFC 4231 test case 2: HMAC-SHA-256("Jefe", "what do ya want for nothing?")
 SELECT pseudonymize_hex('what do ya want for nothing?', 'Jefe');
 SELECT pseudonymize(NULL::bigint, 'k1') IS NULL AS null_in_null_out;
--- the key can come from a setting only a superuser may change; it never shows in errors
+-- the server key: set only with ALTER SYSTEM (a superuser's, and unlike ALTER
+-- DATABASE/ROLE settings not readable by every role), used only by members of
+-- recsys_pseudonymizer, never shown to other roles nor in errors
 SELECT pseudonymize(1);
-SET recsys.pseudonymize_key = 's3cret-key';
-SELECT pseudonymize(1) = pseudonymize(1, 's3cret-key') AS from_setting;
 SELECT pseudonymize(1, '');
-CREATE ROLE recsys_app;
-SET ROLE recsys_app;
+SET recsys.pseudonymize_key = 's3cret-key';
+SELECT current_database() AS db \gset
+ALTER DATABASE :"db" SET recsys.pseudonymize_key = 's3cret-key';
+ALTER SYSTEM SET recsys.pseudonymize_key = 's3cret-key';
+SELECT pg_reload_conf();
+SELECT pg_sleep(0.5);
+SELECT pseudonymize(1) = pseudonymize(1, 's3cret-key') AS from_setting;
+CREATE ROLE regress_app;
+SET ROLE regress_app;
 SHOW recsys.pseudonymize_key;
 SELECT count(*) AS visible FROM pg_settings WHERE name = 'recsys.pseudonymize_key';
 SET recsys.pseudonymize_key = 'mine';
+SELECT pseudonymize(1);
+SELECT pseudonymize_hex('a');
+SELECT pseudonymize(1, 'own key') = pseudonymize(1, 'own key') AS own_key_works;
 RESET ROLE;
-DROP ROLE recsys_app;
-RESET recsys.pseudonymize_key;
+GRANT recsys_pseudonymizer TO regress_app;
+SET ROLE regress_app;
+SELECT pseudonymize(1) = pseudonymize(1, 's3cret-key') AS granted;
+RESET ROLE;
+ALTER ROLE regress_app SET recsys.pseudonymize_key = 'other';
+DROP ROLE regress_app;
+ALTER SYSTEM RESET recsys.pseudonymize_key;
+SELECT pg_reload_conf();
+SELECT pg_sleep(0.5);
+SELECT pseudonymize(1);
 
 -- pseudonymised training: the model never sees a real customer number
 CREATE TABLE privacy_purchases (customer_id bigint, stock_code text);

@@ -1,5 +1,6 @@
 -- Serving: recommend, recommend_for_items, similar_items, explain_recommendation.
 CREATE EXTENSION recsys;
+SET search_path = public, recsys;
 \set SHOW_CONTEXT never
 CREATE TABLE recommend_purchases (customer_id bigint, stock_code text, quantity int);
 INSERT INTO recommend_purchases VALUES

@@ -1,5 +1,6 @@
 -- The model store: train() upserts, describe, list, drop; names are data, never SQL.
 CREATE EXTENSION recsys;
+SET search_path = public, recsys;
 \set SHOW_CONTEXT never
 CREATE TABLE store_purchases (customer_id bigint, stock_code text, quantity int);
 INSERT INTO store_purchases
@@ -26,23 +27,26 @@ SELECT name FROM recsys_models ORDER BY name;
 SELECT drop_model('x''); DROP TABLE store_purchases; --');
 
 -- the query runs with the caller's rights
-CREATE ROLE recsys_reader;
+CREATE ROLE regress_store_trainer IN ROLE recsys_trainer;
 CREATE TABLE secret (user_id bigint, item_id text);
 INSERT INTO secret VALUES (1, 'x');
-GRANT INSERT, UPDATE, SELECT ON recsys_models TO recsys_reader;
-SET ROLE recsys_reader;
+SET ROLE regress_store_trainer;
 SELECT train('sneaky', 'popularity', 'SELECT user_id, item_id FROM secret');
 RESET ROLE;
 DROP TABLE secret;
-REVOKE ALL ON recsys_models FROM recsys_reader;
-DROP ROLE recsys_reader;
+DROP ROLE regress_store_trainer;
 
 -- the checks train() runs on its query
-SELECT recsys_query_columns('SELECT customer_id AS user_id, stock_code AS item_id FROM store_purchases');
-SELECT recsys_query_has_weight('SELECT customer_id AS user_id, stock_code AS item_id, quantity AS weight FROM store_purchases'),
-       recsys_query_has_weight('SELECT customer_id AS user_id, stock_code AS item_id FROM store_purchases');
-SELECT recsys_query_has_weight('SELECT customer_id FROM store_purchases');
-SELECT recsys_query_columns('UPDATE store_purchases SET quantity = 0');
+SELECT recsys_query_columns('SELECT customer_id AS user_id, stock_code AS item_id FROM store_purchases',
+                            current_setting('search_path'));
+SELECT recsys_query_has_weight('SELECT customer_id AS user_id, stock_code AS item_id, quantity AS weight FROM store_purchases',
+                               current_setting('search_path')),
+       recsys_query_has_weight('SELECT customer_id AS user_id, stock_code AS item_id FROM store_purchases',
+                               current_setting('search_path'));
+SELECT recsys_query_has_weight('SELECT customer_id FROM store_purchases', current_setting('search_path'));
+SELECT recsys_query_columns('UPDATE store_purchases SET quantity = 0', current_setting('search_path'));
+SELECT recsys_query_body('SELECT 1 AS user_id; -- a comment after the statement');
+SELECT recsys_query_body('SELECT 1; SELECT 2');
 
 -- bad input
 SELECT train('bad', 'itemknn', 'SELECT customer_id, stock_code FROM store_purchases');
@@ -72,7 +76,11 @@ SELECT save_model('foreign', 'hello world'::bytea);
 SELECT drop_model('damaged');
 SELECT drop_model('shop');
 SELECT count(*) AS no_models FROM recsys_models;
+-- the default model is a setting, never "the newest"
 SELECT * FROM recommend(1, 3);
+SET recsys.default_model = 'shop';
+SELECT * FROM recommend(1, 3);
+RESET recsys.default_model;
 
 -- clean up
 DROP TABLE store_purchases;

@@ -1,5 +1,6 @@
 -- Training aggregate: ids of either type, weights, NULLs, bad input.
 CREATE EXTENSION recsys;
+SET search_path = public, recsys;
 \set SHOW_CONTEXT never
 CREATE TABLE train_purchases (customer_id bigint, stock_code text, quantity int);
 INSERT INTO train_purchases VALUES

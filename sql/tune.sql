@@ -1,5 +1,6 @@
 -- Self-tuning: tune() searches algorithms and parameters on a validation split.
 CREATE EXTENSION recsys;
+SET search_path = public, recsys;
 \set SHOW_CONTEXT never
 
 -- Pseudo-random numbers from a hash: the same data on every machine.

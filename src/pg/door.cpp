@@ -1,5 +1,6 @@
 #include "door.h"
 
+#include <algorithm>
 #include <cstring>
 #include <new>
 
@@ -71,8 +72,9 @@ void raise_caught_error() {
 
 Context backend_context() {
     Context ctx;
-    ctx.threads = setting_threads;
-    ctx.memory_limit_bytes = uint64_t(setting_memory_limit_mb) << 20;
+    // The maximums bind whatever way the session settings were reached.
+    ctx.threads = std::min(setting_threads, setting_max_threads);
+    ctx.memory_limit_bytes = uint64_t(std::min(setting_memory_limit_mb, setting_max_memory_mb)) << 20;
     ctx.check_cancel = [] {
         if (INTERRUPTS_PENDING_CONDITION()) pg_call([] { CHECK_FOR_INTERRUPTS(); });
     };
@@ -114,6 +116,25 @@ MemoryContext aggregate_context(FunctionCallInfo fcinfo, const char* what) {
     });
     return context;
 }
+
+void permission_denied(const std::string& message, const std::string& hint) {
+    const char* m = message.c_str();
+    const char* h = hint.c_str();
+    pg_call([&] { ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE), errmsg("%s", m), errhint("%s", h))); });
+    pg_unreachable();
+}
+
+SearchPathScope::SearchPathScope(const std::string& search_path) {
+    const char* path = search_path.c_str();
+    pg_call([&] {
+        nest_level_ = NewGUCNestLevel();
+        (void)set_config_option("search_path", path, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+    });
+}
+
+// As at the end of a function with a SET clause; an error before this point
+// is cleaned up by the (sub)transaction's abort instead.
+SearchPathScope::~SearchPathScope() { AtEOXact_GUC(true, nest_level_); }
 
 bytea* bytea_result(const void* data, size_t size) {
     bytea* out = nullptr;

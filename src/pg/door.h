@@ -71,7 +71,10 @@ Context backend_context();
 
 // Settings (GUCs), defined in settings.cpp.
 extern int setting_threads;
+extern int setting_max_threads;
 extern int setting_memory_limit_mb;
+extern int setting_max_memory_mb;
+extern int setting_cache_memory_kb;
 extern bool setting_progress;
 extern char* setting_default_model;
 extern char* setting_pseudonymize_key;
@@ -95,6 +98,22 @@ T* owned_by(MemoryContext context, std::unique_ptr<T> object) {
     MemoryContextRegisterResetCallback(context, callback);
     return object.release();
 }
+// Raises PostgreSQL's insufficient_privilege error (as a PgError).
+[[noreturn]] void permission_denied(const std::string& message, const std::string& hint);
+
+// While alive, search_path is the given one (the caller's, for parsing and
+// running the caller's query); the previous value comes back after it.
+class SearchPathScope {
+public:
+    explicit SearchPathScope(const std::string& search_path);
+    ~SearchPathScope();
+    SearchPathScope(const SearchPathScope&) = delete;
+    SearchPathScope& operator=(const SearchPathScope&) = delete;
+
+private:
+    int nest_level_ = 0;
+};
+
 bytea* bytea_result(const void* data, size_t size);
 Datum jsonb_from_string(const std::string& json);
 

@@ -73,13 +73,22 @@ extern "C" Datum recsys_in_test_split(PG_FUNCTION_ARGS) {
 // 'last_n' each user's last n distinct items by the column recsys_epoch.
 extern "C" Datum recsys_split(PG_FUNCTION_ARGS) {
     return guarded([&]() -> Datum {
+        if (PG_ARGISNULL(0)) throw invalid_input("query must not be NULL", "Pass a SELECT returning user_id and item_id.");
+        if (PG_ARGISNULL(1)) throw invalid_input("split method must not be NULL", "Use 'per_user' or 'last_n'.");
+        if (PG_ARGISNULL(5)) throw invalid_input("search_path must not be NULL", "Pass current_setting('search_path').");
         std::string query = text_arg(fcinfo, 0);
         std::string method = text_arg(fcinfo, 1);
         const bool last_n = method == "last_n";
         if (!last_n && method != "per_user") throw invalid_input("unknown split method \"" + method + "\"");
-        const double fraction = PG_ARGISNULL(2) ? 0 : PG_GETARG_FLOAT8(2);
-        const int64_t n_test = PG_ARGISNULL(3) ? 0 : PG_GETARG_INT32(3);
+        if (!last_n && PG_ARGISNULL(2))
+            throw invalid_input("fraction must not be NULL", "Pass the share of each user's items to hold out, e.g. 0.2.");
+        if (last_n && PG_ARGISNULL(3))
+            throw invalid_input("n must not be NULL", "Pass how many of each user's last items to hold out, e.g. 1.");
+        if (PG_ARGISNULL(4)) throw invalid_input("seed must not be NULL", "Pass a seed, e.g. 42, or leave it out.");
+        const double fraction = last_n ? 0 : PG_GETARG_FLOAT8(2);
+        const int64_t n_test = last_n ? PG_GETARG_INT32(3) : 0;
         const uint64_t seed = seed_arg(fcinfo, 4);
+        const std::string search_path = text_arg(fcinfo, 5);
         if (!last_n && !(fraction >= 0 && fraction <= 1))
             throw invalid_input("test fraction must be between 0 and 1, got " + format_double(fraction),
                                 "Pass the share of each user's items to hold out, e.g. 0.2.");
@@ -89,7 +98,7 @@ extern "C" Datum recsys_split(PG_FUNCTION_ARGS) {
         // item: all its rows go to the same side, so the test set never holds
         // an item the user also has in training.
         std::unordered_map<std::string, std::unordered_map<std::string, std::vector<size_t>>> by_user;
-        read_query(query, {{"user_id", true}, {"item_id", true}, {"weight", false}, {"recsys_epoch", last_n}},
+        read_query(query, search_path, {{"user_id", true}, {"item_id", true}, {"weight", false}, {"recsys_epoch", last_n}},
                    "the query", [&](const std::vector<const char*>& v) {
                        if (!v[0] || !v[1]) return;  // NULL ids train nothing and test nothing
                        rows.push_back({v[0], v[1], v[2] ? v[2] : "", v[3] ? v[3] : "0"});
@@ -130,11 +139,11 @@ extern "C" Datum recsys_split(PG_FUNCTION_ARGS) {
 // recsys_evaluate(model, test_query, k): ranking metrics as jsonb.
 extern "C" Datum recsys_evaluate(PG_FUNCTION_ARGS) {
     return guarded([&]() -> Datum {
-        if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+        if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
             throw invalid_input("model, test_query and k must not be NULL");
         const int32 k = PG_GETARG_INT32(2);
         if (k <= 0) throw invalid_input("k must be positive, got " + std::to_string(k), "Evaluate the top 10 with k => 10.");
-        auto [name, model] = load_model(fcinfo, text_arg(fcinfo, 0));
+        auto [name, owner, model] = load_model(fcinfo, text_arg(fcinfo, 0));
         if (!model->has_users())
             throw invalid_input("model \"" + name + "\" was trained without per-user history and cannot be evaluated per user");
 
@@ -145,7 +154,7 @@ extern "C" Datum recsys_evaluate(PG_FUNCTION_ARGS) {
         std::vector<std::vector<uint32_t>> slot_items;
         std::unordered_map<std::string, uint32_t> unknown_items;
         uint64_t rows = 0;
-        read_query(text_arg(fcinfo, 1), {{"user_id", true}, {"item_id", true}}, "the test query",
+        read_query(text_arg(fcinfo, 1), text_arg(fcinfo, 3), {{"user_id", true}, {"item_id", true}}, "the test query",
                    [&](const std::vector<const char*>& v) {
                        if (!v[0] || !v[1]) return;
                        ++rows;
@@ -192,7 +201,7 @@ extern "C" Datum recsys_recommend_all(PG_FUNCTION_ARGS) {
         if (k <= 0) throw invalid_input("k must be positive, got " + std::to_string(k), "Pass how many items per user, e.g. 10.");
         std::optional<std::string> model_name;
         if (!PG_ARGISNULL(1)) model_name = text_arg(fcinfo, 1);
-        auto [name, model] = load_model(fcinfo, model_name);
+        auto [name, owner, model] = load_model(fcinfo, model_name);
         if (!model->has_users())
             throw invalid_input("model \"" + name + "\" was trained without per-user history",
                                 "Recommend from baskets with recommend_for_items(items, k).");

@@ -8,114 +8,220 @@ namespace recsys::pg {
 
 namespace {
 
+struct Entry {
+    int64_t version;
+    std::shared_ptr<const Model> model;
+    std::string owner;
+    size_t bytes;
+    uint64_t last_used;
+    bool transient;  // larger than the whole cache: kept for the transaction only
+};
+
 struct Cache {
-    std::unordered_map<std::string, std::shared_ptr<const Model>> models;
-    std::string default_name;  // resolved default model, valid while default_setting matches
-    std::string default_setting;
-    bool default_known = false;
-    Oid table = InvalidOid;
+    std::unordered_map<std::string, Entry> models;
+    size_t bytes = 0;  // of the entries that are not transient
+    uint64_t tick = 0;
     uint64_t decodes = 0;
     uint64_t hits = 0;
+    uint64_t evictions = 0;
+    SPIPlanPtr lookup = nullptr;  // the row's version and owner, run as the caller
+    SPIPlanPtr fetch = nullptr;   // the row's bytes, run as the store's owner
+    Oid schema = InvalidOid;
 };
 Cache cache;
 
-void forget_models(Datum, Oid relid) {
-    if (relid != InvalidOid && relid != cache.table) return;
-    cache.models.clear();
-    cache.default_known = false;
+// What the cache counts for a model: its stored bytes plus its id maps.
+size_t counted_bytes(const Model& m, size_t stored) { return stored + 64 * (size_t(m.n_users()) + m.n_items()); }
+
+void drop_transient(XactEvent event, void*) {
+    if (event != XACT_EVENT_COMMIT && event != XACT_EVENT_ABORT && event != XACT_EVENT_PARALLEL_COMMIT &&
+        event != XACT_EVENT_PARALLEL_ABORT)
+        return;
+    std::erase_if(cache.models, [](const auto& kv) { return kv.second.transient; });
 }
 
-// The model table's qualified name, palloc'd; sets cache.table.
-char* model_table(FunctionCallInfo fcinfo) {
-    char* qualified = nullptr;
+// Keeps the cache within recsys.cache_memory after `added` came in.
+void make_room(const std::string& added) {
+    const size_t limit = size_t(setting_cache_memory_kb) << 10;
+    while (cache.bytes > limit) {
+        auto victim = cache.models.end();
+        for (auto it = cache.models.begin(); it != cache.models.end(); ++it)
+            if (!it->second.transient && it->first != added &&
+                (victim == cache.models.end() || it->second.last_used < victim->second.last_used))
+                victim = it;
+        if (victim == cache.models.end()) break;
+        cache.bytes -= victim->second.bytes;
+        cache.models.erase(victim);
+        ++cache.evictions;
+    }
+}
+
+// The plans, prepared once per backend for the extension's schema. Every
+// operator is qualified: these run under the caller's search_path.
+void prepare_plans(FunctionCallInfo fcinfo) {
     Oid fn = fcinfo->flinfo->fn_oid;
     pg_call([&] {
-        AcceptInvalidationMessages();  // see retrains committed since the last statement
         Oid schema = get_func_namespace(fn);
-        Oid table = get_relname_relid("recsys_models", schema);
-        if (!OidIsValid(table))
+        if (cache.lookup && schema == cache.schema) return;
+        if (!OidIsValid(get_relname_relid("recsys_models", schema)))
             ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("the recsys model table is missing"),
                             errhint("Reinstall the extension: DROP EXTENSION recsys; CREATE EXTENSION recsys;")));
-        cache.table = table;
-        qualified = quote_qualified_identifier(get_namespace_name(schema), "recsys_models");
+        const char* table = quote_qualified_identifier(get_namespace_name(schema), "recsys_models");
+        Oid one[1] = {TEXTOID};
+        Oid two[2] = {TEXTOID, INT8OID};
+        SPI_connect();
+        SPIPlanPtr lookup = SPI_prepare(
+            psprintf("SELECT version, owner::pg_catalog.text FROM %s WHERE name OPERATOR(pg_catalog.=) $1", table), 1, one);
+        SPIPlanPtr fetch = SPI_prepare(
+            psprintf("SELECT model FROM %s WHERE name OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2",
+                     table),
+            2, two);
+        if (!lookup || !fetch) elog(ERROR, "recsys: could not prepare the model store queries");
+        SPI_keepplan(lookup);
+        SPI_keepplan(fetch);
+        SPI_finish();
+        if (cache.lookup) SPI_freeplan(cache.lookup);
+        if (cache.fetch) SPI_freeplan(cache.fetch);
+        cache.lookup = lookup;
+        cache.fetch = fetch;
+        cache.schema = schema;
+        cache.models.clear();
+        cache.bytes = 0;
     });
-    return qualified;
 }
 
-std::string default_model_name(const char* table) {
+std::string default_model_name() {
     std::string setting = setting_default_model ? setting_default_model : "";
-    if (cache.default_known && cache.default_setting == setting) return cache.default_name;
-    if (!setting.empty()) {
-        cache.default_name = setting;
-    } else {
-        char* found = nullptr;
-        pg_call([&] {
-            MemoryContext outer = CurrentMemoryContext;
-            SPI_connect();
-            char* sql = psprintf("SELECT name FROM %s ORDER BY created_at DESC, name LIMIT 1", table);
-            SPI_execute(sql, true, 1);
-            if (SPI_processed > 0) {
-                MemoryContext inner = MemoryContextSwitchTo(outer);
-                found = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-                MemoryContextSwitchTo(inner);
-            }
-            SPI_finish();
-        });
-        if (!found)
-            throw invalid_input("no model has been trained yet",
-                                "Train one with train(name, algorithm, query), or name a model explicitly.");
-        cache.default_name = found;
-    }
-    cache.default_setting = setting;
-    cache.default_known = true;
-    return cache.default_name;
+    if (setting.empty())
+        throw invalid_input("no model named and recsys.default_model is not set",
+                            "Name the model, e.g. model => 'shop', or SET recsys.default_model = 'shop'.");
+    return setting;
 }
 
 }  // namespace
 
 CachedModel load_model(FunctionCallInfo fcinfo, const std::optional<std::string>& requested) {
-    const char* table = model_table(fcinfo);
-    std::string name = requested ? *requested : default_model_name(table);
-    auto it = cache.models.find(name);
-    if (it != cache.models.end()) {
-        ++cache.hits;
-        return {name, it->second};
-    }
-    bytea* raw = nullptr;
-    bool found = false;
+    prepare_plans(fcinfo);
+    const char* role = nullptr;
+    pg_call([&] {
+        Oid table = get_relname_relid("recsys_models", cache.schema);
+        if (pg_attribute_aclcheck(table, get_attnum(table, "version"), GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+            role = GetUserNameFromId(GetUserId(), false);
+    });
+    if (role)
+        permission_denied(std::string("permission denied to read models: role \"") + role +
+                              "\" may not read recsys.recsys_models",
+                          std::string("Ask an administrator to GRANT recsys_reader TO ") + role + ";");
+    const std::string name = requested ? *requested : default_model_name();
     const char* model_name = name.c_str();
+
+    // The row, with the caller's rights and snapshot.
+    bool found = false;
+    int64 version = 0;
+    char* owner = nullptr;
     pg_call([&] {
         MemoryContext outer = CurrentMemoryContext;
         SPI_connect();
-        char* sql = psprintf("SELECT model FROM %s WHERE name = $1", table);
-        Oid types[1] = {TEXTOID};
         Datum values[1] = {CStringGetTextDatum(model_name)};
-        SPI_execute_with_args(sql, 1, types, values, nullptr, true, 1);
+        SPI_execute_plan(cache.lookup, values, nullptr, true, 1);
         if (SPI_processed > 0) {
             bool isnull;
-            Datum d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-            found = !isnull;
-            if (found) {
-                MemoryContext inner = MemoryContextSwitchTo(outer);
-                raw = DatumGetByteaPCopy(d);
-                MemoryContextSwitchTo(inner);
-            }
+            found = true;
+            version = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+            MemoryContext inner = MemoryContextSwitchTo(outer);
+            owner = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+            MemoryContextSwitchTo(inner);
         }
         SPI_finish();
     });
     if (!found)
         throw invalid_input("model \"" + name + "\" does not exist",
-                            "List the trained models with SELECT * FROM recsys_list_models();");
+                            "List the trained models with SELECT * FROM recsys.recsys_list_models();");
+
+    const size_t limit = size_t(setting_cache_memory_kb) << 10;
+    auto it = cache.models.find(name);
+    if (it != cache.models.end() && it->second.version == version) {
+        ++cache.hits;
+        Entry& e = it->second;
+        e.last_used = ++cache.tick;
+        if (!e.transient && e.bytes > limit) {  // the limit was lowered under it
+            e.transient = true;
+            cache.bytes -= e.bytes;
+        }
+        make_room(name);
+        return {name, e.owner, e.model};
+    }
+
+    // The bytes, read on the caller's behalf: readers may not select them
+    // (they embed every user's history), but may be served from them.
+    bytea* raw = nullptr;
+    pg_call([&] {
+        MemoryContext outer = CurrentMemoryContext;
+        Oid save_user;
+        int save_context;
+        GetUserIdAndSecContext(&save_user, &save_context);
+        HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(get_relname_relid("recsys_models", cache.schema)));
+        if (!HeapTupleIsValid(tuple)) elog(ERROR, "recsys: the model table vanished");
+        Oid store_owner = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->relowner;
+        ReleaseSysCache(tuple);
+        SetUserIdAndSecContext(store_owner, save_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+        PG_TRY();
+        {
+            SPI_connect();
+            Datum values[2] = {CStringGetTextDatum(model_name), Int64GetDatum(version)};
+            SPI_execute_plan(cache.fetch, values, nullptr, true, 1);
+            bool isnull = true;
+            Datum d = SPI_processed > 0 ? SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull) : 0;
+            if (!isnull) {
+                MemoryContext inner = MemoryContextSwitchTo(outer);
+                raw = DatumGetByteaPCopy(d);
+                MemoryContextSwitchTo(inner);
+            }
+            SPI_finish();
+        }
+        PG_FINALLY();
+        {
+            SetUserIdAndSecContext(save_user, save_context);
+        }
+        PG_END_TRY();
+    });
+    if (!raw) throw Error(ErrorKind::Internal, "model \"" + name + "\" changed while it was read");
+    const size_t stored = VARSIZE_ANY_EXHDR(raw);
     auto model = std::make_shared<const Model>(
-        Model::deserialize(reinterpret_cast<const uint8_t*>(VARDATA_ANY(raw)), VARSIZE_ANY_EXHDR(raw)));
+        Model::deserialize(reinterpret_cast<const uint8_t*>(VARDATA_ANY(raw)), stored));
     pg_call([&] { pfree(raw); });
     ++cache.decodes;
-    cache.models[name] = model;
-    return {name, model};
+
+    if (it != cache.models.end()) {
+        if (!it->second.transient) cache.bytes -= it->second.bytes;
+        cache.models.erase(it);
+    }
+    Entry entry{version, model, owner ? owner : "", counted_bytes(*model, stored), ++cache.tick, false};
+    entry.transient = entry.bytes > limit;
+    if (!entry.transient) cache.bytes += entry.bytes;
+    cache.models[name] = entry;
+    make_room(name);
+    return {name, entry.owner, model};
 }
 
-CacheStats cache_stats() { return {cache.decodes, cache.hits, cache.models.size()}; }
+bool may_read_contents(FunctionCallInfo fcinfo, const CachedModel& m) {
+    prepare_plans(fcinfo);
+    bool allowed = false;
+    const char* owner = m.owner.c_str();
+    pg_call([&] {
+        Oid user = GetUserId();
+        Oid owner_role = get_role_oid(owner, true);
+        Oid table = get_relname_relid("recsys_models", cache.schema);
+        allowed = (OidIsValid(owner_role) && has_privs_of_role(user, owner_role)) ||
+                  pg_attribute_aclcheck(table, get_attnum(table, "model"), user, ACL_SELECT) == ACLCHECK_OK;
+    });
+    return allowed;
+}
 
-void register_model_cache() { CacheRegisterRelcacheCallback(forget_models, (Datum)0); }
+CacheStats cache_stats() {
+    return {cache.decodes, cache.hits, cache.evictions, cache.models.size(), cache.bytes};
+}
+
+void register_model_cache() { RegisterXactCallback(drop_transient, nullptr); }
 
 }  // namespace recsys::pg

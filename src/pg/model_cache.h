@@ -1,6 +1,9 @@
-// Decoded models, cached per backend and dropped whenever the model table
-// changes (a statement trigger on it sends a relcache invalidation), so a
-// retrain is seen by the next statement and a LATERAL recommend() over many
+// Decoded models, cached per backend. Every call looks the model's row up
+// with the caller's own rights and snapshot: a role that may not read the
+// store gets an error, and the cache is keyed on the row's version, so a
+// reader never serves a model its snapshot cannot see nor one superseded by
+// a committed retrain. The cache is bounded (recsys.cache_memory, least
+// recently used models dropped first), so a LATERAL recommend() over many
 // users decodes the model once.
 #pragma once
 
@@ -15,19 +18,28 @@ namespace recsys::pg {
 
 struct CachedModel {
     std::string name;
+    std::string owner;
     std::shared_ptr<const Model> model;
 };
 
-// The model called `name`, or the default model if `name` is empty. Throws
-// invalid_input naming the model if it does not exist. `fcinfo` locates the
-// extension's schema (where the model table lives).
+// The model called `name`, or recsys.default_model if `name` is empty.
+// Throws invalid_input naming the model if it does not exist (or the
+// caller's row-level security hides it); a PostgreSQL permission error if
+// the caller may not read the store. `fcinfo` locates the extension's schema.
 CachedModel load_model(FunctionCallInfo fcinfo, const std::optional<std::string>& name);
 
-// Counts for tests and monitoring: models decoded and cache hits.
+// Whether the current role may see what a model embeds (every user's
+// purchase history): members of its owner, and roles that may read the
+// model bytes themselves (recsys_admin, the store's owner).
+bool may_read_contents(FunctionCallInfo fcinfo, const CachedModel& model);
+
+// Counts for tests and monitoring.
 struct CacheStats {
     uint64_t decodes;
     uint64_t hits;
+    uint64_t evictions;
     uint64_t cached;
+    uint64_t cached_bytes;
 };
 CacheStats cache_stats();
 

@@ -17,14 +17,25 @@ using namespace recsys::pg;
 
 namespace {
 
-// The key: the argument if given, else recsys.pseudonymize_key. It is never
-// put into a message.
+// The key: the argument if given, else recsys.pseudonymize_key, which only
+// members of recsys_pseudonymizer may use (anyone else could re-identify
+// customers by pseudonymising candidate ids). It is never put into a message.
 std::string key_arg(FunctionCallInfo fcinfo) {
     if (!PG_ARGISNULL(1)) return text_arg(fcinfo, 1);
+    bool allowed = false;
+    pg_call([&] {
+        Oid role = get_role_oid("recsys_pseudonymizer", true);
+        allowed = OidIsValid(role) && has_privs_of_role(GetUserId(), role);
+    });
+    if (!allowed)
+        permission_denied("permission denied to use the server's pseudonymisation key",
+                          "Pass a key as the second argument, or ask an administrator to GRANT recsys_pseudonymizer "
+                          "to this role.");
     std::string key = setting_pseudonymize_key ? setting_pseudonymize_key : "";
     if (key.empty())
         throw invalid_input("no pseudonymisation key",
-                            "Pass a key as the second argument, or have a superuser set recsys.pseudonymize_key.");
+                            "Pass a key as the second argument, or have a superuser set it: "
+                            "ALTER SYSTEM SET recsys.pseudonymize_key = '...'; SELECT pg_reload_conf();");
     return key;
 }
 

@@ -1,6 +1,6 @@
 // Set-returning functions that answer from a stored model: recommend,
 // recommend_for_items, similar_items, explain_recommendation; and small
-// helpers (describe, cache statistics, the model table's trigger).
+// helpers (describe, cache statistics, checks of a caller's query).
 #include <algorithm>
 #include <cmath>
 #include <optional>
@@ -18,8 +18,9 @@ PG_FUNCTION_INFO_V1(recsys_similar_items);
 PG_FUNCTION_INFO_V1(recsys_explain_bigint);
 PG_FUNCTION_INFO_V1(recsys_explain_text);
 PG_FUNCTION_INFO_V1(recsys_describe_bytea);
+PG_FUNCTION_INFO_V1(recsys_describe_stored);
 PG_FUNCTION_INFO_V1(recsys_cache_stats);
-PG_FUNCTION_INFO_V1(recsys_models_changed);
+PG_FUNCTION_INFO_V1(recsys_query_body);
 PG_FUNCTION_INFO_V1(recsys_query_columns);
 }
 
@@ -124,7 +125,7 @@ void require_users(const Model& model, const std::string& name) {
 template <typename UserId>
 Datum recommend_impl(FunctionCallInfo fcinfo, UserId (*user_arg)(FunctionCallInfo)) {
     size_t k = k_arg(fcinfo, 1);
-    auto [name, model] = load_model(fcinfo, optional_text(fcinfo, 2));
+    auto [name, owner, model] = load_model(fcinfo, optional_text(fcinfo, 2));
     require_users(*model, name);
     std::optional<uint32_t> user;
     if (!PG_ARGISNULL(0)) user = model->users.find(user_arg(fcinfo));
@@ -193,8 +194,15 @@ void notice_unknown(size_t unknown, size_t total, const std::string& model) {
 template <typename UserId>
 Datum explain_impl(FunctionCallInfo fcinfo, UserId (*user_arg)(FunctionCallInfo)) {
     if (PG_ARGISNULL(0) || PG_ARGISNULL(1)) throw invalid_input("user_id and item_id must not be NULL");
-    auto [name, model] = load_model(fcinfo, optional_text(fcinfo, 2));
+    CachedModel loaded = load_model(fcinfo, optional_text(fcinfo, 2));
+    auto& [name, owner, model] = loaded;
     require_users(*model, name);
+    // An explanation lists the user's purchases as stored in the model.
+    if (!may_read_contents(fcinfo, loaded))
+        permission_denied("explain_recommendation shows the purchase history stored in model \"" + name +
+                                   "\", which this role may not read",
+                               "Members of the model's owner (" + owner +
+                                   ") or of recsys_admin may explain it; recommend() works without it.");
     auto user = model->users.find(user_arg(fcinfo));
     auto item = model->items.find(text_arg(fcinfo, 1));
     ResultRows rows(fcinfo);
@@ -219,7 +227,7 @@ extern "C" Datum recsys_recommend_text(PG_FUNCTION_ARGS) {
 extern "C" Datum recsys_recommend_for_items(PG_FUNCTION_ARGS) {
     return guarded([&]() -> Datum {
         size_t k = k_arg(fcinfo, 1);
-        auto [name, model] = load_model(fcinfo, optional_text(fcinfo, 2));
+        auto [name, owner, model] = load_model(fcinfo, optional_text(fcinfo, 2));
         size_t unknown = 0;
         Basket basket = basket_arg(*model, fcinfo, 0, 3, unknown);
         notice_unknown(unknown, basket.items.size() + unknown, name);
@@ -233,7 +241,7 @@ extern "C" Datum recsys_similar_items(PG_FUNCTION_ARGS) {
     return guarded([&]() -> Datum {
         if (PG_ARGISNULL(0)) throw invalid_input("item_id must not be NULL");
         size_t k = k_arg(fcinfo, 1);
-        auto [name, model] = load_model(fcinfo, optional_text(fcinfo, 2));
+        auto [name, owner, model] = load_model(fcinfo, optional_text(fcinfo, 2));
         auto item = model->items.find(text_arg(fcinfo, 0));
         std::vector<Scored> similar;
         if (item) similar = similar_items(*model, *item, k);  // an unknown item has no neighbours
@@ -262,43 +270,87 @@ extern "C" Datum recsys_describe_bytea(PG_FUNCTION_ARGS) {
     });
 }
 
+extern "C" Datum recsys_describe_stored(PG_FUNCTION_ARGS) {
+    return guarded([&]() -> Datum {
+        auto [name, owner, model] = load_model(fcinfo, text_arg(fcinfo, 0));
+        return jsonb_from_string(model->describe_json());
+    });
+}
+
 extern "C" Datum recsys_cache_stats(PG_FUNCTION_ARGS) {
     return guarded([&]() -> Datum {
         CacheStats s = cache_stats();
         return jsonb_from_string("{\"decodes\": " + std::to_string(s.decodes) + ", \"hits\": " + std::to_string(s.hits) +
-                                 ", \"cached_models\": " + std::to_string(s.cached) + "}");
+                                 ", \"evictions\": " + std::to_string(s.evictions) +
+                                 ", \"cached_models\": " + std::to_string(s.cached) +
+                                 ", \"cached_bytes\": " + std::to_string(s.cached_bytes) +
+                                 ", \"limit_bytes\": " + std::to_string(uint64_t(setting_cache_memory_kb) << 10) + "}");
     });
 }
 
-// Statement trigger on the model table: tell every backend (this one at the
-// next command, others at commit) to drop their decoded copies.
-extern "C" Datum recsys_models_changed(PG_FUNCTION_ARGS) {
-    if (!CALLED_AS_TRIGGER(fcinfo)) elog(ERROR, "recsys_models_changed must be called as a trigger");
-    CacheInvalidateRelcache(reinterpret_cast<TriggerData*>(fcinfo->context)->tg_relation);
-    return PointerGetDatum(nullptr);
+namespace {
+// A syntax error points into the caller's query, not into the statement
+// that passed it (as SPI reports errors in the queries it runs).
+void query_error_position(void* query) {
+    int position = geterrposition();
+    if (position <= 0) return;
+    errposition(0);
+    internalerrposition(position);
+    internalerrquery(static_cast<const char*>(query));
+}
+}  // namespace
+
+// The one statement of a query text, without what follows it (a semicolon,
+// comments), then a newline. Plain PostgreSQL code: no C++ object is alive.
+extern "C" Datum recsys_query_body(PG_FUNCTION_ARGS) {
+    char* sql = text_to_cstring(PG_GETARG_TEXT_PP(0));
+    ErrorContextCallback callback = {error_context_stack, query_error_position, sql};
+    error_context_stack = &callback;
+    List* statements = raw_parser(sql, RAW_PARSE_DEFAULT);
+    error_context_stack = callback.previous;
+    if (list_length(statements) != 1)
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                        errmsg("the query must be a single SELECT, got %d statements", list_length(statements)),
+                        errhint("Pass one SELECT returning user_id and item_id (and optionally weight).")));
+    RawStmt* statement = linitial_node(RawStmt, statements);
+    int start = statement->stmt_location;
+    int length = statement->stmt_len > 0 ? statement->stmt_len : int(strlen(sql)) - start;
+    PG_RETURN_TEXT_P(cstring_to_text(psprintf("%.*s\n", length, sql + start)));
 }
 
-// The column names a query returns, without running it (used by train()).
-// Plain PostgreSQL code: no C++ object is alive here.
+// The column names a query returns, parsed with the caller's search_path,
+// without running it (used by train()).
 extern "C" Datum recsys_query_columns(PG_FUNCTION_ARGS) {
-    char* sql = text_to_cstring(PG_GETARG_TEXT_PP(0));
-    MemoryContext outer = CurrentMemoryContext;
-    SPI_connect();
-    SPIPlanPtr plan = SPI_prepare(sql, 0, nullptr);
-    if (!plan) elog(ERROR, "could not prepare the query: %s", SPI_result_code_string(SPI_result));
-    List* sources = SPI_plan_get_plan_sources(plan);
-    if (list_length(sources) != 1 || static_cast<CachedPlanSource*>(linitial(sources))->commandTag != CMDTAG_SELECT)
-        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("the training query must be a single SELECT"),
-                        errhint("Pass a SELECT that returns user_id, item_id and optionally weight.")));
-    Portal portal = SPI_cursor_open(nullptr, plan, nullptr, nullptr, true);
-    TupleDesc desc = portal->tupDesc;
-    int n = desc->natts;
-    MemoryContext inner = MemoryContextSwitchTo(outer);
-    Datum* names = static_cast<Datum*>(palloc(sizeof(Datum) * (n > 0 ? n : 1)));
-    for (int i = 0; i < n; ++i) names[i] = CStringGetTextDatum(NameStr(TupleDescAttr(desc, i)->attname));
-    ArrayType* result = construct_array(names, n, TEXTOID, -1, false, TYPALIGN_INT);
-    MemoryContextSwitchTo(inner);
-    SPI_cursor_close(portal);
-    SPI_finish();
-    PG_RETURN_ARRAYTYPE_P(result);
+    return guarded([&]() -> Datum {
+        std::string query = text_arg(fcinfo, 0);
+        SearchPathScope caller_path(text_arg(fcinfo, 1));
+        ArrayType* result = nullptr;
+        bool is_select = true;
+        const char* sql = query.c_str();
+        pg_call([&] {
+            MemoryContext outer = CurrentMemoryContext;
+            SPI_connect();
+            SPIPlanPtr plan = SPI_prepare(sql, 0, nullptr);
+            if (!plan) elog(ERROR, "could not prepare the query: %s", SPI_result_code_string(SPI_result));
+            List* sources = SPI_plan_get_plan_sources(plan);
+            is_select = list_length(sources) == 1 &&
+                        static_cast<CachedPlanSource*>(linitial(sources))->commandTag == CMDTAG_SELECT;
+            if (is_select) {
+                Portal portal = SPI_cursor_open(nullptr, plan, nullptr, nullptr, true);
+                TupleDesc desc = portal->tupDesc;
+                int n = desc->natts;
+                MemoryContext inner = MemoryContextSwitchTo(outer);
+                Datum* names = static_cast<Datum*>(palloc(sizeof(Datum) * (n > 0 ? n : 1)));
+                for (int i = 0; i < n; ++i) names[i] = CStringGetTextDatum(NameStr(TupleDescAttr(desc, i)->attname));
+                result = construct_array(names, n, TEXTOID, -1, false, TYPALIGN_INT);
+                MemoryContextSwitchTo(inner);
+                SPI_cursor_close(portal);
+            }
+            SPI_finish();
+        });
+        if (!is_select)
+            throw invalid_input("the training query must be a single SELECT",
+                                "Pass a SELECT that returns user_id, item_id and optionally weight.");
+        return PointerGetDatum(result);
+    });
 }

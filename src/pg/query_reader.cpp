@@ -4,8 +4,9 @@
 
 namespace recsys::pg {
 
-void read_query(const std::string& sql, const std::vector<QueryColumn>& columns, const char* what,
-                const std::function<void(const std::vector<const char*>& values)>& row) {
+void read_query(const std::string& sql, const std::string& search_path, const std::vector<QueryColumn>& columns,
+                const char* what, const std::function<void(const std::vector<const char*>& values)>& row) {
+    SearchPathScope caller_path(search_path);
     const char* query = sql.c_str();
     Portal portal = nullptr;
     MemoryContext batch_context = nullptr;

@@ -18,7 +18,9 @@ struct QueryColumn {
 // Calls `row` once per row with the values of `columns` (nullptr for SQL
 // NULL or an absent optional column). Throws invalid_input naming the
 // missing columns. `what` names the query in messages ("the test query").
-void read_query(const std::string& sql, const std::vector<QueryColumn>& columns, const char* what,
+// The query is parsed and run with `search_path`: the caller's.
+void read_query(const std::string& sql, const std::string& search_path, const std::vector<QueryColumn>& columns,
+                const char* what,
                 const std::function<void(const std::vector<const char*>& values)>& row);
 
 }  // namespace recsys::pg

@@ -1,30 +1,122 @@
--- recsys 0.1.0: install script.
+-- recsys 0.2.0: install script.
+--
+-- Everything lives in schema recsys (recsys.control), where only the
+-- installing superuser can create objects. Every SQL and PL/pgSQL function
+-- pins search_path = pg_catalog, recsys, pg_temp, so no role can shadow a
+-- call it makes (an overload in public with exact argument types would beat
+-- pg_catalog's own). The few entry points that run a caller's query are thin,
+-- fully qualified SQL wrappers: they pass the caller's search_path on, and the
+-- query alone is parsed with it. No function is SECURITY DEFINER.
 \echo Use "CREATE EXTENSION recsys" to load this file. \quit
+
+------------------------------------------------------------------------------
+-- Roles (README, "Security"). Roles belong to the cluster, not to a
+-- database: the first CREATE EXTENSION creates them, DROP EXTENSION keeps
+-- them.
+--   recsys_reader         serves recommendations; lists models (not their bytes)
+--   recsys_trainer        reader + trains, replaces and drops its own models
+--   recsys_admin          trainer + replaces and drops anyone's models, reads
+--                         model bytes, explains any model
+--   recsys_pseudonymizer  may use the server's pseudonymisation key
+------------------------------------------------------------------------------
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'recsys_reader') THEN
+        CREATE ROLE recsys_reader NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'recsys_trainer') THEN
+        CREATE ROLE recsys_trainer NOLOGIN IN ROLE recsys_reader;
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'recsys_admin') THEN
+        CREATE ROLE recsys_admin NOLOGIN IN ROLE recsys_trainer;
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'recsys_pseudonymizer') THEN
+        CREATE ROLE recsys_pseudonymizer NOLOGIN;
+    END IF;
+END
+$$;
+GRANT USAGE ON SCHEMA recsys TO PUBLIC;
 
 ------------------------------------------------------------------------------
 -- The model store: one row per named model. pg_dump keeps its rows.
 ------------------------------------------------------------------------------
+-- Every write of a model takes a new version: the serving cache is keyed on
+-- it, so a reader never serves a model its snapshot cannot see.
+CREATE SEQUENCE recsys_model_versions;
+SELECT pg_catalog.pg_extension_config_dump('recsys_model_versions', '');
 CREATE TABLE recsys_models (
-    name           text PRIMARY KEY CHECK (length(name) > 0),
+    name           text PRIMARY KEY CHECK (pg_catalog.length(name) > 0),
+    owner          name NOT NULL DEFAULT CURRENT_USER,
+    version        bigint NOT NULL DEFAULT pg_catalog.nextval('recsys.recsys_model_versions'),
     algorithm      text NOT NULL,
     params         jsonb NOT NULL,
-    created_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
+    created_at     timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
     n_users        bigint NOT NULL,
     n_items        bigint NOT NULL,
     n_interactions bigint NOT NULL,
     train_seconds  double precision,
     metrics        jsonb,
+    model_bytes    integer NOT NULL,
     model          bytea NOT NULL
 );
 ALTER TABLE recsys_models ALTER COLUMN model SET STORAGE EXTERNAL;  -- already compact: skip compression
 SELECT pg_catalog.pg_extension_config_dump('recsys_models', '');
 COMMENT ON TABLE recsys_models IS 'Trained recsys models; written by train() and save_model().';
 
-CREATE FUNCTION recsys_models_changed() RETURNS trigger
-    AS 'MODULE_PATHNAME', 'recsys_models_changed' LANGUAGE C;
--- Storing metrics (UPDATE OF metrics) keeps the decoded copies.
-CREATE TRIGGER recsys_models_changed AFTER INSERT OR UPDATE OF name, model OR DELETE OR TRUNCATE ON recsys_models
-    FOR EACH STATEMENT EXECUTE FUNCTION recsys_models_changed();
+-- Whether the current role may replace or drop a model of `owner`.
+CREATE FUNCTION recsys_may_change(owner name) RETURNS boolean
+LANGUAGE sql STABLE SET search_path = pg_catalog, recsys, pg_temp AS $$
+    SELECT pg_has_role(CURRENT_USER, 'recsys_admin', 'MEMBER')
+        OR (EXISTS (SELECT FROM pg_roles r WHERE r.rolname = owner) AND pg_has_role(CURRENT_USER, owner, 'MEMBER'))
+$$;
+COMMENT ON FUNCTION recsys_may_change(name) IS
+    'True if the current role owns (is a member of) the model owner or is a member of recsys_admin.';
+
+-- Ownership is enforced by the table itself, whichever way a row is written.
+-- The table owner (the installing superuser) is not bound by the policies.
+ALTER TABLE recsys_models ENABLE ROW LEVEL SECURITY;
+CREATE POLICY read_models ON recsys_models FOR SELECT USING (true);
+CREATE POLICY add_own_models ON recsys_models FOR INSERT WITH CHECK (owner = CURRENT_USER);
+CREATE POLICY change_own_models ON recsys_models FOR UPDATE
+    USING (recsys.recsys_may_change(owner)) WITH CHECK (recsys.recsys_may_change(owner));
+CREATE POLICY drop_own_models ON recsys_models FOR DELETE USING (recsys.recsys_may_change(owner));
+
+-- Readers see everything but the model bytes, which embed every user's
+-- purchase history; serving reads them on the reader's behalf after checking
+-- that the reader may see the row.
+GRANT SELECT (name, owner, version, algorithm, params, created_at, n_users, n_items, n_interactions, train_seconds,
+              metrics, model_bytes) ON recsys_models TO recsys_reader;
+GRANT INSERT, UPDATE, DELETE ON recsys_models TO recsys_trainer;
+GRANT USAGE ON SEQUENCE recsys_model_versions TO recsys_trainer;
+GRANT SELECT ON recsys_models TO recsys_admin;
+
+-- Fails unless the current role may store a model under `name`: checked
+-- before any training starts.
+CREATE FUNCTION recsys_check_can_store(name text) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, recsys, pg_temp AS $$
+DECLARE
+    current_owner name;
+BEGIN
+    IF name IS NULL OR length(name) = 0 THEN
+        RAISE EXCEPTION 'model name must not be empty' USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Pass the name to store the model under, e.g. train(''shop'', ...).';
+    END IF;
+    IF NOT (has_table_privilege('recsys.recsys_models', 'INSERT') AND has_table_privilege('recsys.recsys_models', 'UPDATE')
+            AND has_sequence_privilege('recsys.recsys_model_versions', 'USAGE')) THEN
+        RAISE EXCEPTION 'permission denied to store models: role "%" may not write to recsys.recsys_models', CURRENT_USER
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Ask an administrator to GRANT recsys_trainer TO ' || quote_ident(CURRENT_USER) || ';';
+    END IF;
+    SELECT m.owner INTO current_owner FROM recsys.recsys_models m WHERE m.name = recsys_check_can_store.name;
+    IF FOUND AND NOT recsys.recsys_may_change(current_owner) THEN
+        RAISE EXCEPTION 'model "%" belongs to role "%"', name, current_owner USING ERRCODE = 'insufficient_privilege',
+            HINT = format('Only members of %s or of recsys_admin may replace or drop it; choose another name.',
+                          quote_ident(current_owner));
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION recsys_check_can_store(text) IS
+    'Raises an error unless the current role may store a model under this name (used by train and tune).';
 
 ------------------------------------------------------------------------------
 -- Training aggregate: recsys_train(algorithm, user_id, item_id [, weight [, params]])
@@ -70,13 +162,26 @@ CREATE FUNCTION describe_model(model bytea) RETURNS jsonb
     AS 'MODULE_PATHNAME', 'recsys_describe_bytea' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION describe_model(bytea) IS 'Validates a model bytea and describes it as jsonb.';
 
-CREATE FUNCTION recsys_query_columns(query text) RETURNS text[]
-    AS 'MODULE_PATHNAME', 'recsys_query_columns' LANGUAGE C STRICT;
-COMMENT ON FUNCTION recsys_query_columns(text) IS 'The column names a query returns (used by train).';
+CREATE FUNCTION recsys_describe_stored(name text) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'recsys_describe_stored' LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION recsys_describe_stored(text) IS 'Describes a stored model the current role may read (used by describe_model).';
 
-CREATE FUNCTION recsys_query_has_weight(query text) RETURNS boolean LANGUAGE plpgsql AS $$
+-- A caller's query, checked and made ready to wrap: its one statement's text
+-- (no trailing semicolon) followed by a newline, so that a trailing
+-- "-- comment" cannot swallow what is appended after it.
+CREATE FUNCTION recsys_query_body(query text) RETURNS text
+    AS 'MODULE_PATHNAME', 'recsys_query_body' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION recsys_query_body(text) IS 'The single SELECT of a query text, ready to be wrapped as a subquery.';
+
+CREATE FUNCTION recsys_query_columns(query text, search_path text) RETURNS text[]
+    AS 'MODULE_PATHNAME', 'recsys_query_columns' LANGUAGE C STRICT;
+COMMENT ON FUNCTION recsys_query_columns(text, text) IS
+    'The column names a query returns when parsed with the given search_path (used by train).';
+
+CREATE FUNCTION recsys_query_has_weight(query text, search_path text) RETURNS boolean
+LANGUAGE plpgsql SET search_path = pg_catalog, recsys, pg_temp AS $$
 DECLARE
-    columns text[] := @extschema@.recsys_query_columns(query);
+    columns text[] := recsys.recsys_query_columns(query, search_path);
 BEGIN
     IF NOT ('user_id' = ANY (columns) AND 'item_id' = ANY (columns)) THEN
         RAISE EXCEPTION 'the training query must return columns named user_id and item_id'
@@ -87,98 +192,156 @@ BEGIN
     RETURN 'weight' = ANY (columns);
 END
 $$;
-COMMENT ON FUNCTION recsys_query_has_weight(text) IS
+COMMENT ON FUNCTION recsys_query_has_weight(text, text) IS
     'Checks that a training query returns user_id and item_id; true if it also returns a weight.';
 
+-- The core's error for a parameter set it refuses (unknown key, value out of
+-- range, a combination that means nothing), raised with its hint; nothing if
+-- it accepts them. Trains on four rows, so a typo fails in milliseconds
+-- rather than after the whole training. The k-anonymity thresholds are left
+-- out: on four rows they would leave nothing (the real run checks them first).
+CREATE FUNCTION recsys_check_params(algorithm text, params jsonb) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, recsys, pg_temp AS $$
+BEGIN
+    PERFORM recsys.recsys_train(algorithm, r.u, r.i, 1.0::float8,
+                                coalesce(params, '{}') - 'min_users_per_item' - 'min_items_per_user')
+       FROM (VALUES (1, 'a'), (2, 'a'), (2, 'b'), (3, 'c')) AS r(u, i);
+END
+$$;
+COMMENT ON FUNCTION recsys_check_params(text, jsonb) IS
+    'Raises the error an algorithm gives for a parameter set, if any (used by train and tune).';
+
 CREATE FUNCTION save_model(name text, model bytea, train_seconds double precision DEFAULT NULL)
-RETURNS jsonb LANGUAGE plpgsql AS $$
+RETURNS jsonb LANGUAGE plpgsql SET search_path = pg_catalog, recsys, pg_temp AS $$
 #variable_conflict use_column
 DECLARE
     info jsonb;
 BEGIN
-    IF save_model.name IS NULL OR length(save_model.name) = 0 THEN
-        RAISE EXCEPTION 'model name must not be empty' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
+    PERFORM recsys.recsys_check_can_store(save_model.name);
     IF save_model.model IS NULL THEN
         RAISE EXCEPTION 'model must not be NULL' USING ERRCODE = 'invalid_parameter_value',
             HINT = 'Did the training query return no rows?';
     END IF;
-    info := @extschema@.describe_model(save_model.model);
-    INSERT INTO @extschema@.recsys_models AS m
-           (name, algorithm, params, created_at, n_users, n_items, n_interactions, train_seconds, metrics, model)
-    VALUES (save_model.name, info->>'algorithm', info->'params', clock_timestamp(), (info->>'users')::bigint,
-            (info->>'items')::bigint, (info->>'interactions')::bigint, save_model.train_seconds, NULL, save_model.model)
-    ON CONFLICT (name) DO UPDATE
-       SET algorithm = EXCLUDED.algorithm, params = EXCLUDED.params, created_at = EXCLUDED.created_at,
-           n_users = EXCLUDED.n_users, n_items = EXCLUDED.n_items, n_interactions = EXCLUDED.n_interactions,
-           train_seconds = EXCLUDED.train_seconds, metrics = NULL, model = EXCLUDED.model;
+    info := recsys.describe_model(save_model.model);
+    -- A replaced model keeps its owner and takes a new version. (Not INSERT
+    -- ... ON CONFLICT: under row-level security that needs SELECT on the
+    -- model bytes, which trainers do not have.)
+    LOOP
+        UPDATE recsys.recsys_models m
+           SET version = nextval('recsys.recsys_model_versions'), algorithm = info->>'algorithm',
+               params = info->'params', created_at = clock_timestamp(), n_users = (info->>'users')::bigint,
+               n_items = (info->>'items')::bigint, n_interactions = (info->>'interactions')::bigint,
+               train_seconds = save_model.train_seconds, metrics = NULL, model_bytes = octet_length(save_model.model),
+               model = save_model.model
+         WHERE m.name = save_model.name;
+        EXIT WHEN FOUND;
+        BEGIN
+            INSERT INTO recsys.recsys_models
+                   (name, algorithm, params, n_users, n_items, n_interactions, train_seconds, model_bytes, model)
+            VALUES (save_model.name, info->>'algorithm', info->'params', (info->>'users')::bigint,
+                    (info->>'items')::bigint, (info->>'interactions')::bigint, save_model.train_seconds,
+                    octet_length(save_model.model), save_model.model);
+            EXIT;
+        EXCEPTION WHEN unique_violation THEN
+            -- stored concurrently under the same name: replace it if ours to change
+            PERFORM recsys.recsys_check_can_store(save_model.name);
+        END;
+    END LOOP;
     RETURN jsonb_build_object('name', save_model.name, 'train_seconds', save_model.train_seconds) || info;
 END
 $$;
 COMMENT ON FUNCTION save_model(text, bytea, double precision) IS
-    'Stores a model bytea (e.g. from recsys_train) under a name, replacing any model of that name.';
+    'Stores a model bytea (e.g. from recsys_train) under a name, replacing any model of that name the caller may change.';
 
-CREATE FUNCTION train(name text, algorithm text, query text, params jsonb DEFAULT '{}')
-RETURNS jsonb LANGUAGE plpgsql AS $$
+-- train() runs the caller's query with the caller's search_path; all else
+-- with the pinned one.
+CREATE FUNCTION recsys_train_with_path(name text, algorithm text, query text, params jsonb, search_path text)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = pg_catalog, recsys, pg_temp AS $$
 DECLARE
     source text;
     weight text;
+    sql text;
+    params_ constant jsonb := coalesce(params, '{}');
     started timestamptz;
     trained bytea;
 BEGIN
-    IF train.query IS NULL OR train.algorithm IS NULL THEN
+    IF query IS NULL OR algorithm IS NULL THEN
         RAISE EXCEPTION 'algorithm and query must not be NULL' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    source := regexp_replace(train.query, '[\s;]+$', '');
-    weight := CASE WHEN @extschema@.recsys_query_has_weight(source) THEN 'q.weight::float8' ELSE '1.0::float8' END;
+    -- Everything that can be checked without the data fails here, before
+    -- the rows are read.
+    PERFORM recsys.recsys_check_can_store(name);
+    PERFORM recsys.recsys_check_params(algorithm, params_);
+    source := recsys.recsys_query_body(query);
+    weight := CASE WHEN recsys.recsys_query_has_weight(source, search_path)
+                   THEN 'q.weight::pg_catalog.float8' ELSE '1.0::pg_catalog.float8' END;
+    sql := format('SELECT recsys.recsys_train($1, q.user_id, q.item_id, %s, $2) FROM (%s) AS q', weight, source);
     started := clock_timestamp();
-    EXECUTE format('SELECT @extschema@.recsys_train($1, q.user_id, q.item_id, %s, $2) FROM (%s) AS q', weight, source)
-       INTO trained USING train.algorithm, coalesce(train.params, '{}');
+    -- Only the query itself runs with the caller's path: every name in the
+    -- wrapping and in the two statements around it is qualified.
+    PERFORM pg_catalog.set_config('search_path', recsys_train_with_path.search_path, true);
+    EXECUTE sql INTO trained USING algorithm, params_;
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, recsys, pg_temp', true);
     IF trained IS NULL THEN
         RAISE EXCEPTION 'the training query returned no rows' USING ERRCODE = 'invalid_parameter_value',
             HINT = 'Check the query: it must return at least one (user_id, item_id) row.';
     END IF;
-    RETURN @extschema@.save_model(train.name, trained, extract(epoch FROM clock_timestamp() - started)::float8);
+    RETURN recsys.save_model(name, trained, extract(epoch FROM clock_timestamp() - started)::float8);
 END
 $$;
+COMMENT ON FUNCTION recsys_train_with_path(text, text, text, jsonb, text) IS
+    'train() with the search_path to parse the caller''s query with.';
+
+CREATE FUNCTION train(name text, algorithm text, query text, params jsonb DEFAULT '{}') RETURNS jsonb
+LANGUAGE sql AS $$ SELECT recsys.recsys_train_with_path($1, $2, $3, $4, pg_catalog.current_setting('search_path')) $$;
 COMMENT ON FUNCTION train(text, text, text, jsonb) IS
     'Trains a model over a query returning user_id, item_id [, weight] and stores it under a name.';
 
-CREATE FUNCTION describe_model(name text) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+CREATE FUNCTION describe_model(name text) RETURNS jsonb
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, recsys, pg_temp AS $$
 DECLARE
     result jsonb;
 BEGIN
-    SELECT jsonb_build_object('name', m.name, 'created_at', m.created_at, 'train_seconds', m.train_seconds,
-                              'metrics', m.metrics) || @extschema@.describe_model(m.model)
-      INTO result FROM @extschema@.recsys_models m WHERE m.name = describe_model.name;
+    SELECT jsonb_build_object('name', m.name, 'owner', m.owner, 'created_at', m.created_at,
+                              'train_seconds', m.train_seconds, 'metrics', m.metrics)
+      INTO result FROM recsys.recsys_models m WHERE m.name = describe_model.name;
     IF result IS NULL THEN
         RAISE EXCEPTION 'model "%" does not exist', describe_model.name USING ERRCODE = 'invalid_parameter_value',
-            HINT = 'List the trained models with SELECT * FROM recsys_list_models();';
+            HINT = 'List the trained models with SELECT * FROM recsys.recsys_list_models();';
     END IF;
-    RETURN result;
+    RETURN result || recsys.recsys_describe_stored(describe_model.name);
 END
 $$;
 COMMENT ON FUNCTION describe_model(text) IS 'Describes a stored model as jsonb.';
 
-CREATE FUNCTION drop_model(name text, if_exists boolean DEFAULT false) RETURNS boolean LANGUAGE plpgsql AS $$
+CREATE FUNCTION drop_model(name text, if_exists boolean DEFAULT false) RETURNS boolean
+LANGUAGE plpgsql SET search_path = pg_catalog, recsys, pg_temp AS $$
+DECLARE
+    current_owner name;
 BEGIN
-    DELETE FROM @extschema@.recsys_models m WHERE m.name = drop_model.name;
-    IF NOT FOUND AND NOT drop_model.if_exists THEN
+    SELECT m.owner INTO current_owner FROM recsys.recsys_models m WHERE m.name = drop_model.name;
+    IF FOUND AND NOT recsys.recsys_may_change(current_owner) THEN
+        RAISE EXCEPTION 'model "%" belongs to role "%"', drop_model.name, current_owner
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = format('Only members of %s or of recsys_admin may drop it.', quote_ident(current_owner));
+    END IF;
+    DELETE FROM recsys.recsys_models m WHERE m.name = drop_model.name;
+    IF NOT FOUND AND NOT coalesce(drop_model.if_exists, false) THEN
         RAISE EXCEPTION 'model "%" does not exist', drop_model.name USING ERRCODE = 'invalid_parameter_value',
             HINT = 'Pass if_exists => true to ignore a missing model.';
     END IF;
     RETURN FOUND;
 END
 $$;
-COMMENT ON FUNCTION drop_model(text, boolean) IS 'Deletes a stored model; true if one was deleted.';
+COMMENT ON FUNCTION drop_model(text, boolean) IS 'Deletes a stored model the caller may change; true if one was deleted.';
 
 CREATE FUNCTION recsys_list_models()
 RETURNS TABLE (name text, algorithm text, params jsonb, created_at timestamptz, n_users bigint, n_items bigint,
-               n_interactions bigint, train_seconds double precision, model_bytes integer, metrics jsonb)
-LANGUAGE sql STABLE AS $$
+               n_interactions bigint, train_seconds double precision, model_bytes integer, metrics jsonb, owner name)
+LANGUAGE sql STABLE SET search_path = pg_catalog, recsys, pg_temp AS $$
     SELECT m.name, m.algorithm, m.params, m.created_at, m.n_users, m.n_items, m.n_interactions, m.train_seconds,
-           octet_length(m.model), m.metrics
-      FROM @extschema@.recsys_models m ORDER BY m.name
+           m.model_bytes, m.metrics, m.owner
+      FROM recsys.recsys_models m ORDER BY m.name
 $$;
 COMMENT ON FUNCTION recsys_list_models() IS 'The stored models, without their bytes.';
 
@@ -211,8 +374,8 @@ RETURNS TABLE (item_id text, score real, rank integer)
     AS 'MODULE_PATHNAME', 'recsys_similar_items' LANGUAGE C STABLE PARALLEL SAFE ROWS 10;
 CREATE FUNCTION similar_items(item_id bigint, k integer, model text DEFAULT NULL)
 RETURNS TABLE (item_id text, score real, rank integer)
-    LANGUAGE sql STABLE PARALLEL SAFE ROWS 10
-    AS $$ SELECT * FROM @extschema@.similar_items($1::text, $2, $3) $$;
+    LANGUAGE sql STABLE PARALLEL SAFE ROWS 10 SET search_path = pg_catalog, recsys, pg_temp
+    AS $$ SELECT * FROM recsys.similar_items($1::text, $2, $3) $$;
 COMMENT ON FUNCTION similar_items(text, integer, text) IS 'The k items most similar to an item.';
 COMMENT ON FUNCTION similar_items(bigint, integer, text) IS 'The k items most similar to an item with an integer id.';
 
@@ -315,55 +478,77 @@ CREATE FUNCTION in_test_split(user_id "any", item_id "any", fraction float8, see
 COMMENT ON FUNCTION in_test_split("any", "any", float8, bigint) IS
     'True for the share `fraction` of (user, item) pairs that form the test set; the same on every machine for a seed.';
 
-CREATE FUNCTION recsys_split(query text, method text, fraction float8, n integer, seed bigint)
+CREATE FUNCTION recsys_split(query text, method text, fraction float8, n integer, seed bigint, search_path text)
 RETURNS TABLE (user_id text, item_id text, weight float8, is_test boolean)
     AS 'MODULE_PATHNAME', 'recsys_split' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION recsys_split(text, text, float8, integer, bigint) IS 'The rows of a query, split (used by split_*).';
+COMMENT ON FUNCTION recsys_split(text, text, float8, integer, bigint, text) IS
+    'The rows of a query parsed with the given search_path, split (used by split_*).';
 
 CREATE FUNCTION split_per_user(query text, fraction float8, seed bigint DEFAULT 42)
 RETURNS TABLE (user_id text, item_id text, weight float8, is_test boolean) LANGUAGE sql VOLATILE
-    AS $$ SELECT * FROM @extschema@.recsys_split(query, 'per_user', fraction, NULL, seed) $$;
+    AS $$ SELECT * FROM recsys.recsys_split($1, 'per_user', $2, NULL, $3, pg_catalog.current_setting('search_path')) $$;
 COMMENT ON FUNCTION split_per_user(text, float8, bigint) IS
     'Holds out round(fraction * n) of each user''s n distinct items (at least one stays in training).';
 
-CREATE FUNCTION split_last_n(query text, n integer, seed bigint DEFAULT 42)
-RETURNS TABLE (user_id text, item_id text, weight float8, is_test boolean) LANGUAGE plpgsql VOLATILE AS $$
+CREATE FUNCTION recsys_split_last_n(query text, n integer, seed bigint, search_path text)
+RETURNS TABLE (user_id text, item_id text, weight float8, is_test boolean) LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, recsys, pg_temp AS $$
 DECLARE
-    source text := regexp_replace(split_last_n.query, '[\s;]+$', '');
+    source text := recsys.recsys_query_body(query);
 BEGIN
-    IF NOT 'time' = ANY (@extschema@.recsys_query_columns(source)) THEN
+    IF NOT 'time' = ANY (recsys.recsys_query_columns(source, search_path)) THEN
         RAISE EXCEPTION 'the query must return a column named time' USING ERRCODE = 'invalid_parameter_value',
             HINT = 'Add the purchase time, e.g. SELECT customer_id AS user_id, stock_code AS item_id, invoice_date AS time.';
     END IF;
-    RETURN QUERY SELECT * FROM @extschema@.recsys_split(
-        format('SELECT q.*, extract(epoch FROM q.time)::float8 AS recsys_epoch FROM (%s) AS q', source),
-        'last_n', NULL, split_last_n.n, split_last_n.seed);
+    -- The wrapping is parsed with the caller's path too: qualified throughout.
+    RETURN QUERY SELECT * FROM recsys.recsys_split(
+        format('SELECT q.*, pg_catalog.date_part(''epoch'', q.time)::pg_catalog.float8 AS recsys_epoch FROM (%s) AS q',
+               source),
+        'last_n', NULL, n, seed, search_path);
 END
 $$;
+COMMENT ON FUNCTION recsys_split_last_n(text, integer, bigint, text) IS
+    'split_last_n() with the search_path to parse the caller''s query with.';
+
+CREATE FUNCTION split_last_n(query text, n integer, seed bigint DEFAULT 42)
+RETURNS TABLE (user_id text, item_id text, weight float8, is_test boolean) LANGUAGE sql VOLATILE
+    AS $$ SELECT * FROM recsys.recsys_split_last_n($1, $2, $3, pg_catalog.current_setting('search_path')) $$;
 COMMENT ON FUNCTION split_last_n(text, integer, bigint) IS
     'Holds out each user''s last n distinct items by the query''s "time" column (at least one stays in training).';
 
-CREATE FUNCTION recsys_evaluate(model text, test_query text, k integer) RETURNS jsonb
+CREATE FUNCTION recsys_evaluate(model text, test_query text, k integer, search_path text) RETURNS jsonb
     AS 'MODULE_PATHNAME', 'recsys_evaluate' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION recsys_evaluate(text, text, integer) IS 'Ranking metrics of a model on test rows, as jsonb.';
+COMMENT ON FUNCTION recsys_evaluate(text, text, integer, text) IS
+    'Ranking metrics of a model on test rows (the query parsed with the given search_path), as jsonb.';
 
-CREATE FUNCTION evaluate(model text, test_query text, k integer DEFAULT 10)
-RETURNS TABLE (metric text, value double precision) LANGUAGE plpgsql AS $$
+CREATE FUNCTION recsys_evaluate_with_path(model text, test_query text, k integer, search_path text)
+RETURNS TABLE (metric text, value double precision) LANGUAGE plpgsql
+SET search_path = pg_catalog, recsys, pg_temp AS $$
 #variable_conflict use_column
 DECLARE
     result jsonb;
 BEGIN
-    result := @extschema@.recsys_evaluate(evaluate.model, regexp_replace(evaluate.test_query, '[\s;]+$', ''), evaluate.k);
-    UPDATE @extschema@.recsys_models m SET metrics = result WHERE m.name = evaluate.model;
+    result := recsys.recsys_evaluate(model, recsys.recsys_query_body(test_query), k, search_path);
+    -- Stored with the model when the caller may change it.
+    IF has_table_privilege('recsys.recsys_models', 'UPDATE') THEN
+        UPDATE recsys.recsys_models m SET metrics = result
+         WHERE m.name = recsys_evaluate_with_path.model AND recsys.recsys_may_change(m.owner);
+    END IF;
     RETURN QUERY
-    SELECT x.metric || '@' || evaluate.k, (result -> 'all' ->> x.metric)::double precision
+    SELECT x.metric || '@' || recsys_evaluate_with_path.k, (result -> 'all' ->> x.metric)::double precision
       FROM unnest(ARRAY['precision', 'recall', 'ndcg', 'map', 'hit_rate', 'coverage']) WITH ORDINALITY AS x(metric, i)
     UNION ALL SELECT 'users', (result -> 'all' ->> 'users')::double precision
     UNION ALL SELECT 'unknown_users', (result -> 'unknown' ->> 'users')::double precision;
 END
 $$;
+COMMENT ON FUNCTION recsys_evaluate_with_path(text, text, integer, text) IS
+    'evaluate() with the search_path to parse the caller''s query with.';
+
+CREATE FUNCTION evaluate(model text, test_query text, k integer DEFAULT 10)
+RETURNS TABLE (metric text, value double precision) LANGUAGE sql
+    AS $$ SELECT * FROM recsys.recsys_evaluate_with_path($1, $2, $3, pg_catalog.current_setting('search_path')) $$;
 COMMENT ON FUNCTION evaluate(text, text, integer) IS
-    'precision, recall, NDCG, MAP, hit rate and coverage at k of a model on test rows; also stored in recsys_models.metrics.';
+    'precision, recall, NDCG, MAP, hit rate and coverage at k of a model on test rows; stored in recsys_models.metrics when the caller may change the model.';
 
 CREATE FUNCTION recommend_all(k integer, model text DEFAULT NULL, users text[] DEFAULT NULL,
                               exclude_seen boolean DEFAULT true)
@@ -384,7 +569,7 @@ COMMENT ON FUNCTION recommend_all(integer, text, text[], boolean) IS
 -- is a fixed value. Ranges that matter by orders of magnitude (regularisation,
 -- lambda, alpha) are log-spaced; the coarse-to-fine step fills in between.
 CREATE FUNCTION recsys_tune_default_space() RETURNS jsonb
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, recsys, pg_temp AS $$
     SELECT jsonb_build_object(
         -- one candidate: the floor every personalised model must beat
         'popularity', jsonb_build_object(),
@@ -412,9 +597,9 @@ COMMENT ON FUNCTION recsys_tune_default_space() IS
 -- value removes a parameter, leaving the algorithm's own default) and checks
 -- the shape, so that mistakes fail before any training starts.
 CREATE FUNCTION recsys_tune_search_space(algorithms text[], overrides jsonb) RETURNS jsonb
-LANGUAGE plpgsql IMMUTABLE AS $$
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, recsys, pg_temp AS $$
 DECLARE
-    defaults constant jsonb := @extschema@.recsys_tune_default_space();
+    defaults constant jsonb := recsys.recsys_tune_default_space();
     space jsonb := '{}';
     algo text;
     merged jsonb;
@@ -468,7 +653,7 @@ COMMENT ON FUNCTION recsys_tune_search_space(text[], jsonb) IS
 -- Every combination of one algorithm's parameter values, in a fixed order
 -- (parameters by name, values as listed), so grid search is reproducible.
 CREATE FUNCTION recsys_tune_grid(space jsonb) RETURNS SETOF jsonb
-LANGUAGE plpgsql IMMUTABLE AS $$
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, recsys, pg_temp AS $$
 DECLARE
     points jsonb[] := ARRAY['{}'::jsonb];
     expanded jsonb[];
@@ -500,7 +685,7 @@ COMMENT ON FUNCTION recsys_tune_grid(jsonb) IS 'All parameter combinations of on
 -- is geometric for values that span a factor of 3 or more (the log-spaced
 -- ones) and arithmetic otherwise; integer parameters stay integers.
 CREATE FUNCTION recsys_tune_refine(best jsonb, space jsonb) RETURNS SETOF jsonb
-LANGUAGE plpgsql IMMUTABLE AS $$
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, recsys, pg_temp AS $$
 DECLARE
     param text;
     values_ jsonb;
@@ -548,9 +733,10 @@ COMMENT ON FUNCTION recsys_tune_refine(jsonb, jsonb) IS
 -- Why a candidate cannot fit in recsys.memory_limit, or NULL. The core would
 -- refuse it too, but only after reading the rows; this decides up front.
 CREATE FUNCTION recsys_tune_too_big(algorithm text, params jsonb, n_users bigint, n_items bigint) RETURNS text
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, recsys, pg_temp AS $$
 DECLARE
-    memory_limit constant bigint := pg_size_bytes(current_setting('recsys.memory_limit'));
+    memory_limit constant bigint := least(pg_size_bytes(current_setting('recsys.memory_limit')),
+                                          pg_size_bytes(current_setting('recsys.max_memory')));
     m bigint;
     f bigint;
     needed numeric;
@@ -579,15 +765,11 @@ $$;
 COMMENT ON FUNCTION recsys_tune_too_big(text, jsonb, bigint, bigint) IS
     'Why a tune() candidate would not fit in recsys.memory_limit, or NULL if it fits.';
 
--- The core's message if a parameter set is invalid (unknown key, value out of
--- range, a combination that means nothing), or NULL. Trains on three rows, so
--- a typo in a search space fails in milliseconds rather than minutes in.
+-- The core's message if a parameter set is invalid, or NULL.
 CREATE FUNCTION recsys_tune_params_error(algorithm text, params jsonb) RETURNS text
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, recsys, pg_temp AS $$
 BEGIN
-    PERFORM @extschema@.recsys_train(recsys_tune_params_error.algorithm, r.u, r.i, 1.0::float8,
-                                     recsys_tune_params_error.params)
-       FROM (VALUES (1, 'a'), (2, 'a'), (2, 'b'), (3, 'c')) AS r(u, i);
+    PERFORM recsys.recsys_check_params(algorithm, params);
     RETURN NULL;
 EXCEPTION WHEN invalid_parameter_value THEN
     RETURN SQLERRM;
@@ -605,28 +787,23 @@ COMMENT ON FUNCTION recsys_tune_params_error(text, jsonb) IS
 -- and the split table are removed at the end, and an error anywhere rolls
 -- them back with the statement. The caller needs INSERT, UPDATE and DELETE
 -- on recsys_models, as for train() and drop_model().
-CREATE FUNCTION tune(name text, query text,
-                     algorithms text[] DEFAULT NULL,
-                     metric text DEFAULT 'ndcg@10',
-                     budget interval DEFAULT interval '5 minutes',
-                     max_candidates integer DEFAULT NULL,
-                     search_space jsonb DEFAULT NULL,
-                     search text DEFAULT 'random',
-                     seed bigint DEFAULT 42,
-                     validation_fraction float8 DEFAULT 0.2,
-                     min_improvement float8 DEFAULT 0.02)
+CREATE FUNCTION recsys_tune_with_path(name text, query text, algorithms text[], metric text, budget interval,
+                                      max_candidates integer, search_space jsonb, search text, seed bigint,
+                                      validation_fraction float8, min_improvement float8, search_path text)
 RETURNS TABLE (candidate integer, algorithm text, params jsonb, score double precision, train_s double precision,
                chosen boolean)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, recsys, pg_temp AS $$
 DECLARE
     known constant text[] := ARRAY['popularity', 'itemknn', 'ease', 'als', 'bpr'];
     -- One scratch name per backend: concurrent tunes of the same name do not
     -- collide on the model table's key, and train() replaces it per candidate.
-    scratch constant text := format('%s (tune candidate, backend %s)', tune.name, pg_backend_pid());
+    scratch constant text := format('%s (tune candidate, backend %s)', recsys_tune_with_path.name, pg_backend_pid());
     train_query text;
     test_query constant text := 'SELECT user_id, item_id FROM pg_temp.recsys_tune_rows WHERE is_test';
     started constant timestamptz := clock_timestamp();
-    source constant text := regexp_replace(tune.query, '[\s;]+$', '');
+    source constant text := recsys.recsys_query_body(recsys_tune_with_path.query);
+    caller_path constant text := recsys_tune_with_path.search_path;
+    sql text;
     has_weight boolean;
     algos text[];
     space jsonb;
@@ -660,20 +837,21 @@ DECLARE
     trained boolean;
 BEGIN
     ---------------------------------------------------------------- arguments
-    IF tune.name IS NULL OR length(tune.name) = 0 THEN
+    IF recsys_tune_with_path.name IS NULL OR length(recsys_tune_with_path.name) = 0 THEN
         RAISE EXCEPTION 'model name must not be empty' USING ERRCODE = 'invalid_parameter_value',
             HINT = 'Pass the name to store the chosen model under, e.g. tune(''shop'', ...).';
     END IF;
-    IF tune.query IS NULL THEN
+    IF recsys_tune_with_path.query IS NULL THEN
         RAISE EXCEPTION 'query must not be NULL' USING ERRCODE = 'invalid_parameter_value',
             HINT = 'Pass a SELECT returning user_id, item_id and optionally weight.';
     END IF;
-    IF tune.algorithms IS NOT NULL THEN
-        IF cardinality(tune.algorithms) = 0 OR array_position(tune.algorithms, NULL) IS NOT NULL THEN
+    PERFORM recsys.recsys_check_can_store(recsys_tune_with_path.name);
+    IF recsys_tune_with_path.algorithms IS NOT NULL THEN
+        IF cardinality(recsys_tune_with_path.algorithms) = 0 OR array_position(recsys_tune_with_path.algorithms, NULL) IS NOT NULL THEN
             RAISE EXCEPTION 'algorithms must be a non-empty array without NULLs' USING ERRCODE = 'invalid_parameter_value',
                 HINT = 'e.g. algorithms => ARRAY[''itemknn'', ''ease'', ''als''], or leave it out to try all that fit.';
         END IF;
-        SELECT a INTO bad FROM unnest(tune.algorithms) a WHERE NOT a = ANY (known) LIMIT 1;
+        SELECT a INTO bad FROM unnest(recsys_tune_with_path.algorithms) a WHERE NOT a = ANY (known) LIMIT 1;
         IF bad IS NOT NULL THEN
             RAISE EXCEPTION 'unknown algorithm "%"', bad USING ERRCODE = 'invalid_parameter_value',
                 HINT = format('Known algorithms: %s.', array_to_string(known, ', '));
@@ -685,53 +863,57 @@ BEGIN
     SELECT array_agg(a ORDER BY array_position(known, a)) INTO algos
       FROM unnest(known) a
      WHERE a = 'popularity'
-        OR (tune.algorithms IS NULL AND a <> 'bpr')
-        OR a = ANY (tune.algorithms)
-        OR (tune.algorithms IS NULL AND jsonb_typeof(tune.search_space) = 'object' AND tune.search_space ? a);
-    space := @extschema@.recsys_tune_search_space(
-        CASE WHEN tune.algorithms IS NULL THEN algos ELSE array_append(tune.algorithms, 'popularity') END,
-        tune.search_space);
+        OR (recsys_tune_with_path.algorithms IS NULL AND a <> 'bpr')
+        OR a = ANY (recsys_tune_with_path.algorithms)
+        OR (recsys_tune_with_path.algorithms IS NULL AND jsonb_typeof(recsys_tune_with_path.search_space) = 'object' AND recsys_tune_with_path.search_space ? a);
+    space := recsys.recsys_tune_search_space(
+        CASE WHEN recsys_tune_with_path.algorithms IS NULL THEN algos ELSE array_append(recsys_tune_with_path.algorithms, 'popularity') END,
+        recsys_tune_with_path.search_space);
 
-    metric_name := substring(lower(tune.metric) FROM '^(precision|recall|ndcg|map|hit_rate)@[0-9]{1,4}$');
-    k := substring(tune.metric FROM '@([0-9]{1,4})$')::integer;
+    metric_name := substring(lower(recsys_tune_with_path.metric) FROM '^(precision|recall|ndcg|map|hit_rate)@[0-9]{1,4}$');
+    k := substring(recsys_tune_with_path.metric FROM '@([0-9]{1,4})$')::integer;
     IF metric_name IS NULL OR k < 1 THEN
-        RAISE EXCEPTION 'unknown metric "%"', tune.metric USING ERRCODE = 'invalid_parameter_value',
+        RAISE EXCEPTION 'unknown metric "%"', recsys_tune_with_path.metric USING ERRCODE = 'invalid_parameter_value',
             HINT = 'Use precision, recall, ndcg, map or hit_rate at a cut-off k, e.g. ''ndcg@10''.';
     END IF;
-    IF tune.budget IS NOT NULL AND tune.budget <= interval '0' THEN
-        RAISE EXCEPTION 'budget must be positive, got %', tune.budget USING ERRCODE = 'invalid_parameter_value',
+    IF recsys_tune_with_path.budget IS NOT NULL AND recsys_tune_with_path.budget <= interval '0' THEN
+        RAISE EXCEPTION 'budget must be positive, got %', recsys_tune_with_path.budget USING ERRCODE = 'invalid_parameter_value',
             HINT = 'e.g. budget => interval ''5 minutes''; NULL means no time limit (use max_candidates).';
     END IF;
-    IF tune.max_candidates IS NOT NULL AND tune.max_candidates < 1 THEN
-        RAISE EXCEPTION 'max_candidates must be at least 1, got %', tune.max_candidates
+    IF recsys_tune_with_path.max_candidates IS NOT NULL AND recsys_tune_with_path.max_candidates < 1 THEN
+        RAISE EXCEPTION 'max_candidates must be at least 1, got %', recsys_tune_with_path.max_candidates
             USING ERRCODE = 'invalid_parameter_value', HINT = 'e.g. max_candidates => 20; NULL means no limit.';
     END IF;
-    IF tune.search IS NULL OR tune.search NOT IN ('random', 'grid') THEN
-        RAISE EXCEPTION 'search must be ''random'' or ''grid'', got %', coalesce(quote_literal(tune.search), 'NULL')
+    IF recsys_tune_with_path.search IS NULL OR recsys_tune_with_path.search NOT IN ('random', 'grid') THEN
+        RAISE EXCEPTION 'search must be ''random'' or ''grid'', got %', coalesce(quote_literal(recsys_tune_with_path.search), 'NULL')
             USING ERRCODE = 'invalid_parameter_value',
             HINT = '''random'' tries the grid in an order drawn from the seed; ''grid'' in the listed order.';
     END IF;
-    IF tune.seed IS NULL OR tune.seed < 0 THEN
+    IF recsys_tune_with_path.seed IS NULL OR recsys_tune_with_path.seed < 0 THEN
         RAISE EXCEPTION 'seed must be a non-negative integer' USING ERRCODE = 'invalid_parameter_value',
             HINT = 'The seed fixes the validation split, the search order and the models'' initialisation.';
     END IF;
-    IF tune.min_improvement IS NULL OR NOT (tune.min_improvement >= 0) THEN
-        RAISE EXCEPTION 'min_improvement must be 0 or more, got %', tune.min_improvement
+    IF recsys_tune_with_path.min_improvement IS NULL OR NOT (recsys_tune_with_path.min_improvement >= 0)
+       OR recsys_tune_with_path.min_improvement IN ('NaN', 'Infinity') THEN
+        RAISE EXCEPTION 'min_improvement must be 0 or more, got %', recsys_tune_with_path.min_improvement
             USING ERRCODE = 'invalid_parameter_value',
             HINT = 'e.g. 0.02: a personalised model must beat popularity by 2% to be chosen; 0 takes the top score.';
     END IF;
-    IF tune.validation_fraction IS NULL OR NOT (tune.validation_fraction > 0 AND tune.validation_fraction < 1) THEN
-        RAISE EXCEPTION 'validation_fraction must be between 0 and 1, got %', tune.validation_fraction
+    IF recsys_tune_with_path.validation_fraction IS NULL OR NOT (recsys_tune_with_path.validation_fraction > 0 AND recsys_tune_with_path.validation_fraction < 1) THEN
+        RAISE EXCEPTION 'validation_fraction must be between 0 and 1, got %', recsys_tune_with_path.validation_fraction
             USING ERRCODE = 'invalid_parameter_value', HINT = 'e.g. 0.2 holds out a fifth of each user''s items.';
     END IF;
 
     -- The search trains on the split's text ids, the winner on the query
     -- itself: train one of its rows now, so that a column type the training
     -- aggregate refuses fails here rather than after the whole search.
-    has_weight := @extschema@.recsys_query_has_weight(source);
-    EXECUTE format('SELECT @extschema@.recsys_train(''popularity'', q.user_id, q.item_id%s) '
-                   'FROM (SELECT * FROM (%s) AS s LIMIT 1) AS q',
-                   CASE WHEN has_weight THEN ', q.weight::float8' ELSE '' END, source);
+    has_weight := recsys.recsys_query_has_weight(source, caller_path);
+    sql := format('SELECT recsys.recsys_train(''popularity'', q.user_id, q.item_id%s) '
+                  'FROM (SELECT * FROM (%s) AS s LIMIT 1) AS q',
+                  CASE WHEN has_weight THEN ', q.weight::pg_catalog.float8' ELSE '' END, source);
+    PERFORM pg_catalog.set_config('search_path', caller_path, true);
+    EXECUTE sql;
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, recsys, pg_temp', true);
 
     ------------------------------------------------------------- candidates
     -- Every grid point, each algorithm's in its own order (random: by a hash of
@@ -742,17 +924,17 @@ BEGIN
       INTO queue
       FROM (SELECT a.algo, a.o,
                    CASE WHEN a.algo IN ('als', 'bpr') AND NOT p.params ? 'seed'
-                        THEN p.params || jsonb_build_object('seed', tune.seed) ELSE p.params END AS params,
+                        THEN p.params || jsonb_build_object('seed', recsys_tune_with_path.seed) ELSE p.params END AS params,
                    row_number() OVER (PARTITION BY a.algo
-                                      ORDER BY CASE WHEN tune.search = 'random'
-                                                    THEN md5(format('%s/%s/%s', tune.seed, a.algo, p.params)) END,
+                                      ORDER BY CASE WHEN recsys_tune_with_path.search = 'random'
+                                                    THEN md5(format('%s/%s/%s', recsys_tune_with_path.seed, a.algo, p.params)) END,
                                                p.n) AS r
               FROM unnest(algos) WITH ORDINALITY AS a(algo, o)
-                   CROSS JOIN LATERAL @extschema@.recsys_tune_grid(space -> a.algo) WITH ORDINALITY AS p(params, n)) g;
+                   CROSS JOIN LATERAL recsys.recsys_tune_grid(space -> a.algo) WITH ORDINALITY AS p(params, n)) g;
 
     -- A typo in a search space should fail now, not after minutes of search.
     FOREACH c IN ARRAY queue LOOP
-        bad := @extschema@.recsys_tune_params_error(c ->> 'algorithm', c -> 'params');
+        bad := recsys.recsys_tune_params_error(c ->> 'algorithm', c -> 'params');
         IF bad IS NOT NULL THEN
             RAISE EXCEPTION 'search space for "%" is invalid: %', c ->> 'algorithm', bad
                 USING ERRCODE = 'invalid_parameter_value',
@@ -768,7 +950,8 @@ BEGIN
         DROP TABLE pg_temp.recsys_tune_rows;  -- left by an earlier call in this transaction
     END IF;
     CREATE TEMP TABLE recsys_tune_rows AS
-        SELECT * FROM @extschema@.split_per_user(source, tune.validation_fraction, tune.seed);
+        SELECT * FROM recsys.recsys_split(source, 'per_user', recsys_tune_with_path.validation_fraction, NULL,
+                                         recsys_tune_with_path.seed, caller_path);
     SELECT count(DISTINCT r.user_id), count(DISTINCT r.item_id), count(*) FILTER (WHERE r.is_test)
       INTO n_users, n_items, n_test FROM pg_temp.recsys_tune_rows r;
     -- Without a weight column the split reports NULL weights, which train()
@@ -783,7 +966,7 @@ BEGIN
         RAISE EXCEPTION 'no user has enough distinct items to hold some out for validation'
             USING ERRCODE = 'invalid_parameter_value',
             HINT = format('With validation_fraction %s a user needs at least %s distinct items.',
-                          tune.validation_fraction, ceil(0.5 / tune.validation_fraction));
+                          recsys_tune_with_path.validation_fraction, ceil(0.5 / recsys_tune_with_path.validation_fraction));
     END IF;
 
     ------------------------------------------------------------------ search
@@ -792,26 +975,26 @@ BEGIN
     -- fine step leaves unused goes back to the rest of the grid.
     coarse_queue := queue;
     coarse_done := cardinality(queue);
-    coarse_limit := CASE WHEN tune.max_candidates IS NULL OR cardinality(queue) <= tune.max_candidates
+    coarse_limit := CASE WHEN recsys_tune_with_path.max_candidates IS NULL OR cardinality(queue) <= recsys_tune_with_path.max_candidates
                          THEN cardinality(queue)
-                         ELSE tune.max_candidates - tune.max_candidates / 4 END;
+                         ELSE recsys_tune_with_path.max_candidates - recsys_tune_with_path.max_candidates / 4 END;
     planned := coarse_limit;
     <<phases>>
     FOREACH phase IN ARRAY ARRAY['coarse', 'fine', 'rest'] LOOP
         IF phase = 'rest' THEN
             queue := coarse_queue[coarse_done + 1:];
-            planned := tried + least(cardinality(queue), coalesce(tune.max_candidates - tried, cardinality(queue)));
+            planned := tried + least(cardinality(queue), coalesce(recsys_tune_with_path.max_candidates - tried, cardinality(queue)));
         ELSIF phase = 'fine' THEN
             -- Around the winner only, and only if it has something to refine.
             CONTINUE phases WHEN best IS NULL;
             SELECT coalesce(array_agg(jsonb_build_object('algorithm', best ->> 'algorithm', 'params', f.p) ORDER BY f.n),
                             ARRAY[]::jsonb[])
               INTO queue
-              FROM @extschema@.recsys_tune_refine(best -> 'params', space -> (best ->> 'algorithm'))
+              FROM recsys.recsys_tune_refine(best -> 'params', space -> (best ->> 'algorithm'))
                    WITH ORDINALITY AS f(p, n)
              WHERE NOT EXISTS (SELECT FROM jsonb_array_elements(results) x WHERE x -> 'params' = f.p)
-               AND @extschema@.recsys_tune_params_error(best ->> 'algorithm', f.p) IS NULL;
-            planned := tried + least(cardinality(queue), coalesce(tune.max_candidates - tried, cardinality(queue)));
+               AND recsys.recsys_tune_params_error(best ->> 'algorithm', f.p) IS NULL;
+            planned := tried + least(cardinality(queue), coalesce(recsys_tune_with_path.max_candidates - tried, cardinality(queue)));
         END IF;
         FOR i IN 1 .. coalesce(cardinality(queue), 0) LOOP
             c := queue[i];
@@ -819,20 +1002,20 @@ BEGIN
                 coarse_done := i - 1;
                 EXIT;
             END IF;
-            IF tune.max_candidates IS NOT NULL AND tried >= tune.max_candidates THEN
+            IF recsys_tune_with_path.max_candidates IS NOT NULL AND tried >= recsys_tune_with_path.max_candidates THEN
                 stopped_by := 'max_candidates';
                 EXIT phases;
             END IF;
             -- Checked between candidates, after the first (popularity, cheap),
             -- so there is always a model to keep: one in flight runs to its end
             -- (a hard limit is statement_timeout, which aborts the whole call).
-            IF tune.budget IS NOT NULL AND tried >= 1 AND clock_timestamp() - started >= tune.budget THEN
+            IF recsys_tune_with_path.budget IS NOT NULL AND tried >= 1 AND clock_timestamp() - started >= recsys_tune_with_path.budget THEN
                 stopped_by := 'budget';
                 RAISE NOTICE 'tune: budget of % reached after % candidates; keeping the best so far',
-                             tune.budget, tried;
+                             recsys_tune_with_path.budget, tried;
                 EXIT phases;
             END IF;
-            bad := @extschema@.recsys_tune_too_big(c ->> 'algorithm', c -> 'params', n_users, n_items);
+            bad := recsys.recsys_tune_too_big(c ->> 'algorithm', c -> 'params', n_users, n_items);
             IF bad IS NOT NULL THEN
                 RAISE NOTICE 'tune: skipping % %: %', c ->> 'algorithm', c -> 'params', bad
                     USING HINT = 'Add "max_items" (EASE) or fewer "factors" to its search space, or raise recsys.memory_limit.';
@@ -843,7 +1026,7 @@ BEGIN
             t0 := clock_timestamp();
             trained := true;
             BEGIN
-                info := @extschema@.train(scratch, c ->> 'algorithm', train_query, c -> 'params');
+                info := recsys.train(scratch, c ->> 'algorithm', train_query, c -> 'params');
             EXCEPTION WHEN program_limit_exceeded OR out_of_memory THEN
                 -- The core's own memory check caught what the estimate missed.
                 RAISE NOTICE 'tune: skipping % %: %', c ->> 'algorithm', c -> 'params', SQLERRM;
@@ -854,7 +1037,7 @@ BEGIN
             CONTINUE WHEN NOT trained;
             tried := tried + 1;
             t0 := clock_timestamp();
-            eval := @extschema@.recsys_evaluate(scratch, test_query, k);
+            eval := recsys.recsys_evaluate(scratch, test_query, k, caller_path);
             eval_s := extract(epoch FROM clock_timestamp() - t0);
             cand_score := (eval -> 'all' ->> metric_name)::double precision;
             results := results || jsonb_build_object(
@@ -872,15 +1055,15 @@ BEGIN
                 floor_eval := eval;
             END IF;
             RAISE NOTICE 'tune: candidate % of %: % %: % = % (train % s, evaluate % s)',
-                         tried, planned, c ->> 'algorithm', c -> 'params', tune.metric,
+                         tried, planned, c ->> 'algorithm', c -> 'params', recsys_tune_with_path.metric,
                          coalesce(round(cand_score::numeric, 4)::text, 'NULL'),
                          round((info ->> 'train_seconds')::numeric, 2), round(eval_s::numeric, 2);
         END LOOP;
     END LOOP;
-    IF stopped_by <> 'budget' AND tried >= tune.max_candidates THEN
+    IF stopped_by <> 'budget' AND tried >= recsys_tune_with_path.max_candidates THEN
         stopped_by := 'max_candidates';
     END IF;
-    PERFORM @extschema@.drop_model(scratch, if_exists => true);
+    PERFORM recsys.drop_model(scratch, if_exists => true);
 
     IF best IS NULL THEN
         RAISE EXCEPTION 'no candidate could be trained and scored' USING ERRCODE = 'invalid_parameter_value',
@@ -894,36 +1077,57 @@ BEGIN
     -- choice unless a personalised model beats it by min_improvement.
     IF floor_ IS NOT NULL AND best ->> 'algorithm' <> 'popularity'
        AND (best ->> 'score')::double precision
-           < (floor_ ->> 'score')::double precision * (1 + tune.min_improvement) THEN
+           < (floor_ ->> 'score')::double precision * (1 + recsys_tune_with_path.min_improvement) THEN
         RAISE NOTICE 'tune: keeping popularity (% = %): the best candidate, % % (%), beats it by less than min_improvement (%)',
-                     tune.metric, round((floor_ ->> 'score')::numeric, 4), best ->> 'algorithm', best -> 'params',
-                     round((best ->> 'score')::numeric, 4), tune.min_improvement;
+                     recsys_tune_with_path.metric, round((floor_ ->> 'score')::numeric, 4), best ->> 'algorithm', best -> 'params',
+                     round((best ->> 'score')::numeric, 4), recsys_tune_with_path.min_improvement;
         best := floor_;
         best_eval := floor_eval;
     END IF;
     -- Retrained on all rows with the caller's own query (original id types);
     -- its stored metrics are the validation metrics of the search, so
     -- metrics->'all'->>'ndcg' reads as after evaluate(), plus the search log.
-    info := @extschema@.train(tune.name, best ->> 'algorithm', source, best -> 'params');
-    UPDATE @extschema@.recsys_models AS m
+    info := recsys.recsys_train_with_path(recsys_tune_with_path.name, best ->> 'algorithm', source, best -> 'params',
+                                          caller_path);
+    UPDATE recsys.recsys_models AS m
        SET metrics = best_eval || jsonb_build_object('tune', jsonb_build_object(
-               'metric', tune.metric, 'seed', tune.seed, 'search', tune.search,
-               'validation_fraction', tune.validation_fraction, 'validation_test_rows', n_test,
-               'min_improvement', tune.min_improvement,
-               'max_candidates', tune.max_candidates, 'budget_seconds', extract(epoch FROM tune.budget),
+               'metric', recsys_tune_with_path.metric, 'seed', recsys_tune_with_path.seed, 'search', recsys_tune_with_path.search,
+               'validation_fraction', recsys_tune_with_path.validation_fraction, 'validation_test_rows', n_test,
+               'min_improvement', recsys_tune_with_path.min_improvement,
+               'max_candidates', recsys_tune_with_path.max_candidates, 'budget_seconds', extract(epoch FROM recsys_tune_with_path.budget),
                'stopped_by', stopped_by, 'seconds', extract(epoch FROM clock_timestamp() - started),
                'chosen', best, 'candidates', results, 'skipped', skipped))
-     WHERE m.name = tune.name;
+     WHERE m.name = recsys_tune_with_path.name;
     DROP TABLE pg_temp.recsys_tune_rows;
     RAISE NOTICE 'tune: chose % % (% = %), retrained on all rows in % s and stored as "%"',
-                 best ->> 'algorithm', best -> 'params', tune.metric, round((best ->> 'score')::numeric, 4),
-                 round((info ->> 'train_seconds')::numeric, 2), tune.name;
+                 best ->> 'algorithm', best -> 'params', recsys_tune_with_path.metric, round((best ->> 'score')::numeric, 4),
+                 round((info ->> 'train_seconds')::numeric, 2), recsys_tune_with_path.name;
 
     RETURN QUERY
     SELECT (x ->> 'candidate')::integer, x ->> 'algorithm', x -> 'params', (x ->> 'score')::double precision,
            (x ->> 'train_seconds')::double precision, (x ->> 'candidate') = (best ->> 'candidate')
       FROM jsonb_array_elements(results) AS x ORDER BY (x ->> 'candidate')::integer;
 END
+$$;
+COMMENT ON FUNCTION recsys_tune_with_path(text, text, text[], text, interval, integer, jsonb, text, bigint, float8,
+                                          float8, text) IS
+    'tune() with the search_path to parse the caller''s query with.';
+
+CREATE FUNCTION tune(name text, query text,
+                     algorithms text[] DEFAULT NULL,
+                     metric text DEFAULT 'ndcg@10',
+                     budget interval DEFAULT interval '5 minutes',
+                     max_candidates integer DEFAULT NULL,
+                     search_space jsonb DEFAULT NULL,
+                     search text DEFAULT 'random',
+                     seed bigint DEFAULT 42,
+                     validation_fraction float8 DEFAULT 0.2,
+                     min_improvement float8 DEFAULT 0.02)
+RETURNS TABLE (candidate integer, algorithm text, params jsonb, score double precision, train_s double precision,
+               chosen boolean)
+LANGUAGE sql AS $$
+    SELECT * FROM recsys.recsys_tune_with_path($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
+                                               pg_catalog.current_setting('search_path'))
 $$;
 COMMENT ON FUNCTION tune(text, text, text[], text, interval, integer, jsonb, text, bigint, float8, float8) IS
     'Searches algorithms and parameters on a per-user validation split of the query''s rows, retrains the best on all rows and stores it under a name; one row per candidate tried.';
