@@ -14,7 +14,7 @@ USERS=${1:-100000} ITEMS=${2:-20000} ROWS=${3:-2000000}
 quality() {  # the held-out metrics of model $1 on table $2's test rows, as jsonb
     echo "SELECT jsonb_build_object('precision@10', round((m -> 'all' ->> 'precision')::numeric, 4),
                                   'ndcg@10', round((m -> 'all' ->> 'ndcg')::numeric, 4))
-          FROM recsys_evaluate('$1', 'SELECT user_id, item_id FROM $2 WHERE is_test', 10) AS m"
+          FROM recsys_evaluate('$1', 'SELECT user_id, item_id FROM $2 WHERE is_test', 10, current_setting('search_path')) AS m"
 }
 per_iteration() {  # seconds per iteration of model $1, from its training time
     echo "SELECT jsonb_build_object('seconds_per_iteration',

@@ -21,3 +21,4 @@ if ! make installcheck; then
 fi
 tests/dump_restore.sh
 tests/readme_examples.sh
+tests/key_logging.sh "$CLUSTER_DIR/log"

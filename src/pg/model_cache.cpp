@@ -172,9 +172,9 @@ CachedModel load_model(FunctionCallInfo fcinfo, const std::optional<std::string>
             SPI_execute_plan(cache.fetch, values, nullptr, true, 1);
             bool isnull = true;
             Datum d = SPI_processed > 0 ? SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull) : 0;
-            if (!isnull) {
+            if (!isnull) {  // one copy: detoasted straight into the caller's context
                 MemoryContext inner = MemoryContextSwitchTo(outer);
-                raw = DatumGetByteaPCopy(d);
+                raw = reinterpret_cast<bytea*>(PG_DETOAST_DATUM_COPY(d));
                 MemoryContextSwitchTo(inner);
             }
             SPI_finish();
