@@ -231,7 +231,8 @@ std::unique_ptr<Scorer> train(const Interactions& data, const Params& params, co
     const bool binary = params.get_bool("binary", true);
     const auto max_items = uint32_t(params.get_int("max_items", std::max<uint32_t>(x.cols, 1), 1, UINT32_MAX));
     params.reject_unknown("ease");
-    if (!(lambda > 0.0)) throw invalid_input("parameter \"lambda\" must be greater than 0");
+    if (!(lambda > 0.0)) throw invalid_input("parameter \"lambda\" must be greater than 0",
+                                              "Pass a positive regularisation, e.g. {\"lambda\": 100} (the default).");
 
     std::vector<uint32_t> items = modeled_items(x, max_items);
     const uint64_t m = items.size();

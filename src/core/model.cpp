@@ -120,46 +120,58 @@ std::vector<uint8_t> Model::serialize() const {
 }
 
 Model Model::deserialize(const uint8_t* data, size_t size) {
-    if (size == 0) throw corrupted("model is empty");
-    if (size < kHeaderSize + 8 || std::memcmp(data, kMagic, sizeof kMagic) != 0)
-        throw corrupted("not a recsys model (the bytea does not start with the recsys model header)");
-    ByteReader header(data + sizeof kMagic, 12);
-    uint32_t version = header.get<uint32_t>();
-    uint64_t total = header.get<uint64_t>();
-    if (version != kFormatVersion)
-        throw corrupted("model format version " + std::to_string(version) + " is not supported by this recsys (it reads version 1)");
-    if (total != size)
-        throw corrupted("model is truncated or padded: its header says " + std::to_string(total) + " bytes, but it has " +
-                        std::to_string(size));
-    uint64_t stored;
-    std::memcpy(&stored, data + size - 8, 8);
-    if (stored != checksum(data, size - 8)) throw corrupted("model is corrupted (checksum mismatch)");
+    // Every check below (and in the readers it calls) says what is wrong with
+    // the bytes; what to do about it is the same for all of them.
+    auto read = [&]() -> Model {
+        if (size == 0) throw corrupted("model is empty");
+        if (size < kHeaderSize + 8 || std::memcmp(data, kMagic, sizeof kMagic) != 0)
+            throw corrupted("not a recsys model (the bytea does not start with the recsys model header)");
+        ByteReader header(data + sizeof kMagic, 12);
+        uint32_t version = header.get<uint32_t>();
+        uint64_t total = header.get<uint64_t>();
+        if (version != kFormatVersion)
+            throw corrupted("model format version " + std::to_string(version) + " is not supported by this recsys (it reads version 1)");
+        if (total != size)
+            throw corrupted("model is truncated or padded: its header says " + std::to_string(total) + " bytes, but it has " +
+                            std::to_string(size));
+        uint64_t stored;
+        std::memcpy(&stored, data + size - 8, 8);
+        if (stored != checksum(data, size - 8)) throw corrupted("model is corrupted (checksum mismatch)");
 
-    ByteReader r(data + kHeaderSize, size - kHeaderSize - 8);
-    Model m;
-    m.algorithm = r.get_string();
-    m.params_json = r.get_string();
-    m.rows_added = r.get<uint64_t>();
-    m.rows_skipped = r.get<uint64_t>();
-    m.users = IdMap::read(r);
-    m.items = IdMap::read(r);
-    m.history = read_csr(r);
-    m.popularity = r.get_array<float>();
-    if (m.history.rows != m.n_users() || m.history.cols != m.n_items() || m.popularity.size() != m.n_items())
-        throw corrupted("model is corrupted (sizes disagree)");
-    const Algorithm* alg = nullptr;
+        ByteReader r(data + kHeaderSize, size - kHeaderSize - 8);
+        Model m;
+        m.algorithm = r.get_string();
+        m.params_json = r.get_string();
+        m.rows_added = r.get<uint64_t>();
+        m.rows_skipped = r.get<uint64_t>();
+        m.users = IdMap::read(r);
+        m.items = IdMap::read(r);
+        m.history = read_csr(r);
+        m.popularity = r.get_array<float>();
+        if (m.history.rows != m.n_users() || m.history.cols != m.n_items() || m.popularity.size() != m.n_items())
+            throw corrupted("model is corrupted (sizes disagree)");
+        const Algorithm* alg = nullptr;
+        try {
+            alg = &find_algorithm(m.algorithm);
+        } catch (const Error&) {
+            throw corrupted("model uses algorithm \"" + m.algorithm + "\", which this recsys does not know");
+        }
+        uint64_t payload_size = r.get<uint64_t>();
+        if (payload_size != r.remaining()) throw corrupted("model is corrupted (payload size)");
+        ByteReader payload(r.position(), payload_size);
+        m.scorer = alg->read(payload, m.n_users(), m.n_items());
+        if (payload.remaining() != 0) throw corrupted("model is corrupted (trailing payload bytes)");
+        m.order_by_popularity();
+        return m;
+    };
     try {
-        alg = &find_algorithm(m.algorithm);
-    } catch (const Error&) {
-        throw corrupted("model uses algorithm \"" + m.algorithm + "\", which this recsys does not know");
+        return read();
+    } catch (const Error& e) {
+        if (e.kind() != ErrorKind::Corrupted || !e.hint().empty()) throw;
+        throw Error(ErrorKind::Corrupted, e.what(),
+                    "Pass the bytea exactly as recsys_train() returned it; if the model was damaged, train it again "
+                    "with train() or recsys_train().");
     }
-    uint64_t payload_size = r.get<uint64_t>();
-    if (payload_size != r.remaining()) throw corrupted("model is corrupted (payload size)");
-    ByteReader payload(r.position(), payload_size);
-    m.scorer = alg->read(payload, m.n_users(), m.n_items());
-    if (payload.remaining() != 0) throw corrupted("model is corrupted (trailing payload bytes)");
-    m.order_by_popularity();
-    return m;
 }
 
 Model train_model(std::string_view algorithm, const InteractionBuilder& rows, std::string_view params_json,

@@ -179,10 +179,13 @@ double Params::get_double(const std::string& key, double def, double min, double
     auto it = values_.find(key);
     if (it == values_.end()) return effective_[key] = def, def;
     auto d = std::get_if<double>(&it->second);
-    if (!d) throw invalid_input("parameter \"" + key + "\" must be a number");
+    if (!d)
+        throw invalid_input("parameter \"" + key + "\" must be a number",
+                            "Pass a JSON number, not a string, e.g. {\"" + key + "\": " + format_number(def) + "}.");
     if (!(*d >= min && *d <= max)) {
         throw invalid_input("parameter \"" + key + "\" is " + format_number(*d) + ", but must be between " +
-                            format_number(min) + " and " + format_number(max));
+                                format_number(min) + " and " + format_number(max),
+                            "Pass a value in that range, or leave \"" + key + "\" out for the algorithm's default.");
     }
     effective_[key] = *d;
     return *d;
@@ -190,7 +193,9 @@ double Params::get_double(const std::string& key, double def, double min, double
 
 int64_t Params::get_int(const std::string& key, int64_t def, int64_t min, int64_t max) const {
     double d = get_double(key, double(def), double(min), double(max));
-    if (d != std::floor(d)) throw invalid_input("parameter \"" + key + "\" must be a whole number, not " + format_number(d));
+    if (d != std::floor(d))
+        throw invalid_input("parameter \"" + key + "\" must be a whole number, not " + format_number(d),
+                            "Round it, e.g. {\"" + key + "\": " + format_number(std::round(d)) + "}.");
     return int64_t(d);
 }
 
@@ -199,7 +204,10 @@ bool Params::get_bool(const std::string& key, bool def) const {
     auto it = values_.find(key);
     if (it == values_.end()) return effective_[key] = def, def;
     auto b = std::get_if<bool>(&it->second);
-    if (!b) throw invalid_input("parameter \"" + key + "\" must be true or false");
+    if (!b)
+        throw invalid_input("parameter \"" + key + "\" must be true or false",
+                            "Pass a JSON boolean, not a string or number, e.g. {\"" + key + "\": " +
+                                (def ? "true" : "false") + "}.");
     effective_[key] = *b;
     return *b;
 }
@@ -212,10 +220,12 @@ std::string Params::get_string(const std::string& key, const std::string& def,
     auto s = std::get_if<std::string>(&it->second);
     std::string choices;
     for (const auto& a : allowed) choices += (choices.empty() ? "" : ", ") + a;
-    if (!s) throw invalid_input("parameter \"" + key + "\" must be a string, one of: " + choices);
+    const std::string hint = "Pass one of them as a JSON string, e.g. {\"" + key + "\": \"" + def +
+                             "\"}, or leave \"" + key + "\" out for that default.";
+    if (!s) throw invalid_input("parameter \"" + key + "\" must be a string, one of: " + choices, hint);
     for (const auto& a : allowed)
         if (*s == a) return effective_[key] = *s, *s;
-    throw invalid_input("parameter \"" + key + "\" is \"" + *s + "\", but must be one of: " + choices);
+    throw invalid_input("parameter \"" + key + "\" is \"" + *s + "\", but must be one of: " + choices, hint);
 }
 
 void Params::reject_unknown(std::string_view algorithm) const {

@@ -37,7 +37,7 @@ std::vector<double> inverse_document_frequency(const CsrMatrix& m) {
 }
 
 void check_log_scale(double alpha, double eps) {
-    require_non_negative("alpha", alpha, "alpha is a scale factor, e.g. 1");
+    require_non_negative("alpha", alpha, "alpha is a scale factor: pass 0 or more, e.g. 1 (the default).");
     require(std::isfinite(eps) && eps > 0, "eps must be a finite number > 0",
             "Eps sets the unit of quantity, e.g. 1.");
 }
@@ -50,7 +50,8 @@ void check_cap(double cap) {
 }  // namespace
 
 double log_scale(double quantity, double alpha, double eps) {
-    require_non_negative("quantity", quantity, "quantities must be zero or positive");
+    require_non_negative("quantity", quantity,
+                         "Filter out negative and NaN quantities (e.g. returns) first: WHERE quantity >= 0.");
     check_log_scale(alpha, eps);
     return 1 + alpha * std::log1p(quantity / eps);
 }
@@ -62,7 +63,7 @@ void log_scale(CsrMatrix& m, double alpha, double eps) {
 }
 
 double time_decay(double weight, double event_time, double reference_time, double half_life) {
-    require_non_negative("weight", weight, "weights must be zero or positive");
+    require_non_negative("weight", weight, "Filter out negative and NaN weights first: WHERE weight >= 0.");
     require(std::isfinite(event_time) && std::isfinite(reference_time), "times must be finite",
             "Pass times as seconds, e.g. extract(epoch from ts).");
     require(std::isfinite(half_life) && half_life > 0, "half-life must be a finite number of seconds > 0",
@@ -72,7 +73,7 @@ double time_decay(double weight, double event_time, double reference_time, doubl
 }
 
 double clip_weight(double weight, double cap) {
-    require_non_negative("weight", weight, "weights must be zero or positive");
+    require_non_negative("weight", weight, "Filter out negative and NaN weights first: WHERE weight >= 0.");
     check_cap(cap);
     return std::min(weight, cap);
 }

@@ -37,12 +37,17 @@ std::string id_text(FunctionCallInfo fcinfo, int n, const char* what) {
         case BPCHAROID: return text_arg(fcinfo, n);
         case UNKNOWNOID: return DatumGetCString(PG_GETARG_DATUM(n));
     }
-    throw invalid_input(std::string(what) + " must be bigint, integer or text");
+    const char* name = nullptr;
+    pg_call([&] { name = format_type_be(type); });
+    throw invalid_input(std::string(what) + " must be bigint, integer or text, not " + name,
+                        std::string("Cast it, e.g. ") + what + "::bigint or " + what + "::text.");
 }
 
 uint64_t seed_arg(FunctionCallInfo fcinfo, int n) {
     int64 seed = PG_GETARG_INT64(n);
-    if (seed < 0) throw invalid_input("seed must not be negative, got " + std::to_string(seed));
+    if (seed < 0)
+        throw invalid_input("seed must not be negative, got " + std::to_string(seed),
+                            "Pass a seed of 0 or more, e.g. 42 (the default); the same seed gives the same split.");
     return uint64_t(seed);
 }
 
@@ -140,7 +145,9 @@ extern "C" Datum recsys_split(PG_FUNCTION_ARGS) {
 extern "C" Datum recsys_evaluate(PG_FUNCTION_ARGS) {
     return guarded([&]() -> Datum {
         if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
-            throw invalid_input("model, test_query and k must not be NULL");
+            throw invalid_input("model, test_query and k must not be NULL",
+                                "Pass a model name, a SELECT returning the test rows' user_id and item_id, and k, "
+                                "e.g. evaluate('shop', 'SELECT user_id, item_id FROM test', 10).");
         const int32 k = PG_GETARG_INT32(2);
         if (k <= 0) throw invalid_input("k must be positive, got " + std::to_string(k), "Evaluate the top 10 with k => 10.");
         auto [name, owner, model] = load_model(fcinfo, text_arg(fcinfo, 0));
@@ -213,7 +220,13 @@ extern "C" Datum recsys_recommend_all(PG_FUNCTION_ARGS) {
             Datum* elems = nullptr;
             bool* nulls = nullptr;
             int count = 0;
-            pg_call([&] { deconstruct_array(PG_GETARG_ARRAYTYPE_P(2), TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &count); });
+            pg_call([&] {
+                ArrayType* array = PG_GETARG_ARRAYTYPE_P(2);
+                if (ARR_NDIM(array) > 1)
+                    ereport(ERROR, (errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR), errmsg("users must be a one-dimensional array"),
+                                    errhint("Pass a flat array of user ids as text, e.g. ARRAY['17850', '13047'].")));
+                deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &count);
+            });
             for (int i = 0; i < count; ++i) {
                 if (nulls[i]) continue;
                 char* id = nullptr;

@@ -140,6 +140,9 @@ extern "C" Datum recsys_log_weight(PG_FUNCTION_ARGS) {
 
 extern "C" Datum recsys_decay_weight(PG_FUNCTION_ARGS) {
     return guarded([&] {
+        if (TIMESTAMP_NOT_FINITE(PG_GETARG_TIMESTAMPTZ(1)) || TIMESTAMP_NOT_FINITE(PG_GETARG_TIMESTAMPTZ(2)))
+            throw invalid_input("event_time and reference_time must be finite, not infinity or -infinity",
+                                "Filter out rows without a real event time, or pass now() as the reference time.");
         double t = double(PG_GETARG_TIMESTAMPTZ(1)) / USECS_PER_SEC;
         double reference = double(PG_GETARG_TIMESTAMPTZ(2)) / USECS_PER_SEC;
         return Float8GetDatum(time_decay(PG_GETARG_FLOAT8(0), t, reference, seconds_of(PG_GETARG_INTERVAL_P(3))));

@@ -58,7 +58,9 @@ Datum text_result(const std::string& s) {
 
 size_t count_arg(FunctionCallInfo fcinfo, int n, const char* what) {
     int32 v = PG_GETARG_INT32(n);
-    if (v < 0) throw invalid_input(std::string(what) + " must not be negative, got " + std::to_string(v));
+    if (v < 0)
+        throw invalid_input(std::string(what) + " must not be negative, got " + std::to_string(v),
+                            std::string("Pass 0 or more, e.g. ") + what + " => 0 to keep none in clear.");
     return size_t(v);
 }
 

@@ -73,7 +73,8 @@ std::vector<std::string> text_array_arg(FunctionCallInfo fcinfo, int n, const ch
     pg_call([&] {
         ArrayType* array = PG_GETARG_ARRAYTYPE_P(n);
         if (ARR_NDIM(array) > 1)
-            ereport(ERROR, (errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR), errmsg("%s must be a one-dimensional array", what)));
+            ereport(ERROR, (errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR), errmsg("%s must be a one-dimensional array", what),
+                            errhint("Pass a flat array of item ids, e.g. ARRAY['85123A', '71053'].")));
         deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &count);
     });
     out.reserve(count);
@@ -154,6 +155,9 @@ Basket basket_arg(const Model& model, FunctionCallInfo fcinfo, int items_arg, in
         int count = 0;
         pg_call([&] {
             ArrayType* array = PG_GETARG_ARRAYTYPE_P(weights_arg);
+            if (ARR_NDIM(array) > 1)
+                ereport(ERROR, (errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR), errmsg("weights must be a one-dimensional array"),
+                                errhint("Pass one weight per item in a flat array, e.g. ARRAY[2.0, 1.0].")));
             deconstruct_array(array, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elems, &nulls, &count);
         });
         if (size_t(count) != ids.size())
@@ -163,7 +167,8 @@ Basket basket_arg(const Model& model, FunctionCallInfo fcinfo, int items_arg, in
         for (int i = 0; i < count; ++i) {
             double w = nulls[i] ? 1.0 : DatumGetFloat8(elems[i]);
             if (!std::isfinite(w) || w < 0)
-                throw invalid_input("invalid weight " + format_weight(w) + " in the basket: weights must be finite and not negative");
+                throw invalid_input("invalid weight " + format_weight(w) + " in the basket: weights must be finite and not negative",
+                                    "Pass weights >= 0 (e.g. the quantities in the basket), or no weights.");
             weights[i] = w;
         }
     }
@@ -193,7 +198,9 @@ void notice_unknown(size_t unknown, size_t total, const std::string& model) {
 
 template <typename UserId>
 Datum explain_impl(FunctionCallInfo fcinfo, UserId (*user_arg)(FunctionCallInfo)) {
-    if (PG_ARGISNULL(0) || PG_ARGISNULL(1)) throw invalid_input("user_id and item_id must not be NULL");
+    if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+        throw invalid_input("user_id and item_id must not be NULL",
+                            "Pass the user and the recommended item to explain, e.g. explain_recommendation(42, '85123A').");
     CachedModel loaded = load_model(fcinfo, optional_text(fcinfo, 2));
     auto& [name, owner, model] = loaded;
     require_users(*model, name);
@@ -239,7 +246,8 @@ extern "C" Datum recsys_recommend_for_items(PG_FUNCTION_ARGS) {
 // similar_items(item_id, k, model)
 extern "C" Datum recsys_similar_items(PG_FUNCTION_ARGS) {
     return guarded([&]() -> Datum {
-        if (PG_ARGISNULL(0)) throw invalid_input("item_id must not be NULL");
+        if (PG_ARGISNULL(0))
+            throw invalid_input("item_id must not be NULL", "Pass the item to find neighbours of, e.g. similar_items('85123A', 10).");
         size_t k = k_arg(fcinfo, 1);
         auto [name, owner, model] = load_model(fcinfo, optional_text(fcinfo, 2));
         auto item = model->items.find(text_arg(fcinfo, 0));
@@ -292,6 +300,8 @@ namespace {
 // A syntax error points into the caller's query, not into the statement
 // that passed it (as SPI reports errors in the queries it runs).
 void query_error_position(void* query) {
+    if (geterrcode() == ERRCODE_SYNTAX_ERROR)
+        errhint("The query text is not valid SQL; run it on its own to fix it, then pass a single SELECT.");
     int position = geterrposition();
     if (position <= 0) return;
     errposition(0);
@@ -326,6 +336,8 @@ extern "C" Datum recsys_query_columns(PG_FUNCTION_ARGS) {
         SearchPathScope caller_path(text_arg(fcinfo, 1));
         ArrayType* result = nullptr;
         bool is_select = true;
+        int statements = 1;
+        const char* tag = "";
         const char* sql = query.c_str();
         pg_call([&] {
             MemoryContext outer = CurrentMemoryContext;
@@ -333,7 +345,9 @@ extern "C" Datum recsys_query_columns(PG_FUNCTION_ARGS) {
             SPIPlanPtr plan = SPI_prepare(sql, 0, nullptr);
             if (!plan) elog(ERROR, "could not prepare the query: %s", SPI_result_code_string(SPI_result));
             List* sources = SPI_plan_get_plan_sources(plan);
-            is_select = list_length(sources) == 1 &&
+            statements = list_length(sources);
+            if (statements > 0) tag = GetCommandTagName(static_cast<CachedPlanSource*>(linitial(sources))->commandTag);
+            is_select = statements == 1 &&
                         static_cast<CachedPlanSource*>(linitial(sources))->commandTag == CMDTAG_SELECT;
             if (is_select) {
                 Portal portal = SPI_cursor_open(nullptr, plan, nullptr, nullptr, true);
@@ -349,8 +363,10 @@ extern "C" Datum recsys_query_columns(PG_FUNCTION_ARGS) {
             SPI_finish();
         });
         if (!is_select)
-            throw invalid_input("the training query must be a single SELECT",
-                                "Pass a SELECT that returns user_id, item_id and optionally weight.");
+            throw invalid_input("the query must be a single SELECT, got " +
+                                    (statements == 1 ? std::string(tag) : std::to_string(statements) + " statements"),
+                                "Pass one SELECT returning the columns needed, e.g. SELECT customer_id AS user_id, "
+                                "stock_code AS item_id, quantity AS weight FROM purchases.");
         return PointerGetDatum(result);
     });
 }

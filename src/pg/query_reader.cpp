@@ -11,17 +11,25 @@ void read_query(const std::string& sql, const std::string& search_path, const st
     Portal portal = nullptr;
     MemoryContext batch_context = nullptr;
     bool is_select = true;
+    const char* tag = "";
+    int statements = 1;
     pg_call([&] {
         SPI_connect();
         SPIPlanPtr plan = SPI_prepare(query, 0, nullptr);
         if (!plan) elog(ERROR, "could not prepare %s: %s", what, SPI_result_code_string(SPI_result));
         List* sources = SPI_plan_get_plan_sources(plan);
-        is_select = list_length(sources) == 1 &&
+        statements = list_length(sources);
+        if (statements > 0) tag = GetCommandTagName(static_cast<CachedPlanSource*>(linitial(sources))->commandTag);
+        is_select = statements == 1 &&
                     static_cast<CachedPlanSource*>(linitial(sources))->commandTag == CMDTAG_SELECT;
         if (is_select) portal = SPI_cursor_open(nullptr, plan, nullptr, nullptr, true);
         batch_context = AllocSetContextCreate(CurrentMemoryContext, "recsys query batch", ALLOCSET_DEFAULT_SIZES);
     });
-    if (!is_select) throw invalid_input(std::string(what) + " must be a single SELECT");
+    if (!is_select)
+        throw invalid_input(std::string(what) + " must be a single SELECT, got " +
+                                (statements == 1 ? std::string(tag) : std::to_string(statements) + " statements"),
+                            "Pass one SELECT returning user_id and item_id, e.g. SELECT customer_id AS user_id, "
+                            "stock_code AS item_id FROM purchases.");
 
     std::vector<int> fields(columns.size(), SPI_ERROR_NOATTRIBUTE);
     std::string missing, present;

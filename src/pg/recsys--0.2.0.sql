@@ -203,6 +203,11 @@ COMMENT ON FUNCTION recsys_query_has_weight(text, text) IS
 CREATE FUNCTION recsys_check_params(algorithm text, params jsonb) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, recsys, pg_temp AS $$
 BEGIN
+    IF params IS NOT NULL AND jsonb_typeof(params) <> 'object' THEN
+        RAISE EXCEPTION 'params must be a jsonb object, got %', jsonb_typeof(params)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Map parameter names to values, e.g. ''{"neighbours": 50}'', or pass ''{}'' for the defaults.';
+    END IF;
     PERFORM recsys.recsys_train(algorithm, r.u, r.i, 1.0::float8,
                                 coalesce(params, '{}') - 'min_users_per_item' - 'min_items_per_user')
        FROM (VALUES (1, 'a'), (2, 'a'), (2, 'b'), (3, 'c')) AS r(u, i);
@@ -266,7 +271,8 @@ DECLARE
     trained bytea;
 BEGIN
     IF query IS NULL OR algorithm IS NULL THEN
-        RAISE EXCEPTION 'algorithm and query must not be NULL' USING ERRCODE = 'invalid_parameter_value';
+        RAISE EXCEPTION 'algorithm and query must not be NULL' USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'e.g. train(''shop'', ''itemknn'', ''SELECT customer_id AS user_id, stock_code AS item_id FROM purchases'').';
     END IF;
     -- Everything that can be checked without the data fails here, before
     -- the rows are read.
@@ -302,6 +308,10 @@ LANGUAGE plpgsql STABLE SET search_path = pg_catalog, recsys, pg_temp AS $$
 DECLARE
     result jsonb;
 BEGIN
+    IF describe_model.name IS NULL THEN
+        RAISE EXCEPTION 'model name must not be NULL' USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Pass the name of a stored model; list them with SELECT * FROM recsys.recsys_list_models();';
+    END IF;
     SELECT jsonb_build_object('name', m.name, 'owner', m.owner, 'created_at', m.created_at,
                               'train_seconds', m.train_seconds, 'metrics', m.metrics)
       INTO result FROM recsys.recsys_models m WHERE m.name = describe_model.name;
@@ -319,6 +329,10 @@ LANGUAGE plpgsql SET search_path = pg_catalog, recsys, pg_temp AS $$
 DECLARE
     current_owner name;
 BEGIN
+    IF drop_model.name IS NULL THEN
+        RAISE EXCEPTION 'model name must not be NULL' USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Pass the name of a stored model; list them with SELECT * FROM recsys.recsys_list_models();';
+    END IF;
     SELECT m.owner INTO current_owner FROM recsys.recsys_models m WHERE m.name = drop_model.name;
     IF FOUND AND NOT recsys.recsys_may_change(current_owner) THEN
         RAISE EXCEPTION 'model "%" belongs to role "%"', drop_model.name, current_owner
