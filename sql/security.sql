@@ -63,8 +63,10 @@ RESET ROLE;
 SET search_path = public, pg_catalog, recsys;
 SELECT train('sec_model', 'itemknn',
              'SELECT customer_id AS user_id, stock_code AS item_id FROM sec_purchases') ->> 'algorithm' AS trained;
+SET client_min_messages = warning;  -- tune's progress notices print times
 SELECT count(*) AS candidates FROM tune('sec_tuned', 'SELECT customer_id AS user_id, stock_code AS item_id FROM sec_purchases',
                                         algorithms => ARRAY['itemknn'], max_candidates => 2);
+RESET client_min_messages;
 SELECT metric, round(value::numeric, 3) AS value FROM evaluate('sec_model',
     'SELECT customer_id AS user_id, stock_code AS item_id FROM sec_purchases WHERE customer_id < 5', 5) WHERE metric = 'users';
 SELECT count(*) AS rows FROM split_per_user('SELECT customer_id AS user_id, stock_code AS item_id FROM sec_purchases', 0.2);
@@ -244,8 +246,10 @@ SELECT train('commented', 'popularity', 'SELECT customer_id AS user_id, stock_co
 SELECT train('commented', 'popularity', 'SELECT customer_id AS user_id, stock_code AS item_id FROM sec_purchases; -- all')
        ->> 'users' AS users;
 SELECT count(*) AS rows FROM split_per_user('SELECT customer_id AS user_id, stock_code AS item_id FROM sec_purchases -- x', 0.2);
+SET client_min_messages = warning;
 SELECT count(*) AS candidates FROM tune('commented', 'SELECT customer_id AS user_id, stock_code AS item_id FROM sec_purchases -- x',
                                         algorithms => ARRAY['itemknn'], max_candidates => 1);
+RESET client_min_messages;
 SELECT count(*) FROM evaluate('commented', 'SELECT customer_id AS user_id, stock_code AS item_id FROM sec_purchases -- x');
 
 -- D12, D13: NaN, NULL fractions and seeds are refused, not taken as 0.
