@@ -22,3 +22,4 @@ fi
 tests/dump_restore.sh
 tests/readme_examples.sh
 tests/key_logging.sh "$CLUSTER_DIR/log"
+tests/upgrade.sh

@@ -1,0 +1,79 @@
+------------------------------------------------------------------------------
+-- Splits and evaluation
+------------------------------------------------------------------------------
+CREATE FUNCTION in_test_split(user_id "any", item_id "any", fraction float8, seed bigint DEFAULT 42) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'recsys_in_test_split' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION in_test_split("any", "any", float8, bigint) IS
+    'True for the share `fraction` of (user, item) pairs that form the test set; the same on every machine for a seed.';
+
+CREATE FUNCTION recsys_split(query text, method text, fraction float8, n integer, seed bigint, search_path text)
+RETURNS TABLE (user_id text, item_id text, weight float8, is_test boolean)
+    AS 'MODULE_PATHNAME', 'recsys_split' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION recsys_split(text, text, float8, integer, bigint, text) IS
+    'The rows of a query parsed with the given search_path, split (used by split_*).';
+
+CREATE FUNCTION split_per_user(query text, fraction float8, seed bigint DEFAULT 42)
+RETURNS TABLE (user_id text, item_id text, weight float8, is_test boolean) LANGUAGE sql VOLATILE
+    AS $$ SELECT * FROM recsys.recsys_split($1, 'per_user', $2, NULL, $3, pg_catalog.current_setting('search_path')) $$;
+COMMENT ON FUNCTION split_per_user(text, float8, bigint) IS
+    'Holds out round(fraction * n) of each user''s n distinct items (at least one stays in training).';
+
+CREATE FUNCTION recsys_split_last_n(query text, n integer, seed bigint, search_path text)
+RETURNS TABLE (user_id text, item_id text, weight float8, is_test boolean) LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, recsys, pg_temp AS $$
+DECLARE
+    source text := recsys.recsys_query_body(query);
+BEGIN
+    IF NOT 'time' = ANY (recsys.recsys_query_columns(source, search_path)) THEN
+        RAISE EXCEPTION 'the query must return a column named time' USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Add the purchase time, e.g. SELECT customer_id AS user_id, stock_code AS item_id, invoice_date AS time.';
+    END IF;
+    -- The wrapping is parsed with the caller's path too: qualified throughout.
+    RETURN QUERY SELECT * FROM recsys.recsys_split(
+        format('SELECT q.*, pg_catalog.date_part(''epoch'', q.time)::pg_catalog.float8 AS recsys_epoch FROM (%s) AS q',
+               source),
+        'last_n', NULL, n, seed, search_path);
+END
+$$;
+COMMENT ON FUNCTION recsys_split_last_n(text, integer, bigint, text) IS
+    'split_last_n() with the search_path to parse the caller''s query with.';
+
+CREATE FUNCTION split_last_n(query text, n integer, seed bigint DEFAULT 42)
+RETURNS TABLE (user_id text, item_id text, weight float8, is_test boolean) LANGUAGE sql VOLATILE
+    AS $$ SELECT * FROM recsys.recsys_split_last_n($1, $2, $3, pg_catalog.current_setting('search_path')) $$;
+COMMENT ON FUNCTION split_last_n(text, integer, bigint) IS
+    'Holds out each user''s last n distinct items by the query''s "time" column (at least one stays in training).';
+
+CREATE FUNCTION recsys_evaluate(model text, test_query text, k integer, search_path text) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'recsys_evaluate' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION recsys_evaluate(text, text, integer, text) IS
+    'Ranking metrics of a model on test rows (the query parsed with the given search_path), as jsonb.';
+
+CREATE FUNCTION recsys_evaluate_with_path(model text, test_query text, k integer, search_path text)
+RETURNS TABLE (metric text, value double precision) LANGUAGE plpgsql
+SET search_path = pg_catalog, recsys, pg_temp AS $$
+#variable_conflict use_column
+DECLARE
+    result jsonb;
+BEGIN
+    result := recsys.recsys_evaluate(model, recsys.recsys_query_body(test_query), k, search_path);
+    -- Stored with the model when the caller may change it.
+    IF has_table_privilege('recsys.recsys_models', 'UPDATE') THEN
+        UPDATE recsys.recsys_models m SET metrics = result
+         WHERE m.name = recsys_evaluate_with_path.model AND recsys.recsys_may_change(m.owner);
+    END IF;
+    RETURN QUERY
+    SELECT x.metric || '@' || recsys_evaluate_with_path.k, (result -> 'all' ->> x.metric)::double precision
+      FROM unnest(ARRAY['precision', 'recall', 'ndcg', 'map', 'hit_rate', 'coverage']) WITH ORDINALITY AS x(metric, i)
+    UNION ALL SELECT 'users', (result -> 'all' ->> 'users')::double precision
+    UNION ALL SELECT 'unknown_users', (result -> 'unknown' ->> 'users')::double precision;
+END
+$$;
+COMMENT ON FUNCTION recsys_evaluate_with_path(text, text, integer, text) IS
+    'evaluate() with the search_path to parse the caller''s query with.';
+
+CREATE FUNCTION evaluate(model text, test_query text, k integer DEFAULT 10)
+RETURNS TABLE (metric text, value double precision) LANGUAGE sql
+    AS $$ SELECT * FROM recsys.recsys_evaluate_with_path($1, $2, $3, pg_catalog.current_setting('search_path')) $$;
+COMMENT ON FUNCTION evaluate(text, text, integer) IS
+    'precision, recall, NDCG, MAP, hit rate and coverage at k of a model on test rows; stored in recsys_models.metrics when the caller may change the model.';

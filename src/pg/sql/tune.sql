@@ -1,0 +1,574 @@
+------------------------------------------------------------------------------
+-- Self-tuning: tune() picks an algorithm and its parameters on a validation
+-- split carved out of the caller's rows, then retrains the winner on all rows.
+-- Written in PL/pgSQL on top of train(), recsys_evaluate(), split_per_user()
+-- and drop_model(): the search is orchestration, not maths, so it belongs
+-- next to the SQL surface rather than in the core.
+------------------------------------------------------------------------------
+
+-- The search space used when the caller gives none. Lists are grids; a scalar
+-- is a fixed value. Ranges that matter by orders of magnitude (regularisation,
+-- lambda, alpha) are log-spaced; the coarse-to-fine step fills in between.
+CREATE FUNCTION recsys_tune_default_space() RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, recsys, pg_temp AS $$
+    SELECT jsonb_build_object(
+        -- one candidate: the floor every personalised model must beat
+        'popularity', jsonb_build_object(),
+        -- few neighbours win on sparse wholesale data, many on dense
+        -- group structure, so the grid spans both
+        'itemknn', jsonb_build_object('neighbours', jsonb_build_array(5, 10, 20, 50, 100),
+                                      'weighting', jsonb_build_array('bm25', 'tfidf', 'none')),
+        'ease', jsonb_build_object('lambda', jsonb_build_array(10, 30, 100, 300, 1000, 3000)),
+        -- iterations fixed: more rarely changes the ranking and only costs time
+        'als', jsonb_build_object('factors', jsonb_build_array(32, 64, 128, 256),
+                                  'regularization', jsonb_build_array(0.01, 0.1, 1, 10, 100),
+                                  'alpha', jsonb_build_array(0.1, 1, 10),
+                                  'iterations', 15),
+        -- tried only when asked for (algorithms => or search_space =>): slow
+        -- and, on the data measured, never the best
+        'bpr', jsonb_build_object('factors', jsonb_build_array(32, 64, 128),
+                                  'learning_rate', jsonb_build_array(0.01, 0.05),
+                                  'regularization', jsonb_build_array(0.001, 0.01)))
+$$;
+COMMENT ON FUNCTION recsys_tune_default_space() IS
+    'The search space tune() uses by default, per algorithm: parameter -> list of values (or one fixed value).';
+
+-- Merges the caller's overrides into the default space (per parameter, so
+-- {"als": {"factors": [64]}} keeps the default regularisation grid; a null
+-- value removes a parameter, leaving the algorithm's own default) and checks
+-- the shape, so that mistakes fail before any training starts.
+CREATE FUNCTION recsys_tune_search_space(algorithms text[], overrides jsonb) RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, recsys, pg_temp AS $$
+DECLARE
+    defaults constant jsonb := recsys.recsys_tune_default_space();
+    space jsonb := '{}';
+    algo text;
+    merged jsonb;
+    param text;
+    value jsonb;
+BEGIN
+    IF overrides IS NOT NULL AND jsonb_typeof(overrides) <> 'object' THEN
+        RAISE EXCEPTION 'search_space must be a jsonb object, got %', jsonb_typeof(overrides)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Map algorithms to parameter lists, e.g. ''{"ease": {"lambda": [50, 100, 200]}}''.';
+    END IF;
+    FOR algo IN SELECT jsonb_object_keys(coalesce(overrides, '{}')) LOOP
+        IF NOT defaults ? algo THEN
+            RAISE EXCEPTION 'unknown algorithm "%" in search_space', algo USING ERRCODE = 'invalid_parameter_value',
+                HINT = 'Known algorithms: popularity, itemknn, ease, als, bpr.';
+        END IF;
+        IF NOT algo = ANY (algorithms) THEN
+            RAISE EXCEPTION 'search_space names "%", which is not among the algorithms to try', algo
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = format('Add it to algorithms => (now %s) or remove it from search_space.',
+                                    array_to_string(algorithms, ', '));
+        END IF;
+        IF jsonb_typeof(overrides -> algo) <> 'object' THEN
+            RAISE EXCEPTION 'search_space for "%" must be a jsonb object, got %', algo, jsonb_typeof(overrides -> algo)
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Map parameters to lists of values, e.g. ''{"als": {"factors": [64, 128]}}''.';
+        END IF;
+    END LOOP;
+    FOREACH algo IN ARRAY algorithms LOOP
+        merged := jsonb_strip_nulls(coalesce(defaults -> algo, '{}') || coalesce(overrides -> algo, '{}'));
+        FOR param, value IN SELECT e.key, e.value FROM jsonb_each(merged) e LOOP
+            IF NOT (jsonb_typeof(value) IN ('number', 'string', 'boolean')
+                    OR (jsonb_typeof(value) = 'array' AND jsonb_array_length(value) > 0
+                        AND NOT EXISTS (SELECT FROM jsonb_array_elements(value) v
+                                        WHERE jsonb_typeof(v) NOT IN ('number', 'string', 'boolean')))) THEN
+                RAISE EXCEPTION 'search_space for "%": parameter "%" must be a value or a non-empty array of values, got %',
+                                algo, param, value
+                    USING ERRCODE = 'invalid_parameter_value',
+                          HINT = format('e.g. {"%s": {"%s": [1, 2, 3]}}; null removes the parameter from the search.',
+                                        algo, param);
+            END IF;
+        END LOOP;
+        space := space || jsonb_build_object(algo, merged);
+    END LOOP;
+    RETURN space;
+END
+$$;
+COMMENT ON FUNCTION recsys_tune_search_space(text[], jsonb) IS
+    'The search space of tune(): the defaults for the given algorithms merged with (and checked against) overrides.';
+
+-- Every combination of one algorithm's parameter values, in a fixed order
+-- (parameters by name, values as listed), so grid search is reproducible.
+CREATE FUNCTION recsys_tune_grid(space jsonb) RETURNS SETOF jsonb
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, recsys, pg_temp AS $$
+DECLARE
+    points jsonb[] := ARRAY['{}'::jsonb];
+    expanded jsonb[];
+    param text;
+    values_ jsonb;
+    pt jsonb;
+    v jsonb;
+BEGIN
+    FOR param, values_ IN SELECT e.key, e.value FROM jsonb_each(space) e ORDER BY e.key LOOP
+        IF jsonb_typeof(values_) <> 'array' THEN
+            values_ := jsonb_build_array(values_);
+        END IF;
+        expanded := ARRAY[]::jsonb[];
+        FOREACH pt IN ARRAY points LOOP
+            FOR v IN SELECT x FROM jsonb_array_elements(values_) WITH ORDINALITY AS a(x, n) ORDER BY n LOOP
+                expanded := expanded || (pt || jsonb_build_object(param, v));
+            END LOOP;
+        END LOOP;
+        points := expanded;
+    END LOOP;
+    RETURN QUERY SELECT p FROM unnest(points) WITH ORDINALITY AS u(p, n) ORDER BY n;
+END
+$$;
+COMMENT ON FUNCTION recsys_tune_grid(jsonb) IS 'All parameter combinations of one algorithm''s search space, in a fixed order.';
+
+-- The fine step: for each numeric parameter searched over two or more values,
+-- the points halfway between the winner's value and its grid neighbours (half
+-- a step beyond it when the winner sits at the edge of the grid). "Halfway"
+-- is geometric for values that span a factor of 3 or more (the log-spaced
+-- ones) and arithmetic otherwise; integer parameters stay integers.
+CREATE FUNCTION recsys_tune_refine(best jsonb, space jsonb) RETURNS SETOF jsonb
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, recsys, pg_temp AS $$
+DECLARE
+    param text;
+    values_ jsonb;
+    grid numeric[];
+    v numeric;
+    lower_ numeric;
+    upper_ numeric;
+    integral boolean;
+    candidate numeric;
+    other numeric;
+    step_beyond boolean;
+BEGIN
+    FOR param, values_ IN SELECT e.key, e.value FROM jsonb_each(space) e ORDER BY e.key LOOP
+        CONTINUE WHEN jsonb_typeof(values_) <> 'array' OR jsonb_typeof(best -> param) IS DISTINCT FROM 'number';
+        SELECT array_agg(DISTINCT (x #>> '{}')::numeric ORDER BY (x #>> '{}')::numeric) INTO grid
+          FROM jsonb_array_elements(values_) x WHERE jsonb_typeof(x) = 'number';
+        CONTINUE WHEN coalesce(cardinality(grid), 0) < 2;
+        v := (best ->> param)::numeric;
+        integral := (SELECT bool_and(g = trunc(g)) FROM unnest(grid) g);
+        lower_ := (SELECT max(g) FROM unnest(grid) g WHERE g < v);
+        upper_ := (SELECT min(g) FROM unnest(grid) g WHERE g > v);
+        FOR other, step_beyond IN SELECT * FROM (VALUES (lower_, false), (upper_, false),
+                                                        (CASE WHEN lower_ IS NULL THEN upper_ END, true),
+                                                        (CASE WHEN upper_ IS NULL THEN lower_ END, true)) AS o(x, b)
+                                   WHERE o.x IS NOT NULL LOOP
+            IF v > 0 AND other > 0 AND greatest(v, other) / least(v, other) >= 3 THEN
+                candidate := CASE WHEN step_beyond THEN v * sqrt(v / other) ELSE sqrt(v * other) END;
+            ELSE
+                candidate := CASE WHEN step_beyond THEN v + (v - other) / 2 ELSE (v + other) / 2 END;
+            END IF;
+            -- Three significant digits: enough for a search this coarse, and
+            -- the params read well in the results.
+            candidate := CASE WHEN integral THEN round(candidate)
+                              WHEN candidate > 0 THEN round(candidate, greatest(0, 2 - floor(log(candidate))::int))
+                              ELSE candidate END;
+            CONTINUE WHEN candidate <= 0 OR candidate = v OR candidate = ANY (grid);
+            RETURN NEXT best || jsonb_build_object(param, candidate);
+        END LOOP;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION recsys_tune_refine(jsonb, jsonb) IS
+    'Parameter sets around the best one: its numeric values moved halfway towards their grid neighbours.';
+
+-- Why a candidate cannot fit in recsys.memory_limit, or NULL. The core would
+-- refuse it too, but only after reading the rows; this decides up front.
+CREATE FUNCTION recsys_tune_too_big(algorithm text, params jsonb, n_users bigint, n_items bigint) RETURNS text
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, recsys, pg_temp AS $$
+DECLARE
+    memory_limit constant bigint := least(pg_size_bytes(current_setting('recsys.memory_limit')),
+                                          pg_size_bytes(current_setting('recsys.max_memory')));
+    m bigint;
+    f bigint;
+    needed numeric;
+    how text;
+BEGIN
+    IF algorithm = 'ease' THEN
+        -- two dense item x item matrices of doubles
+        m := least(n_items, coalesce((params ->> 'max_items')::bigint, n_items));
+        needed := 2 * m::numeric * m * 8;
+        how := format('2 x %s^2 x 8 bytes', m);
+    ELSIF algorithm IN ('als', 'bpr') THEN
+        -- user and item factors, plus the solver's padded copy for ALS
+        f := coalesce((params ->> 'factors')::bigint, 64);
+        needed := 2 * (n_users + n_items)::numeric * f * 4;
+        how := format('2 x (%s users + %s items) x %s factors x 4 bytes', n_users, n_items, f);
+    ELSE
+        RETURN NULL;
+    END IF;
+    IF needed <= memory_limit THEN
+        RETURN NULL;
+    END IF;
+    RETURN format('needs %s = %s, more than recsys.memory_limit (%s)', how, pg_size_pretty(needed),
+                  current_setting('recsys.memory_limit'));
+END
+$$;
+COMMENT ON FUNCTION recsys_tune_too_big(text, jsonb, bigint, bigint) IS
+    'Why a tune() candidate would not fit in recsys.memory_limit, or NULL if it fits.';
+
+-- The core's message if a parameter set is invalid, or NULL.
+CREATE FUNCTION recsys_tune_params_error(algorithm text, params jsonb) RETURNS text
+LANGUAGE plpgsql SET search_path = pg_catalog, recsys, pg_temp AS $$
+BEGIN
+    PERFORM recsys.recsys_check_params(algorithm, params);
+    RETURN NULL;
+EXCEPTION WHEN invalid_parameter_value THEN
+    RETURN SQLERRM;
+END
+$$;
+COMMENT ON FUNCTION recsys_tune_params_error(text, jsonb) IS
+    'The error an algorithm gives for a parameter set, or NULL if it accepts it (used by tune).';
+
+-- tune(name, query, ...): one row per candidate trained, the stored winner
+-- marked. The flow: check the arguments and the search space (cheaply, before
+-- any real training); split the query's rows per user (seeded); train and
+-- score candidates under a scratch name (coarse grid, then a fine step around
+-- the best, then the rest of the grid) until the grid, max_candidates or the
+-- budget runs out; retrain the winner on all rows under `name`. Scratch rows
+-- and the split table are removed at the end, and an error anywhere rolls
+-- them back with the statement. The caller needs INSERT, UPDATE and DELETE
+-- on recsys_models, as for train() and drop_model().
+CREATE FUNCTION recsys_tune_with_path(name text, query text, algorithms text[], metric text, budget interval,
+                                      max_candidates integer, search_space jsonb, search text, seed bigint,
+                                      validation_fraction float8, min_improvement float8, search_path text)
+RETURNS TABLE (candidate integer, algorithm text, params jsonb, score double precision, train_s double precision,
+               chosen boolean)
+LANGUAGE plpgsql SET search_path = pg_catalog, recsys, pg_temp AS $$
+DECLARE
+    known constant text[] := ARRAY['popularity', 'itemknn', 'ease', 'als', 'bpr'];
+    -- One scratch name per backend: concurrent tunes of the same name do not
+    -- collide on the model table's key, and train() replaces it per candidate.
+    scratch constant text := format('%s (tune candidate, backend %s)', recsys_tune_with_path.name, pg_backend_pid());
+    train_query text;
+    test_query constant text := 'SELECT user_id, item_id FROM pg_temp.recsys_tune_rows WHERE is_test';
+    started constant timestamptz := clock_timestamp();
+    source constant text := recsys.recsys_query_body(recsys_tune_with_path.query);
+    caller_path constant text := recsys_tune_with_path.search_path;
+    sql text;
+    has_weight boolean;
+    algos text[];
+    space jsonb;
+    metric_name text;
+    k integer;
+    n_users bigint;
+    n_items bigint;
+    n_test bigint;
+    queue jsonb[];
+    coarse_queue jsonb[];
+    coarse_done integer;
+    coarse_limit integer;
+    i integer;
+    phase text;
+    c jsonb;
+    bad text;
+    tried integer := 0;
+    planned integer;
+    results jsonb := '[]';
+    skipped jsonb := '[]';
+    best jsonb;
+    best_eval jsonb;
+    floor_ jsonb;
+    floor_eval jsonb;
+    stopped_by text := 'search space exhausted';
+    t0 timestamptz;
+    info jsonb;
+    eval jsonb;
+    cand_score double precision;
+    eval_s double precision;
+    trained boolean;
+BEGIN
+    ---------------------------------------------------------------- arguments
+    IF recsys_tune_with_path.name IS NULL OR length(recsys_tune_with_path.name) = 0 THEN
+        RAISE EXCEPTION 'model name must not be empty' USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Pass the name to store the chosen model under, e.g. tune(''shop'', ...).';
+    END IF;
+    IF recsys_tune_with_path.query IS NULL THEN
+        RAISE EXCEPTION 'query must not be NULL' USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Pass a SELECT returning user_id, item_id and optionally weight.';
+    END IF;
+    PERFORM recsys.recsys_check_can_store(recsys_tune_with_path.name);
+    IF recsys_tune_with_path.algorithms IS NOT NULL THEN
+        IF cardinality(recsys_tune_with_path.algorithms) = 0 OR array_position(recsys_tune_with_path.algorithms, NULL) IS NOT NULL THEN
+            RAISE EXCEPTION 'algorithms must be a non-empty array without NULLs' USING ERRCODE = 'invalid_parameter_value',
+                HINT = 'e.g. algorithms => ARRAY[''itemknn'', ''ease'', ''als''], or leave it out to try all that fit.';
+        END IF;
+        SELECT a INTO bad FROM unnest(recsys_tune_with_path.algorithms) a WHERE NOT a = ANY (known) LIMIT 1;
+        IF bad IS NOT NULL THEN
+            RAISE EXCEPTION 'unknown algorithm "%"', bad USING ERRCODE = 'invalid_parameter_value',
+                HINT = format('Known algorithms: %s.', array_to_string(known, ', '));
+        END IF;
+    END IF;
+    -- popularity is always tried, first: the floor a personalised model must
+    -- beat, and on ties (ties go to the earlier candidate) the simplest wins.
+    -- Without a list: every algorithm but bpr, plus any the search space names.
+    SELECT array_agg(a ORDER BY array_position(known, a)) INTO algos
+      FROM unnest(known) a
+     WHERE a = 'popularity'
+        OR (recsys_tune_with_path.algorithms IS NULL AND a <> 'bpr')
+        OR a = ANY (recsys_tune_with_path.algorithms)
+        OR (recsys_tune_with_path.algorithms IS NULL AND jsonb_typeof(recsys_tune_with_path.search_space) = 'object' AND recsys_tune_with_path.search_space ? a);
+    space := recsys.recsys_tune_search_space(
+        CASE WHEN recsys_tune_with_path.algorithms IS NULL THEN algos ELSE array_append(recsys_tune_with_path.algorithms, 'popularity') END,
+        recsys_tune_with_path.search_space);
+
+    metric_name := substring(lower(recsys_tune_with_path.metric) FROM '^(precision|recall|ndcg|map|hit_rate)@[0-9]{1,4}$');
+    k := substring(recsys_tune_with_path.metric FROM '@([0-9]{1,4})$')::integer;
+    IF metric_name IS NULL OR k < 1 THEN
+        RAISE EXCEPTION 'unknown metric "%"', recsys_tune_with_path.metric USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Use precision, recall, ndcg, map or hit_rate at a cut-off k, e.g. ''ndcg@10''.';
+    END IF;
+    IF recsys_tune_with_path.budget IS NOT NULL AND recsys_tune_with_path.budget <= interval '0' THEN
+        RAISE EXCEPTION 'budget must be positive, got %', recsys_tune_with_path.budget USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'e.g. budget => interval ''5 minutes''; NULL means no time limit (use max_candidates).';
+    END IF;
+    IF recsys_tune_with_path.max_candidates IS NOT NULL AND recsys_tune_with_path.max_candidates < 1 THEN
+        RAISE EXCEPTION 'max_candidates must be at least 1, got %', recsys_tune_with_path.max_candidates
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'e.g. max_candidates => 20; NULL means no limit.';
+    END IF;
+    IF recsys_tune_with_path.search IS NULL OR recsys_tune_with_path.search NOT IN ('random', 'grid') THEN
+        RAISE EXCEPTION 'search must be ''random'' or ''grid'', got %', coalesce(quote_literal(recsys_tune_with_path.search), 'NULL')
+            USING ERRCODE = 'invalid_parameter_value',
+            HINT = '''random'' tries the grid in an order drawn from the seed; ''grid'' in the listed order.';
+    END IF;
+    IF recsys_tune_with_path.seed IS NULL OR recsys_tune_with_path.seed < 0 THEN
+        RAISE EXCEPTION 'seed must be a non-negative integer' USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'The seed fixes the validation split, the search order and the models'' initialisation.';
+    END IF;
+    IF recsys_tune_with_path.min_improvement IS NULL OR NOT (recsys_tune_with_path.min_improvement >= 0)
+       OR recsys_tune_with_path.min_improvement IN ('NaN', 'Infinity') THEN
+        RAISE EXCEPTION 'min_improvement must be 0 or more, got %', recsys_tune_with_path.min_improvement
+            USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'e.g. 0.02: a personalised model must beat popularity by 2% to be chosen; 0 takes the top score.';
+    END IF;
+    IF recsys_tune_with_path.validation_fraction IS NULL OR NOT (recsys_tune_with_path.validation_fraction > 0 AND recsys_tune_with_path.validation_fraction < 1) THEN
+        RAISE EXCEPTION 'validation_fraction must be between 0 and 1, got %', recsys_tune_with_path.validation_fraction
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'e.g. 0.2 holds out a fifth of each user''s items.';
+    END IF;
+
+    -- The search trains on the split's text ids, the winner on the query
+    -- itself: train one of its rows now, so that a column type the training
+    -- aggregate refuses fails here rather than after the whole search.
+    has_weight := recsys.recsys_query_has_weight(source, caller_path);
+    sql := format('SELECT recsys.recsys_train(''popularity'', q.user_id, q.item_id%s) '
+                  'FROM (SELECT * FROM (%s) AS s LIMIT 1) AS q',
+                  CASE WHEN has_weight THEN ', q.weight::pg_catalog.float8' ELSE '' END, source);
+    PERFORM pg_catalog.set_config('search_path', caller_path, true);
+    EXECUTE sql;
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, recsys, pg_temp', true);
+
+    ------------------------------------------------------------- candidates
+    -- Every grid point, each algorithm's in its own order (random: by a hash of
+    -- the seed and the point, the same on every machine), then interleaved
+    -- round-robin so that a budget cut still leaves each algorithm tried.
+    -- ALS and BPR get the seed too, so their initialisation is reproducible.
+    SELECT array_agg(jsonb_build_object('algorithm', g.algo, 'params', g.params) ORDER BY g.algo <> 'popularity', g.r, g.o)
+      INTO queue
+      FROM (SELECT a.algo, a.o,
+                   CASE WHEN a.algo IN ('als', 'bpr') AND NOT p.params ? 'seed'
+                        THEN p.params || jsonb_build_object('seed', recsys_tune_with_path.seed) ELSE p.params END AS params,
+                   row_number() OVER (PARTITION BY a.algo
+                                      ORDER BY CASE WHEN recsys_tune_with_path.search = 'random'
+                                                    THEN md5(format('%s/%s/%s', recsys_tune_with_path.seed, a.algo, p.params)) END,
+                                               p.n) AS r
+              FROM unnest(algos) WITH ORDINALITY AS a(algo, o)
+                   CROSS JOIN LATERAL recsys.recsys_tune_grid(space -> a.algo) WITH ORDINALITY AS p(params, n)) g;
+
+    -- A typo in a search space should fail now, not after minutes of search.
+    FOREACH c IN ARRAY queue LOOP
+        bad := recsys.recsys_tune_params_error(c ->> 'algorithm', c -> 'params');
+        IF bad IS NOT NULL THEN
+            RAISE EXCEPTION 'search space for "%" is invalid: %', c ->> 'algorithm', bad
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = format('The parameter set %s was rejected; fix search_space.', c -> 'params');
+        END IF;
+    END LOOP;
+
+    --------------------------------------------------------- validation split
+    -- Materialised once: every candidate trains on the same rows and is
+    -- judged on the same held-out items. An error anywhere below rolls back
+    -- this table and every scratch model with the statement.
+    IF to_regclass('pg_temp.recsys_tune_rows') IS NOT NULL THEN
+        DROP TABLE pg_temp.recsys_tune_rows;  -- left by an earlier call in this transaction
+    END IF;
+    CREATE TEMP TABLE recsys_tune_rows AS
+        SELECT * FROM recsys.recsys_split(source, 'per_user', recsys_tune_with_path.validation_fraction, NULL,
+                                         recsys_tune_with_path.seed, caller_path);
+    SELECT count(DISTINCT r.user_id), count(DISTINCT r.item_id), count(*) FILTER (WHERE r.is_test)
+      INTO n_users, n_items, n_test FROM pg_temp.recsys_tune_rows r;
+    -- Without a weight column the split reports NULL weights, which train()
+    -- would skip as rows; leave the column out so they count as 1, as train() does.
+    train_query := format('SELECT user_id, item_id%s FROM pg_temp.recsys_tune_rows WHERE NOT is_test',
+                          CASE WHEN has_weight THEN ', weight' ELSE '' END);
+    IF n_users = 0 THEN
+        RAISE EXCEPTION 'the tuning query returned no rows' USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Check the query: it must return (user_id, item_id [, weight]) rows.';
+    END IF;
+    IF n_test = 0 THEN
+        RAISE EXCEPTION 'no user has enough distinct items to hold some out for validation'
+            USING ERRCODE = 'invalid_parameter_value',
+            HINT = format('With validation_fraction %s a user needs at least %s distinct items.',
+                          recsys_tune_with_path.validation_fraction, ceil(0.5 / recsys_tune_with_path.validation_fraction));
+    END IF;
+
+    ------------------------------------------------------------------ search
+    -- max_candidates counts trained candidates, coarse and fine together; when
+    -- the grid does not fit, a quarter is kept for the fine step, and what the
+    -- fine step leaves unused goes back to the rest of the grid.
+    coarse_queue := queue;
+    coarse_done := cardinality(queue);
+    coarse_limit := CASE WHEN recsys_tune_with_path.max_candidates IS NULL OR cardinality(queue) <= recsys_tune_with_path.max_candidates
+                         THEN cardinality(queue)
+                         ELSE recsys_tune_with_path.max_candidates - recsys_tune_with_path.max_candidates / 4 END;
+    planned := coarse_limit;
+    <<phases>>
+    FOREACH phase IN ARRAY ARRAY['coarse', 'fine', 'rest'] LOOP
+        IF phase = 'rest' THEN
+            queue := coarse_queue[coarse_done + 1:];
+            planned := tried + least(cardinality(queue), coalesce(recsys_tune_with_path.max_candidates - tried, cardinality(queue)));
+        ELSIF phase = 'fine' THEN
+            -- Around the winner only, and only if it has something to refine.
+            CONTINUE phases WHEN best IS NULL;
+            SELECT coalesce(array_agg(jsonb_build_object('algorithm', best ->> 'algorithm', 'params', f.p) ORDER BY f.n),
+                            ARRAY[]::jsonb[])
+              INTO queue
+              FROM recsys.recsys_tune_refine(best -> 'params', space -> (best ->> 'algorithm'))
+                   WITH ORDINALITY AS f(p, n)
+             WHERE NOT EXISTS (SELECT FROM jsonb_array_elements(results) x WHERE x -> 'params' = f.p)
+               AND recsys.recsys_tune_params_error(best ->> 'algorithm', f.p) IS NULL;
+            planned := tried + least(cardinality(queue), coalesce(recsys_tune_with_path.max_candidates - tried, cardinality(queue)));
+        END IF;
+        FOR i IN 1 .. coalesce(cardinality(queue), 0) LOOP
+            c := queue[i];
+            IF phase = 'coarse' AND tried >= coarse_limit THEN
+                coarse_done := i - 1;
+                EXIT;
+            END IF;
+            IF recsys_tune_with_path.max_candidates IS NOT NULL AND tried >= recsys_tune_with_path.max_candidates THEN
+                stopped_by := 'max_candidates';
+                EXIT phases;
+            END IF;
+            -- Checked between candidates, after the first (popularity, cheap),
+            -- so there is always a model to keep: one in flight runs to its end
+            -- (a hard limit is statement_timeout, which aborts the whole call).
+            IF recsys_tune_with_path.budget IS NOT NULL AND tried >= 1 AND clock_timestamp() - started >= recsys_tune_with_path.budget THEN
+                stopped_by := 'budget';
+                RAISE NOTICE 'tune: budget of % reached after % candidates; keeping the best so far',
+                             recsys_tune_with_path.budget, tried;
+                EXIT phases;
+            END IF;
+            bad := recsys.recsys_tune_too_big(c ->> 'algorithm', c -> 'params', n_users, n_items);
+            IF bad IS NOT NULL THEN
+                RAISE NOTICE 'tune: skipping % %: %', c ->> 'algorithm', c -> 'params', bad
+                    USING HINT = 'Add "max_items" (EASE) or fewer "factors" to its search space, or raise recsys.memory_limit.';
+                skipped := skipped || jsonb_build_object('algorithm', c -> 'algorithm', 'params', c -> 'params', 'reason', bad);
+                CONTINUE;
+            END IF;
+
+            t0 := clock_timestamp();
+            trained := true;
+            BEGIN
+                info := recsys.train(scratch, c ->> 'algorithm', train_query, c -> 'params');
+            EXCEPTION WHEN program_limit_exceeded OR out_of_memory THEN
+                -- The core's own memory check caught what the estimate missed.
+                RAISE NOTICE 'tune: skipping % %: %', c ->> 'algorithm', c -> 'params', SQLERRM;
+                skipped := skipped || jsonb_build_object('algorithm', c -> 'algorithm', 'params', c -> 'params',
+                                                         'reason', SQLERRM);
+                trained := false;
+            END;
+            CONTINUE WHEN NOT trained;
+            tried := tried + 1;
+            t0 := clock_timestamp();
+            eval := recsys.recsys_evaluate(scratch, test_query, k, caller_path);
+            eval_s := extract(epoch FROM clock_timestamp() - t0);
+            cand_score := (eval -> 'all' ->> metric_name)::double precision;
+            results := results || jsonb_build_object(
+                'candidate', tried, 'phase', phase, 'algorithm', c -> 'algorithm', 'params', c -> 'params',
+                'score', cand_score, 'train_seconds', (info ->> 'train_seconds')::double precision,
+                'evaluate_seconds', eval_s);
+            -- Strictly better only: ties keep the earlier, simpler candidate.
+            IF cand_score IS NOT NULL AND (best IS NULL OR cand_score > (best ->> 'score')::double precision) THEN
+                best := results -> -1;
+                best_eval := eval;
+            END IF;
+            IF c ->> 'algorithm' = 'popularity' AND cand_score IS NOT NULL
+               AND (floor_ IS NULL OR cand_score > (floor_ ->> 'score')::double precision) THEN
+                floor_ := results -> -1;
+                floor_eval := eval;
+            END IF;
+            RAISE NOTICE 'tune: candidate % of %: % %: % = % (train % s, evaluate % s)',
+                         tried, planned, c ->> 'algorithm', c -> 'params', recsys_tune_with_path.metric,
+                         coalesce(round(cand_score::numeric, 4)::text, 'NULL'),
+                         round((info ->> 'train_seconds')::numeric, 2), round(eval_s::numeric, 2);
+        END LOOP;
+    END LOOP;
+    IF stopped_by <> 'budget' AND tried >= recsys_tune_with_path.max_candidates THEN
+        stopped_by := 'max_candidates';
+    END IF;
+    PERFORM recsys.drop_model(scratch, if_exists => true);
+
+    IF best IS NULL THEN
+        RAISE EXCEPTION 'no candidate could be trained and scored' USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'See the NOTICEs for skipped candidates; raise recsys.memory_limit or the budget.';
+    END IF;
+
+    ------------------------------------------------------------ the winner
+    -- With many candidates the top validation score is biased upwards (some
+    -- win by luck: on data with no personal signal the best of 30 beat
+    -- popularity by 0.6%), so popularity, cheap and explainable, stays the
+    -- choice unless a personalised model beats it by min_improvement.
+    IF floor_ IS NOT NULL AND best ->> 'algorithm' <> 'popularity'
+       AND (best ->> 'score')::double precision
+           < (floor_ ->> 'score')::double precision * (1 + recsys_tune_with_path.min_improvement) THEN
+        RAISE NOTICE 'tune: keeping popularity (% = %): the best candidate, % % (%), beats it by less than min_improvement (%)',
+                     recsys_tune_with_path.metric, round((floor_ ->> 'score')::numeric, 4), best ->> 'algorithm', best -> 'params',
+                     round((best ->> 'score')::numeric, 4), recsys_tune_with_path.min_improvement;
+        best := floor_;
+        best_eval := floor_eval;
+    END IF;
+    -- Retrained on all rows with the caller's own query (original id types);
+    -- its stored metrics are the validation metrics of the search, so
+    -- metrics->'all'->>'ndcg' reads as after evaluate(), plus the search log.
+    info := recsys.recsys_train_with_path(recsys_tune_with_path.name, best ->> 'algorithm', source, best -> 'params',
+                                          caller_path);
+    UPDATE recsys.recsys_models AS m
+       SET metrics = best_eval || jsonb_build_object('tune', jsonb_build_object(
+               'metric', recsys_tune_with_path.metric, 'seed', recsys_tune_with_path.seed, 'search', recsys_tune_with_path.search,
+               'validation_fraction', recsys_tune_with_path.validation_fraction, 'validation_test_rows', n_test,
+               'min_improvement', recsys_tune_with_path.min_improvement,
+               'max_candidates', recsys_tune_with_path.max_candidates, 'budget_seconds', extract(epoch FROM recsys_tune_with_path.budget),
+               'stopped_by', stopped_by, 'seconds', extract(epoch FROM clock_timestamp() - started),
+               'chosen', best, 'candidates', results, 'skipped', skipped))
+     WHERE m.name = recsys_tune_with_path.name;
+    DROP TABLE pg_temp.recsys_tune_rows;
+    RAISE NOTICE 'tune: chose % % (% = %), retrained on all rows in % s and stored as "%"',
+                 best ->> 'algorithm', best -> 'params', recsys_tune_with_path.metric, round((best ->> 'score')::numeric, 4),
+                 round((info ->> 'train_seconds')::numeric, 2), recsys_tune_with_path.name;
+
+    RETURN QUERY
+    SELECT (x ->> 'candidate')::integer, x ->> 'algorithm', x -> 'params', (x ->> 'score')::double precision,
+           (x ->> 'train_seconds')::double precision, (x ->> 'candidate') = (best ->> 'candidate')
+      FROM jsonb_array_elements(results) AS x ORDER BY (x ->> 'candidate')::integer;
+END
+$$;
+COMMENT ON FUNCTION recsys_tune_with_path(text, text, text[], text, interval, integer, jsonb, text, bigint, float8,
+                                          float8, text) IS
+    'tune() with the search_path to parse the caller''s query with.';
+
+CREATE FUNCTION tune(name text, query text,
+                     algorithms text[] DEFAULT NULL,
+                     metric text DEFAULT 'ndcg@10',
+                     budget interval DEFAULT interval '5 minutes',
+                     max_candidates integer DEFAULT NULL,
+                     search_space jsonb DEFAULT NULL,
+                     search text DEFAULT 'random',
+                     seed bigint DEFAULT 42,
+                     validation_fraction float8 DEFAULT 0.2,
+                     min_improvement float8 DEFAULT 0.02)
+RETURNS TABLE (candidate integer, algorithm text, params jsonb, score double precision, train_s double precision,
+               chosen boolean)
+LANGUAGE sql AS $$
+    SELECT * FROM recsys.recsys_tune_with_path($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
+                                               pg_catalog.current_setting('search_path'))
+$$;
+COMMENT ON FUNCTION tune(text, text, text[], text, interval, integer, jsonb, text, bigint, float8, float8) IS
+    'Searches algorithms and parameters on a per-user validation split of the query''s rows, retrains the best on all rows and stores it under a name; one row per candidate tried.';
