@@ -36,13 +36,15 @@ using simd::load;
 using simd::store;
 using simd::v8;
 
-using m8 = int __attribute__((vector_size(32)));
 // Lane-wise sums of neighbouring pairs, then quads, of two vectors' lanes.
+// __builtin_shufflevector: GCC >= 12 and clang both have it.
 [[gnu::always_inline]] inline v8 pair_sums(v8 x, v8 y) {
-    return __builtin_shuffle(x, y, m8{0, 8, 2, 10, 4, 12, 6, 14}) + __builtin_shuffle(x, y, m8{1, 9, 3, 11, 5, 13, 7, 15});
+    return __builtin_shufflevector(x, y, 0, 8, 2, 10, 4, 12, 6, 14) +
+           __builtin_shufflevector(x, y, 1, 9, 3, 11, 5, 13, 7, 15);
 }
 [[gnu::always_inline]] inline v8 quad_sums(v8 x, v8 y) {
-    return __builtin_shuffle(x, y, m8{0, 1, 8, 9, 4, 5, 12, 13}) + __builtin_shuffle(x, y, m8{2, 3, 10, 11, 6, 7, 14, 15});
+    return __builtin_shufflevector(x, y, 0, 1, 8, 9, 4, 5, 12, 13) +
+           __builtin_shufflevector(x, y, 2, 3, 10, 11, 6, 7, 14, 15);
 }
 
 // The eight horizontal sums of a[0..7], as one vector: a transposing
@@ -50,8 +52,8 @@ using m8 = int __attribute__((vector_size(32)));
 [[gnu::always_inline]] inline v8 hsum8(const v8* a) {
     const v8 c0 = quad_sums(pair_sums(a[0], a[1]), pair_sums(a[2], a[3]));
     const v8 c1 = quad_sums(pair_sums(a[4], a[5]), pair_sums(a[6], a[7]));
-    return __builtin_shuffle(c0, c1, m8{0, 1, 2, 3, 8, 9, 10, 11}) +
-           __builtin_shuffle(c0, c1, m8{4, 5, 6, 7, 12, 13, 14, 15});
+    return __builtin_shufflevector(c0, c1, 0, 1, 2, 3, 8, 9, 10, 11) +
+           __builtin_shufflevector(c0, c1, 4, 5, 6, 7, 12, 13, 14, 15);
 }
 
 // out[k] = rows[k] . v (count a multiple of 8), eight rows at a time for
@@ -137,10 +139,14 @@ __attribute__((target_clones("arch=x86-64-v3", "default"))) void row_axpys(const
     axpys(rows, count, fp, coef, out);
 }
 
+// The CG kernels' bodies are always-inline functions with no vector in their
+// signature, wrapped by the clones below (like the kernels above): clang
+// rejects a vector passed directly between a clone compiled for AVX and a
+// helper that is not (an ABI mismatch it checks before inlining).
+
 // One conjugate-gradient step from the product ap = A p: moves x along p and
 // updates the residual r and the direction p. Returns the new |r|².
-__attribute__((target_clones("arch=x86-64-v3", "default"))) float cg_update(float* x, float* r, float* p,
-                                                                           const float* ap, size_t fp, float rs) {
+[[gnu::always_inline]] inline float cg_step(float* x, float* r, float* p, const float* ap, size_t fp, float rs) {
     const float alpha = rs / dot(p, ap, fp);
     for (size_t i = 0; i < fp; i += 8) {
         store(x + i, load(x + i) + alpha * load(p + i));
@@ -153,13 +159,22 @@ __attribute__((target_clones("arch=x86-64-v3", "default"))) float cg_update(floa
 }
 
 // The starting residual r = b - ap and direction p = r. Returns |r|².
-__attribute__((target_clones("arch=x86-64-v3", "default"))) float cg_start(const float* b, const float* ap, float* r,
-                                                                          float* p, size_t fp) {
+[[gnu::always_inline]] inline float cg_first(const float* b, const float* ap, float* r, float* p, size_t fp) {
     for (size_t i = 0; i < fp; i += 8) {
         store(r + i, load(b + i) - load(ap + i));
         store(p + i, load(r + i));
     }
     return dot(r, r, fp);
+}
+
+__attribute__((target_clones("arch=x86-64-v3", "default"))) float cg_update(float* x, float* r, float* p,
+                                                                           const float* ap, size_t fp, float rs) {
+    return cg_step(x, r, p, ap, fp, rs);
+}
+
+__attribute__((target_clones("arch=x86-64-v3", "default"))) float cg_start(const float* b, const float* ap, float* r,
+                                                                          float* p, size_t fp) {
+    return cg_first(b, ap, r, p, fp);
 }
 
 __attribute__((target_clones("arch=x86-64-v3", "default"))) void row_dots(const float* const* rows, size_t count,
@@ -330,7 +345,7 @@ public:
             float* bq = &b_[q * fp_];
             std::fill_n(bq, fp_, 0.0f);
             if (correction) {
-                kernel::add_rhs(yu, m, fp_, &conf_[start_[q]], x + q * fp_, bq);
+                kernel::add_rhs(yu, m, fp_, conf_.data() + start_[q], x + q * fp_, bq);
             } else {
                 ones_.resize(std::max(ones_.size(), m), 1.0f);
                 kernel::row_axpys(yu, m, fp_, ones_.data(), bq);
@@ -345,7 +360,7 @@ public:
                 float* ap = &ap_[q * fp_];
                 if (correction) {
                     const auto [yu, m] = items(q);
-                    kernel::add_correction(yu, m, fp_, &conf_[start_[q]], p, ap);
+                    kernel::add_correction(yu, m, fp_, conf_.data() + start_[q], p, ap);
                 }
                 rs_[q] = kernel::cg_update(x + q * fp_, &r_[q * fp_], p, ap, fp_, rs_[q]);
             }
@@ -362,12 +377,12 @@ public:
             return double(count_[q]) - 2.0 * xb;
         }
         const auto [yu, m] = items(q);
-        return recsys::als::observed_loss(yu, &conf_[start_[q]], count_[q], m, fp_, x, scratch_);
+        return recsys::als::observed_loss(yu, conf_.data() + start_[q], count_[q], m, fp_, x, scratch_);
     }
 
 private:
     std::pair<const float* const*, size_t> items(size_t q) const {
-        return {&rows_[start_[q]], start_[q + 1] - start_[q]};
+        return {rows_.data() + start_[q], start_[q + 1] - start_[q]};
     }
 
     size_t fp_;

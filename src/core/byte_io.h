@@ -36,7 +36,7 @@ public:
     void append(const void* p, size_t n) {
         const size_t used = buf_.size();
         buf_.resize(used + n);
-        if (n) std::memcpy(buf_.data() + used, p, n);
+        if (n) std::memcpy(buf_.data() + used, p, n);  // memcpy from null is undefined, even of 0 bytes
     }
     // Overwrites a value put() earlier at byte offset `at`.
     template <typename T>
@@ -79,7 +79,7 @@ public:
         if (n > max_count || n > remaining() / sizeof(T))
             throw corrupted("model is truncated or corrupted (array length out of range)");
         std::vector<T> v(n);
-        std::memcpy(v.data(), p_, n * sizeof(T));
+        if (n) std::memcpy(v.data(), p_, n * sizeof(T));  // an empty vector's data() may be null
         p_ += n * sizeof(T);
         return v;
     }
