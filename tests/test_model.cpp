@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
@@ -306,6 +307,32 @@ TEST(ModelFormat, CorruptedBodyIsAChecksumMismatch) {
     bad = bytes;
     for (int k = 0; k < 8; ++k) std::swap(bad[32 + k], bad[48 + k]);
     if (bad != bytes) expect_error([&] { load(bad); }, ErrorKind::Corrupted);
+}
+
+// seal() is what serialize() ends with; on changed bytes it mends the size
+// and the checksum, and nothing else.
+TEST(ModelFormat, SealWritesSizeAndChecksum) {
+    auto bytes = train("itemknn", int_rows()).serialize();
+    auto resealed = bytes;
+    Model::seal(resealed.data(), resealed.size());
+    EXPECT_EQ(resealed, bytes);
+    // A changed popularity count, sealed, loads with the new count.
+    auto changed = bytes;
+    Model m = load(bytes);
+    const float more = m.popularity[0] + 1;
+    const auto at = std::search(changed.begin(), changed.end(), reinterpret_cast<const uint8_t*>(m.popularity.data()),
+                                reinterpret_cast<const uint8_t*>(m.popularity.data() + m.popularity.size()));
+    ASSERT_NE(at, changed.end());
+    std::memcpy(&*at, &more, 4);
+    expect_error([&] { load(changed); }, ErrorKind::Corrupted);
+    Model::seal(changed.data(), changed.size());
+    EXPECT_EQ(load(changed).popularity[0], more);
+    const size_t pos = size_t(at - changed.begin());
+    for (size_t i = 0; i + 8 < bytes.size(); ++i)
+        if (i < pos || i >= pos + 4) ASSERT_EQ(changed[i], bytes[i]) << "byte " << i;
+    // Too short to hold a header and a checksum.
+    std::vector<uint8_t> short_bytes(27);
+    expect_error([&] { Model::seal(short_bytes.data(), short_bytes.size()); }, ErrorKind::Internal);
 }
 
 TEST(ModelFormat, UnknownVersionRejected) {

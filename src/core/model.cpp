@@ -100,7 +100,7 @@ std::vector<uint8_t> Model::serialize() const {
     ByteWriter w;
     w.append(kMagic, sizeof kMagic);
     w.put<uint32_t>(kFormatVersion);
-    w.put<uint64_t>(0);  // total size, patched below
+    w.put<uint64_t>(0);  // total size, sealed below
     w.put_string(algorithm);
     w.put_string(params_json);
     w.put<uint64_t>(rows_added);
@@ -113,10 +113,18 @@ std::vector<uint8_t> Model::serialize() const {
     w.put<uint64_t>(0);  // the payload's size, patched below
     scorer->write(w);
     w.patch<uint64_t>(payload_size_at, w.size() - payload_size_at - 8);
-    w.patch<uint64_t>(sizeof kMagic + 4, w.size() + 8);
     w.bytes().reserve(w.size() + 8);  // exactly: a doubling would copy a large model once more
-    w.put<uint64_t>(checksum(w.bytes().data(), w.size()));
+    w.put<uint64_t>(0);                // checksum, sealed below
+    seal(w.bytes().data(), w.size());
     return std::move(w.bytes());
+}
+
+void Model::seal(uint8_t* data, size_t size) {
+    if (size < kHeaderSize + 8) throw Error(ErrorKind::Internal, "Model::seal: too short for a model");
+    const uint64_t total = size;
+    std::memcpy(data + sizeof kMagic + 4, &total, 8);
+    const uint64_t sum = checksum(data, size - 8);
+    std::memcpy(data + size - 8, &sum, 8);
 }
 
 Model Model::deserialize(const uint8_t* data, size_t size) {

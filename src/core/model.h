@@ -121,6 +121,11 @@ public:
 
     std::vector<uint8_t> serialize() const;
     static Model deserialize(const uint8_t* data, size_t size);  // throws corrupted
+    // Writes a serialised model's size into its header and its checksum into
+    // its last 8 bytes: serialize()'s last step, and how a fuzz target gets
+    // mutated bytes past both checks to the decoding. Throws Internal if
+    // `size` is below the header plus the checksum (28 bytes).
+    static void seal(uint8_t* data, size_t size);
 };
 
 // Trains `algorithm` on the collected rows. Besides the algorithm's own,
