@@ -1,0 +1,105 @@
+// libFuzzer target of the model decoder (a model bytea can be written by
+// anyone who may write the model table). Any bytes either load or fail with
+// recsys::Error(Corrupted); a model that loads answers every kind of query
+// without crashing and serialises back to the very same bytes. Bytes that
+// fail are tried again sealed (Model::seal: size field and checksum made
+// right), or almost no mutation would get past the checksum to the decoding.
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "batch.h"
+#include "errors.h"
+#include "model.h"
+#include "recommend.h"
+
+using namespace recsys;
+
+namespace {
+
+[[noreturn]] void fail(const char* what, const char* detail = "") {
+    std::fprintf(stderr, "fuzz_model: %s %s\n", what, detail);
+    std::abort();
+}
+
+// Queries that may refuse a model (popularity has no similar items, BPR no
+// explanations) with InvalidInput, and only with that.
+template <typename F>
+void may_refuse(F&& f) {
+    try {
+        f();
+    } catch (const Error& e) {
+        if (e.kind() != ErrorKind::InvalidInput) throw;
+    }
+}
+
+// The first few users and items reach every code path and keep the inputs
+// per second high.
+constexpr uint32_t kQueried = 4;
+
+void query(const Model& m) {
+    m.describe_json();
+    RecommendOptions o;
+    o.k = 3;
+    const uint32_t n_users = std::min(m.n_users(), kQueried), n_items = std::min(m.n_items(), kQueried);
+    std::vector<uint32_t> users;
+    for (uint32_t u = 0; u < n_users; ++u) {
+        recommend_user(m, u, o);
+        users.push_back(u);
+    }
+    recommend_user(m, std::nullopt, o);
+    recommend_all(m, users, o, Context{}, [](uint32_t, std::span<const Recommendation>) {}, 2);
+    Basket basket;
+    for (uint32_t i = 0; i < n_items; ++i) {
+        basket.items.push_back(i);
+        basket.weights.push_back(1.0f + float(i));
+    }
+    recommend_basket(m, basket, o);
+    for (uint32_t i = 0; i < n_items; ++i) {
+        may_refuse([&] { similar_items(m, i, 3); });
+        may_refuse([&] { explain(m, basket, std::nullopt, i); });
+        if (n_users > 0) may_refuse([&] { explain(m, m.history_of(0), 0u, i); });
+    }
+}
+
+// True if the bytes loaded.
+bool load(const uint8_t* data, size_t size) {
+    std::optional<Model> m;
+    try {
+        m.emplace(Model::deserialize(data, size));
+    } catch (const Error& e) {
+        if (e.kind() != ErrorKind::Corrupted) fail("deserialize threw an error other than Corrupted:", e.what());
+        return false;
+    }
+    try {
+        query(*m);
+    } catch (const std::exception& e) {
+        fail("a query on a model that loaded threw:", e.what());
+    }
+    const std::vector<uint8_t> again = m->serialize();
+    const auto [a, b] = std::mismatch(again.begin(), again.end(), data, data + size);
+    if (a != again.end() || b != data + size)
+        fail("a model that loaded serialises to other bytes, from byte",
+             std::to_string(a - again.begin()).c_str());
+    return true;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    try {
+        if (load(data, size) || size < 28) return 0;
+        std::vector<uint8_t> sealed(data, data + size);
+        Model::seal(sealed.data(), sealed.size());
+        if (!std::equal(sealed.begin(), sealed.end(), data)) load(sealed.data(), sealed.size());
+    } catch (const std::exception& e) {
+        fail("uncaught exception:", e.what());
+    }
+    return 0;
+}
