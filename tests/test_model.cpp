@@ -391,6 +391,7 @@ uint64_t format_checksum(const uint8_t* p, size_t n) {
 
 struct Crafted {
     std::string algorithm = "popularity";
+    std::string params = "{}";
     std::vector<int64_t> users{1, 2};
     std::vector<int64_t> items{10, 20};
     uint32_t csr_rows = 2, csr_cols = 2;
@@ -406,7 +407,7 @@ struct Crafted {
         w.put<uint32_t>(1);
         w.put<uint64_t>(0);
         w.put_string(algorithm);
-        w.put_string("{}");
+        w.put_string(params);
         w.put<uint64_t>(2);
         w.put<uint64_t>(0);
         for (const auto* ids : {&users, &items}) {
@@ -505,6 +506,21 @@ TEST(ModelCrafted, InconsistentContentRejected) {
         Error e = expect_error([&] { load(c.bytes()); }, ErrorKind::Corrupted);
         EXPECT_STREQ(e.what(), "model is corrupted (trailing payload bytes)");
     }
+}
+
+// Found by fuzz_model (tests/fuzz/corpus/model/regress_params_unterminated):
+// parameters that are not what serialize() writes made describe_json() fail
+// with an invalid-parameter error, or would show as invalid JSON.
+TEST(ModelCrafted, ParametersMustBeCanonicalJson) {
+    for (const char* params : {R"({"by": "us)", R"({"b": 1, "a": 2})", R"({"by":"users"})", R"({"x": 01})", "", "[]"}) {
+        Crafted c;
+        c.params = params;
+        Error e = expect_error([&] { load(c.bytes()); }, ErrorKind::Corrupted);
+        EXPECT_STREQ(e.what(), "model is corrupted (parameters)") << params;
+    }
+    Crafted ok;
+    ok.params = R"({"a": 2, "b": "x\"y", "c": 0.1, "d": true})";
+    EXPECT_NE(load(ok.bytes()).describe_json().find(ok.params), std::string::npos);
 }
 
 // History offsets that go up past the end of the index array before coming

@@ -70,6 +70,17 @@ CsrMatrix read_csr(ByteReader& r) {
     return m;
 }
 
+// serialize() stores the parameters as effective_json() wrote them, and
+// describe_json() and the model table show them as JSON: anything else was
+// not written by recsys.
+bool canonical_params(const std::string& json) {
+    try {
+        return Params::parse_json(json).to_json() == json;
+    } catch (const Error&) {
+        return false;
+    }
+}
+
 }  // namespace
 
 Basket Model::history_of(uint32_t user) const {
@@ -150,6 +161,7 @@ Model Model::deserialize(const uint8_t* data, size_t size) {
         Model m;
         m.algorithm = r.get_string();
         m.params_json = r.get_string();
+        if (!canonical_params(m.params_json)) throw corrupted("model is corrupted (parameters)");
         m.rows_added = r.get<uint64_t>();
         m.rows_skipped = r.get<uint64_t>();
         m.users = IdMap::read(r);
