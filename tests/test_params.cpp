@@ -161,6 +161,17 @@ TEST(ParamsGet, RangeChecksWithExactMessages) {
     EXPECT_EQ(q.get_double("f", 0.5, 0, 1), 0.0);
 }
 
+// INT64_MAX as a double is 2^63, so 2^63 passed the range check of a seed
+// and was converted to int64: undefined, reported by UBSan in fuzz_params on
+// tests/fuzz/corpus/params/regress_seed_2pow63.json.
+TEST(ParamsGet, IntUpToInt64Max) {
+    Params p = Params::parse_json(R"({"seed": 9223372036854775807, "below": 9223372036854774784, "low": -9223372036854775808})");
+    EXPECT_STREQ(expect_error([&] { p.get_int("seed", 42, 0, INT64_MAX); }).what(),
+                 "parameter \"seed\" is 9.223372036854776e+18, but must be between 0 and 9223372036854775807");
+    EXPECT_EQ(p.get_int("below", 42, 0, INT64_MAX), INT64_C(9223372036854774784));  // the largest double below 2^63
+    EXPECT_EQ(p.get_int("low", 0, INT64_MIN, 0), INT64_MIN);
+}
+
 TEST(ParamsGet, IntRejectsFractions) {
     Params p = Params::parse_json(R"({"neighbours": 2.5, "n": 3.0})");
     EXPECT_STREQ(expect_error([&] { p.get_int("neighbours", 50, 1, 100000); }).what(),

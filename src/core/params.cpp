@@ -151,6 +151,11 @@ std::string format_number(double v) {
     return buf;
 }
 
+Error out_of_range(const std::string& key, const std::string& value, const std::string& min, const std::string& max) {
+    return invalid_input("parameter \"" + key + "\" is " + value + ", but must be between " + min + " and " + max,
+                         "Pass a value in that range, or leave \"" + key + "\" out for the algorithm's default.");
+}
+
 }  // namespace
 
 Params Params::parse_json(std::string_view json) { return JsonReader(json).parse_object(); }
@@ -182,11 +187,7 @@ double Params::get_double(const std::string& key, double def, double min, double
     if (!d)
         throw invalid_input("parameter \"" + key + "\" must be a number",
                             "Pass a JSON number, not a string, e.g. {\"" + key + "\": " + format_number(def) + "}.");
-    if (!(*d >= min && *d <= max)) {
-        throw invalid_input("parameter \"" + key + "\" is " + format_number(*d) + ", but must be between " +
-                                format_number(min) + " and " + format_number(max),
-                            "Pass a value in that range, or leave \"" + key + "\" out for the algorithm's default.");
-    }
+    if (!(*d >= min && *d <= max)) throw out_of_range(key, format_number(*d), format_number(min), format_number(max));
     effective_[key] = *d;
     return *d;
 }
@@ -196,6 +197,8 @@ int64_t Params::get_int(const std::string& key, int64_t def, int64_t min, int64_
     if (d != std::floor(d))
         throw invalid_input("parameter \"" + key + "\" must be a whole number, not " + format_number(d),
                             "Round it, e.g. {\"" + key + "\": " + format_number(std::round(d)) + "}.");
+    // double(max) rounds INT64_MAX up to 2^63, which no int64 holds.
+    if (d >= 0x1p63) throw out_of_range(key, format_number(d), std::to_string(min), std::to_string(max));
     return int64_t(d);
 }
 
