@@ -23,3 +23,6 @@ tests/dump_restore.sh
 tests/readme_examples.sh
 tests/key_logging.sh "$CLUSTER_DIR/log"
 tests/upgrade.sh
+
+echo "== sanitizers and fuzzing"
+scripts/sanitize.sh
