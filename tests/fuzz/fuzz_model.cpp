@@ -6,8 +6,6 @@
 // right), or almost no mutation would get past the checksum to the decoding.
 #include <algorithm>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <exception>
 #include <optional>
 #include <span>
@@ -16,28 +14,14 @@
 
 #include "batch.h"
 #include "errors.h"
+#include "fuzz_check.h"
 #include "model.h"
 #include "recommend.h"
 
 using namespace recsys;
+using fuzz::may_refuse;
 
 namespace {
-
-[[noreturn]] void fail(const char* what, const char* detail = "") {
-    std::fprintf(stderr, "fuzz_model: %s %s\n", what, detail);
-    std::abort();
-}
-
-// Queries that may refuse a model (popularity has no similar items, BPR no
-// explanations) with InvalidInput, and only with that.
-template <typename F>
-void may_refuse(F&& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        if (e.kind() != ErrorKind::InvalidInput) throw;
-    }
-}
 
 // The first few users and items reach every code path and keep the inputs
 // per second high.
@@ -61,6 +45,7 @@ void query(const Model& m) {
         basket.weights.push_back(1.0f + float(i));
     }
     recommend_basket(m, basket, o);
+    // Popularity has no similar items, BPR no explanations.
     for (uint32_t i = 0; i < n_items; ++i) {
         may_refuse([&] { similar_items(m, i, 3); });
         may_refuse([&] { explain(m, basket, std::nullopt, i); });
@@ -71,22 +56,16 @@ void query(const Model& m) {
 // True if the bytes loaded.
 bool load(const uint8_t* data, size_t size) {
     std::optional<Model> m;
-    try {
-        m.emplace(Model::deserialize(data, size));
-    } catch (const Error& e) {
-        if (e.kind() != ErrorKind::Corrupted) fail("deserialize threw an error other than Corrupted:", e.what());
-        return false;
-    }
+    if (!fuzz::accepts([&] { m.emplace(Model::deserialize(data, size)); }, ErrorKind::Corrupted)) return false;
     try {
         query(*m);
     } catch (const std::exception& e) {
-        fail("a query on a model that loaded threw:", e.what());
+        fuzz::fail("a query on a model that loaded threw:", e.what());
     }
     const std::vector<uint8_t> again = m->serialize();
     const auto [a, b] = std::mismatch(again.begin(), again.end(), data, data + size);
     if (a != again.end() || b != data + size)
-        fail("a model that loaded serialises to other bytes, from byte",
-             std::to_string(a - again.begin()).c_str());
+        fuzz::fail("a model that loaded serialises to other bytes, from byte", std::to_string(a - again.begin()));
     return true;
 }
 
@@ -99,7 +78,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         Model::seal(sealed.data(), sealed.size());
         if (!std::equal(sealed.begin(), sealed.end(), data)) load(sealed.data(), sealed.size());
     } catch (const std::exception& e) {
-        fail("uncaught exception:", e.what());
+        fuzz::fail("uncaught exception:", e.what());
     }
     return 0;
 }

@@ -4,44 +4,29 @@
 // canonical JSON, and every getter on it returns or fails with
 // InvalidInput, as algorithms call them.
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <exception>
 #include <limits>
 #include <string>
 #include <string_view>
 
 #include "errors.h"
+#include "fuzz_check.h"
 #include "model.h"
 #include "params.h"
 
 using namespace recsys;
+using fuzz::may_refuse;
 
 namespace {
-
-[[noreturn]] void fail(const char* what, const std::string& detail = {}) {
-    std::fprintf(stderr, "fuzz_params: %s %s\n", what, detail.c_str());
-    std::abort();
-}
-
-template <typename F>
-void may_refuse(F&& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        if (e.kind() != ErrorKind::InvalidInput) throw;
-    }
-}
 
 // The parameter names the algorithms read (tests/fuzz/params.dict lists
 // them for the fuzzer too); getters are tried on each with the widest
 // ranges the algorithms use.
 const char* const kKeys[] = {
-    "alpha",      "binary",        "bm25_b",       "bm25_k1",   "by",          "cg_steps",
-    "epsilon",    "factors",       "iterations",   "lambda",    "learning_rate", "max_items",
-    "max_items_per_user", "min_items_per_user", "min_users_per_item", "neighbours", "pseudonymized_ids",
-    "regularization", "seed",      "shrinkage",    "similarity", "solver",     "store_history",
-    "weighting",
+    "alpha", "binary", "bm25_b", "bm25_k1", "by", "cg_steps", "epsilon", "factors",
+    "iterations", "lambda", "learning_rate", "max_items", "max_items_per_user", "min_items_per_user",
+    "min_users_per_item", "neighbours", "pseudonymized_ids", "regularization", "seed", "shrinkage",
+    "similarity", "solver", "store_history", "weighting",
 };
 
 void read_all(const Params& p) {
@@ -64,25 +49,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const std::string_view text(reinterpret_cast<const char*>(data), size);
     try {
         Params p;
-        try {
-            p = Params::parse_json(text);
-        } catch (const Error& e) {
-            if (e.kind() != ErrorKind::InvalidInput) fail("parse_json threw an error other than InvalidInput:", e.what());
-            return 0;
-        }
+        if (!fuzz::accepts([&] { p = Params::parse_json(text); }, ErrorKind::InvalidInput)) return 0;
         const std::string canonical = p.to_json();
         if (Params::parse_json(canonical).to_json() != canonical)
-            fail("the canonical JSON does not read back the same:", canonical);
+            fuzz::fail("the canonical JSON does not read back the same:", canonical);
         read_all(p);
         // What a model records and describe_model shows.
         const std::string effective = p.effective_json();
         if (Params::parse_json(effective).to_json() != effective)
-            fail("the effective JSON does not read back the same:", effective);
+            fuzz::fail("the effective JSON does not read back the same:", effective);
         Model m;
         m.params_json = canonical;
         may_refuse([&] { m.describe_json(); });  // "pseudonymized_ids" may be no boolean
     } catch (const std::exception& e) {
-        fail("uncaught exception:", e.what());
+        fuzz::fail("uncaught exception:", e.what());
     }
     return 0;
 }
