@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: the core's GoogleTest suites (CMake + CTest, no database),
-# then the pg_regress suites against a throwaway PostgreSQL 15 cluster.
+# then the pg_regress suites against a throwaway PostgreSQL 15 cluster, then
+# the core under sanitizers and fuzzing (scripts/sanitize.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
