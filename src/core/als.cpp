@@ -181,10 +181,19 @@ struct Padded {
     Factors m;
 };
 
-// Y^T Y (without lambda), by a symmetric rank update: half a product's work.
-MatrixXf gramian(const Factors& y) {
-    MatrixXf g(y.cols(), y.cols());
-    dense::gramian(y.data(), y.rows(), y.cols(), g.data());
+// Rows of Y added to its Gramian between two cancel checks: at most 4096 x
+// 1024² / 2 multiply-adds. Fixed, so the sum does not depend on the threads.
+constexpr Index kGramianRows = 4096;
+
+// Y^T Y (without lambda), by symmetric rank updates: half a product's work.
+MatrixXf gramian(const Factors& y, const Context& ctx = {}) {
+    MatrixXf g = MatrixXf::Zero(y.cols(), y.cols());
+    for (Index r = 0; r < y.rows(); r += kGramianRows) {
+        ctx.check_cancel();
+        dense::add_gramian(y.row(r).data(), std::min(kGramianRows, y.rows() - r), y.cols(), g.data());
+    }
+    // The kernel filled the lower triangle of the row-major view: this one's upper.
+    g.triangularView<Eigen::StrictlyLower>() = g.transpose();
     return g;
 }
 
@@ -308,7 +317,8 @@ public:
     }
 
     // Improves the block's rows x (one per add(), fp floats each) in place.
-    void solve(const float* a0, float* x, uint32_t steps) {
+    // A row may have very many items: a cancel point per row.
+    void solve(const float* a0, float* x, uint32_t steps, const Context& ctx) {
         const size_t n_rows = count_.size(), size = n_rows * fp_;
         b_.resize(size);
         r_.resize(size);
@@ -318,6 +328,7 @@ public:
         const bool correction = alpha_ != 0.0f;
         dense::multiply(x, a0, ap_.data(), Index(n_rows), Index(fp_), Index(fp_));
         for (size_t q = 0; q < n_rows; ++q) {
+            ctx.cancel_point();
             const auto [yu, m] = items(q);
             if (m == 0) {  // no items: the exact solution is 0
                 std::fill_n(x + q * fp_, fp_, 0.0f);
@@ -340,6 +351,7 @@ public:
         for (uint32_t step = 0; step < steps; ++step) {
             dense::multiply(p_.data(), a0, ap_.data(), Index(n_rows), Index(fp_), Index(fp_));
             for (size_t q = 0; q < n_rows; ++q) {
+                ctx.cancel_point();
                 if (!(rs_[q] > 1e-20f)) continue;  // converged
                 float* p = &p_[q * fp_];
                 float* ap = &ap_[q * fp_];
@@ -395,6 +407,7 @@ void half_step(const CsrMatrix& x, const Padded& y, const MatrixXf& g, Padded& o
             RowWork w(y.f, size_t(y.m.cols()));
             std::vector<float> t;
             for (uint64_t row = begin; row < end; ++row) {
+                ctx.cancel_point();
                 w.gather(y.m, x.row_indices(uint32_t(row)), x.row_values(uint32_t(row)), opt.alpha);
                 w.exact(a0_exact);
                 std::copy_n(w.x.data(), w.fp, out.m.row(Index(row)).data());
@@ -413,7 +426,7 @@ void half_step(const CsrMatrix& x, const Padded& y, const MatrixXf& g, Padded& o
         for (uint64_t row = begin; row < end; ++row)
             s.add(y.m, x.row_indices(uint32_t(row)), x.row_values(uint32_t(row)));
         float* rows = out.m.row(Index(begin)).data();  // contiguous: the factors are row-major
-        s.solve(a0.data(), rows, opt.cg_steps);
+        s.solve(a0.data(), rows, opt.cg_steps, ctx);
         if (row_loss)
             for (uint64_t row = begin; row < end; ++row)
                 (*row_loss)[row] = s.observed_loss(row - begin, rows + (row - begin) * fp);
@@ -461,21 +474,21 @@ FactorPair fit(const CsrMatrix& x, const Options& opt, const Context& ctx,
     Padded users(x.rows, f), items(x.cols, f);
     SplitMix64 rng(opt.seed);
     for (Padded* side : {&users, &items})
-        for (Index r = 0; r < side->m.rows(); ++r)
+        for (Index r = 0; r < side->m.rows(); ++r) {
+            if (r % 4096 == 0) ctx.check_cancel();
             for (Index c = 0; c < f; ++c) side->m(r, c) = rng.uniform() * 0.01f;
+        }
 
     double total_confidence = double(x.rows) * x.cols;
     for (float w : x.values) total_confidence += double(opt.alpha) * w;
     std::vector<double> item_loss(x.cols);
-    MatrixXf gy = gramian(items.m);
+    MatrixXf gy = gramian(items.m, ctx);
     for (uint32_t it = 1; it <= opt.iterations; ++it) {
         const auto start = std::chrono::steady_clock::now();
         half_step(x, items, gy, users, opt, ctx, nullptr);
-        ctx.check_cancel();
-        const MatrixXf gx = gramian(users.m);
+        const MatrixXf gx = gramian(users.m, ctx);
         half_step(xt, users, gx, items, opt, ctx, &item_loss);
-        ctx.check_cancel();
-        gy = gramian(items.m);
+        gy = gramian(items.m, ctx);
         // Objective = sum_u x_u^T (Y^T Y) x_u + observed corrections + penalty,
         // and sum_u x_u^T G x_u = <X^T X, G>: both Gramians are at hand.
         double loss = gx.cast<double>().cwiseProduct(gy.cast<double>()).sum() +
@@ -513,7 +526,7 @@ Eigen::VectorXf solve_row_cg(const Factors& y, std::span<const uint32_t> items, 
     s.add(yp.m, items, weights);
     Padded x(1, yp.f);
     x.m.row(0).head(yp.f) = start.transpose();
-    s.solve(regularized(gramian(yp.m), yp.f, opt.regularization).data(), x.m.data(), steps);
+    s.solve(regularized(gramian(yp.m), yp.f, opt.regularization).data(), x.m.data(), steps, Context{});
     return x.m.row(0).head(yp.f).transpose();
 }
 

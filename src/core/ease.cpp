@@ -27,6 +27,10 @@ using Dense = Eigen::Matrix<Real, Eigen::Dynamic, Eigen::Dynamic>;
 // speed (256 beat 64 and 128 on 3,665 items), narrow enough to balance a few
 // threads. Fixed, so results do not depend on the thread count.
 constexpr Index kBlock = 256;
+// Rows of a block update done between two cancel points: about 1024 x 256 x
+// 256 multiply-adds, a few milliseconds. A whole update (up to items x 256 x
+// 256) would keep many threads on few cores from stopping for seconds.
+constexpr Index kPollRows = 1024;
 constexpr uint32_t kNotModeled = UINT32_MAX;
 
 class EaseScorer : public Scorer {
@@ -145,6 +149,7 @@ Dense regularised_gram(const CsrMatrix& x, double lambda, const Context& ctx) {
     Dense g(m, m);
     parallel_for(uint64_t(m), ctx, [&](uint64_t begin, uint64_t end) {
         for (uint64_t i = begin; i < end; ++i) {
+            ctx.cancel_point();
             Real* col = &g(0, Index(i));
             std::fill(col, col + m, Real(0));
             auto users = xt.row_indices(uint32_t(i));
@@ -181,8 +186,38 @@ void cholesky_in_place(Dense& a, const Context& ctx) {
         parallel_for(uint64_t(rest), ctx, [&](uint64_t b, uint64_t e) {
             // columns [b, e) of the trailing matrix, from row b down
             const Index r = p0 + Index(b);
-            dense::subtract_product_transposed(&a(r, k), n, &a(r, k), n, kb, &a(r, r), n, n - r, Index(e - b));
+            for (Index i = r; i < n; i += kPollRows) {
+                ctx.cancel_point();
+                const Index rows = std::min(kPollRows, n - i);
+                dense::subtract_product_transposed(&a(i, k), n, &a(r, k), n, kb, &a(i, r), n, rows, Index(e - b));
+            }
         }, kBlock);
+    }
+}
+
+// z (n x w) := (L Lᵀ)⁻¹ z for L (n x n) lower triangular, both leading
+// dimension ld: forward then back substitution by blocks of kBlock rows, each
+// update kPollRows rows at a time between cancel points.
+void cholesky_solve(const Real* l, Index n, Real* z, Index w, Index ld, const Context& ctx) {
+    auto update = [&](Index i, Index b, bool transposed) {  // the rows below block [i, i + b)
+        for (Index r = i + b; r < n; r += kPollRows) {
+            ctx.cancel_point();
+            const Index rows = std::min(kPollRows, n - r);
+            if (transposed)  // z_i -= L[r.., i..]ᵀ z_r
+                dense::subtract_product(&l[r + i * ld], ld, true, &z[r], ld, rows, &z[i], ld, b, w);
+            else  // z_r -= L[r.., i..] z_i
+                dense::subtract_product(&l[r + i * ld], ld, false, &z[i], ld, b, &z[r], ld, rows, w);
+        }
+    };
+    for (Index i = 0; i < n; i += kBlock) {
+        const Index b = std::min(kBlock, n - i);
+        dense::solve_lower(&l[i + i * ld], ld, b, &z[i], ld, w, false);
+        update(i, b, false);
+    }
+    for (Index i = (n - 1) / kBlock * kBlock; i >= 0; i -= kBlock) {
+        const Index b = std::min(kBlock, n - i);
+        update(i, b, true);
+        dense::solve_lower(&l[i + i * ld], ld, b, &z[i], ld, w, true);
     }
 }
 
@@ -199,7 +234,7 @@ Dense inverse_from_cholesky(const Dense& l, const Context& ctx) {
         auto z = p.block(c, c, n - c, w);
         z.setZero();
         z.diagonal().setOnes();
-        dense::cholesky_solve(&l(c, c), n, n - c, &p(c, c), n, w);
+        cholesky_solve(&l(c, c), n - c, &p(c, c), w, n, ctx);
     }, kBlock);
     return p;
 }
