@@ -14,6 +14,7 @@
 #include "errors.h"
 #include "expect_error.h"
 #include "recommend.h"
+#include "stop_check.h"
 
 using namespace recsys;
 
@@ -193,6 +194,18 @@ TEST(ModelFormat, SerializeDeserializeSerializeIsIdentical) {
                 EXPECT_EQ(a[r].source, b[r].source);
             }
         }
+    }
+}
+
+TEST(ModelFormat, CancelWhileDecodingFreesEverything) {
+    // Checked before the checksum, after the ids and after the history.
+    const auto bytes = train("als", text_rows(), R"({"factors": 4, "iterations": 2})").serialize();
+    for (int polls : {1, 2, 3}) {
+        SCOPED_TRACE("poll " + std::to_string(polls));
+        Context ctx;
+        std::string progress;
+        stop_check::cancel_after(ctx, "", polls, progress);
+        stop_check::expect_cancelled_and_freed([&] { Model::deserialize(bytes.data(), bytes.size(), ctx); });
     }
 }
 

@@ -701,11 +701,9 @@ std::unique_ptr<Scorer> read(ByteReader& r, uint32_t n_users, uint32_t n_items) 
         throw corrupted("model is corrupted (ALS parameters)");
     FactorPair m{Factors(n_users, f), Factors(n_items, f)};
     for (Factors* side : {&m.users, &m.items}) {
-        const auto v = r.get_array<float>(uint64_t(side->size()));
-        if (v.size() != uint64_t(side->size())) throw corrupted("model is corrupted (ALS factor sizes)");
-        for (float x : v)
-            if (!std::isfinite(x)) throw corrupted("model is corrupted (ALS factors not finite)");
-        std::copy(v.begin(), v.end(), side->data());
+        r.get_array_into(side->data(), uint64_t(side->size()));
+        if (!std::all_of(side->data(), side->data() + side->size(), [](float x) { return std::isfinite(x); }))
+            throw corrupted("model is corrupted (ALS factors not finite)");
     }
     return make_scorer(std::move(m), alpha, regularization, binary != 0);
 }

@@ -564,11 +564,9 @@ std::unique_ptr<Scorer> read(ByteReader& r, uint32_t n_users, uint32_t n_items) 
         throw corrupted("model is corrupted (BPR parameters)");
     BprFactors m{Factors(n_users, opt.factors), Factors(n_items, opt.factors), Eigen::VectorXf(n_items)};
     auto read_floats = [&](float* dst, uint64_t count) {
-        const auto v = r.get_array<float>(count);
-        if (v.size() != count) throw corrupted("model is corrupted (BPR factor sizes)");
-        for (float x : v)
-            if (!std::isfinite(x)) throw corrupted("model is corrupted (BPR factors not finite)");
-        std::copy(v.begin(), v.end(), dst);
+        r.get_array_into(dst, count);
+        if (!std::all_of(dst, dst + count, [](float x) { return std::isfinite(x); }))
+            throw corrupted("model is corrupted (BPR factors not finite)");
     };
     read_floats(m.users.data(), uint64_t(m.users.size()));
     read_floats(m.items.data(), uint64_t(m.items.size()));

@@ -2,6 +2,7 @@
 // aggregate states. The reader validates every length before it reads.
 #pragma once
 
+#include <algorithm>
 #include <bit>
 #include <cstdint>
 #include <cstring>
@@ -10,6 +11,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "context.h"
 #include "errors.h"
 
 namespace recsys {
@@ -54,7 +56,10 @@ private:
 
 class ByteReader {
 public:
-    ByteReader(const uint8_t* data, size_t size) : p_(data), end_(data + size) {}
+    // With a context, large arrays are copied a piece at a time, polling
+    // ctx->check_cancel() in between (a model's arrays reach a gigabyte).
+    ByteReader(const uint8_t* data, size_t size, const Context* ctx = nullptr)
+        : p_(data), end_(data + size), ctx_(ctx) {}
 
     template <typename T>
     T get() {
@@ -78,20 +83,48 @@ public:
         uint64_t n = get<uint64_t>();
         if (n > max_count || n > remaining() / sizeof(T))
             throw corrupted("model is truncated or corrupted (array length out of range)");
-        std::vector<T> v(n);
-        std::memcpy(v.data(), p_, n * sizeof(T));
-        p_ += n * sizeof(T);
+        std::vector<T> v;
+        v.reserve(n);  // grown a piece at a time: not zeroed all at once before the first check
+        for_each_piece<T>(n, [&](uint64_t done, uint64_t count) {
+            v.resize(done + count);
+            std::memcpy(v.data() + done, p_, count * sizeof(T));
+        });
         return v;
+    }
+    // Reads an array that must hold `count` values into `out`, with no copy
+    // in between.
+    template <typename T>
+    void get_array_into(T* out, uint64_t count) {
+        if (get<uint64_t>() != count || count > remaining() / sizeof(T))
+            throw corrupted("model is truncated or corrupted (array length out of range)");
+        for_each_piece<T>(count, [&](uint64_t done, uint64_t k) { std::memcpy(out + done, p_, k * sizeof(T)); });
     }
     size_t remaining() const { return size_t(end_ - p_); }
     const uint8_t* position() const { return p_; }
+    const Context* context() const { return ctx_; }
 
 private:
+    static constexpr uint64_t kPieceBytes = uint64_t(32) << 20;
+
+    // copy(done, count) takes the next `count` of `n` values from p_; the
+    // context is checked between pieces.
+    template <typename T, typename Copy>
+    void for_each_piece(uint64_t n, Copy copy) {
+        static_assert(std::is_arithmetic_v<T>);
+        for (uint64_t done = 0; done < n;) {
+            if (done > 0 && ctx_) ctx_->check_cancel();
+            const uint64_t count = std::min<uint64_t>(n - done, kPieceBytes / sizeof(T));
+            copy(done, count);
+            p_ += count * sizeof(T);
+            done += count;
+        }
+    }
     void need(size_t n) const {
         if (remaining() < n) throw corrupted("model is truncated or corrupted (unexpected end of data)");
     }
     const uint8_t* p_;
     const uint8_t* end_;
+    const Context* ctx_;
 };
 
 }  // namespace recsys

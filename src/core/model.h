@@ -120,7 +120,9 @@ public:
     std::string describe_json() const;
 
     std::vector<uint8_t> serialize() const;
-    static Model deserialize(const uint8_t* data, size_t size);  // throws corrupted
+    // Throws corrupted; polls ctx.check_cancel() now and then (a model may
+    // take seconds to decode).
+    static Model deserialize(const uint8_t* data, size_t size, const Context& ctx = Context{});
 };
 
 // Trains `algorithm` on the collected rows. Besides the algorithm's own,

@@ -1,5 +1,6 @@
 #include "model_cache.h"
 
+#include <algorithm>
 #include <unordered_map>
 
 #include "errors.h"
@@ -71,6 +72,30 @@ std::string default_model_name(const char* table) {
     return cache.default_name;
 }
 
+// A copy of a bytea value, fetched a slice at a time with interrupt checks
+// in between when it is stored out of line and uncompressed (a model of a
+// gigabyte takes seconds to fetch). Runs inside pg_call.
+bytea* copy_bytea(Datum value) {
+    auto* stored = reinterpret_cast<struct varlena*>(DatumGetPointer(value));
+    if (!VARATT_IS_EXTERNAL_ONDISK(stored)) return DatumGetByteaPCopy(value);
+    struct varatt_external pointer;
+    VARATT_EXTERNAL_GET_POINTER(pointer, stored);
+    const int32 size = VARATT_EXTERNAL_GET_EXTSIZE(pointer);
+    // VARATT_EXTERNAL_IS_COMPRESSED, whose mixed-sign comparison warns in C++.
+    // Slices of a compressed value would each decompress it from the start.
+    if (size < pointer.va_rawsize - VARHDRSZ) return DatumGetByteaPCopy(value);
+    constexpr int32 kSlice = 16 << 20;
+    auto* copy = static_cast<bytea*>(palloc(size + VARHDRSZ));
+    SET_VARSIZE(copy, size + VARHDRSZ);
+    for (int32 offset = 0; offset < size; offset += kSlice) {
+        CHECK_FOR_INTERRUPTS();
+        struct varlena* slice = detoast_attr_slice(stored, offset, std::min(kSlice, size - offset));
+        memcpy(VARDATA(copy) + offset, VARDATA(slice), VARSIZE(slice) - VARHDRSZ);
+        pfree(slice);
+    }
+    return copy;
+}
+
 }  // namespace
 
 CachedModel load_model(FunctionCallInfo fcinfo, const std::optional<std::string>& requested) {
@@ -97,7 +122,7 @@ CachedModel load_model(FunctionCallInfo fcinfo, const std::optional<std::string>
             found = !isnull;
             if (found) {
                 MemoryContext inner = MemoryContextSwitchTo(outer);
-                raw = DatumGetByteaPCopy(d);
+                raw = copy_bytea(d);
                 MemoryContextSwitchTo(inner);
             }
         }
@@ -106,8 +131,8 @@ CachedModel load_model(FunctionCallInfo fcinfo, const std::optional<std::string>
     if (!found)
         throw invalid_input("model \"" + name + "\" does not exist",
                             "List the trained models with SELECT * FROM recsys_list_models();");
-    auto model = std::make_shared<const Model>(
-        Model::deserialize(reinterpret_cast<const uint8_t*>(VARDATA_ANY(raw)), VARSIZE_ANY_EXHDR(raw)));
+    auto model = std::make_shared<const Model>(Model::deserialize(reinterpret_cast<const uint8_t*>(VARDATA_ANY(raw)),
+                                                                  VARSIZE_ANY_EXHDR(raw), backend_context()));
     pg_call([&] { pfree(raw); });
     ++cache.decodes;
     cache.models[name] = model;
