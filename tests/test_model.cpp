@@ -197,9 +197,14 @@ TEST(ModelFormat, SerializeDeserializeSerializeIsIdentical) {
     }
 }
 
-TEST(ModelFormat, CancelWhileDecodingFreesEverything) {
-    // Checked before the checksum, after the ids and after the history.
-    const auto bytes = train("als", text_rows(), R"({"factors": 4, "iterations": 2})").serialize();
+TEST(ModelFormat, CancelWhileEncodingOrDecodingFreesEverything) {
+    // Encoding checks while it computes the checksum; decoding before it,
+    // after the ids and after the history.
+    const Model m = train("als", text_rows(), R"({"factors": 4, "iterations": 2})");
+    Context cancelled;
+    cancelled.check_cancel = [] { throw Cancelled(); };
+    stop_check::expect_cancelled_and_freed([&] { m.serialize(cancelled); });
+    const auto bytes = m.serialize();
     for (int polls : {1, 2, 3}) {
         SCOPED_TRACE("poll " + std::to_string(polls));
         Context ctx;

@@ -172,10 +172,15 @@ __attribute__((target_clones("arch=x86-64-v3", "default"))) void row_dots(const 
 size_t padded(Index f) { return (size_t(f) + 7) / 8 * 8; }
 
 // Factors stored with rows padded to a multiple of 8 floats (zeros), the
-// layout the kernels read; training works on these.
+// layout the kernels read; training works on these. The first constructor
+// leaves the rows unset for the caller to fill, padding included (zeroing
+// a large matrix here would touch every page before any cancel check).
 struct Padded {
-    Padded(Index rows, Index f) : f(f), m(Factors::Zero(rows, Index(padded(f)))) {}
-    explicit Padded(const Factors& y) : Padded(y.rows(), y.cols()) { m.leftCols(f) = y; }
+    Padded(Index rows, Index f) : f(f), m(rows, Index(padded(f))) {}
+    explicit Padded(const Factors& y) : Padded(y.rows(), y.cols()) {
+        m.leftCols(f) = y;
+        m.rightCols(m.cols() - f).setZero();
+    }
     Factors unpadded() const { return m.leftCols(f); }
     Index f;
     Factors m;
@@ -477,6 +482,7 @@ FactorPair fit(const CsrMatrix& x, const Options& opt, const Context& ctx,
         for (Index r = 0; r < side->m.rows(); ++r) {
             if (r % 4096 == 0) ctx.check_cancel();
             for (Index c = 0; c < f; ++c) side->m(r, c) = rng.uniform() * 0.01f;
+            side->m.row(r).tail(side->m.cols() - f).setZero();
         }
 
     double total_confidence = double(x.rows) * x.cols;
@@ -525,6 +531,7 @@ Eigen::VectorXf solve_row_cg(const Factors& y, std::span<const uint32_t> items, 
     BlockSolver s(size_t(yp.m.cols()), opt.alpha);
     s.add(yp.m, items, weights);
     Padded x(1, yp.f);
+    x.m.setZero();
     x.m.row(0).head(yp.f) = start.transpose();
     s.solve(regularized(gramian(yp.m), yp.f, opt.regularization).data(), x.m.data(), steps, Context{});
     return x.m.row(0).head(yp.f).transpose();

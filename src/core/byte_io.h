@@ -18,8 +18,15 @@ namespace recsys {
 
 static_assert(std::endian::native == std::endian::little, "little-endian only");
 
+// Large arrays are copied in pieces of this size, with a cancel check between.
+constexpr uint64_t kCopyPieceBytes = uint64_t(32) << 20;
+
 class ByteWriter {
 public:
+    // With a context, large appends are copied a piece at a time, polling
+    // ctx->check_cancel() in between (a model's arrays reach a gigabyte).
+    explicit ByteWriter(const Context* ctx = nullptr) : ctx_(ctx) {}
+
     template <typename T>
     void put(T v) {
         static_assert(std::is_arithmetic_v<T>);
@@ -31,14 +38,25 @@ public:
     }
     template <typename T>
     void put_array(const std::vector<T>& v) {
+        put_array(v.data(), v.size());
+    }
+    template <typename T>
+    void put_array(const T* values, uint64_t count) {
         static_assert(std::is_arithmetic_v<T>);
-        put<uint64_t>(v.size());
-        append(v.data(), v.size() * sizeof(T));
+        put<uint64_t>(count);
+        append(values, count * sizeof(T));
     }
     void append(const void* p, size_t n) {
-        const size_t used = buf_.size();
-        buf_.resize(used + n);
-        if (n) std::memcpy(buf_.data() + used, p, n);
+        // A large array gets room for a little more, so that what follows
+        // (a checksum) copies nothing again.
+        if (buf_.capacity() - buf_.size() < n) buf_.reserve(std::max(2 * buf_.capacity(), buf_.size() + n + 4096));
+        for (size_t done = 0; done < n;) {
+            if (done > 0 && ctx_) ctx_->check_cancel();
+            const size_t used = buf_.size(), piece = std::min<size_t>(n - done, kCopyPieceBytes);
+            buf_.resize(used + piece);
+            std::memcpy(buf_.data() + used, static_cast<const uint8_t*>(p) + done, piece);
+            done += piece;
+        }
     }
     // Overwrites a value put() earlier at byte offset `at`.
     template <typename T>
@@ -52,12 +70,13 @@ public:
 
 private:
     std::vector<uint8_t> buf_;
+    const Context* ctx_;
 };
 
 class ByteReader {
 public:
-    // With a context, large arrays are copied a piece at a time, polling
-    // ctx->check_cancel() in between (a model's arrays reach a gigabyte).
+    // With a context, checks for cancel between pieces of large arrays, as
+    // ByteWriter does.
     ByteReader(const uint8_t* data, size_t size, const Context* ctx = nullptr)
         : p_(data), end_(data + size), ctx_(ctx) {}
 
@@ -104,8 +123,6 @@ public:
     const Context* context() const { return ctx_; }
 
 private:
-    static constexpr uint64_t kPieceBytes = uint64_t(32) << 20;
-
     // copy(done, count) takes the next `count` of `n` values from p_; the
     // context is checked between pieces.
     template <typename T, typename Copy>
@@ -113,7 +130,7 @@ private:
         static_assert(std::is_arithmetic_v<T>);
         for (uint64_t done = 0; done < n;) {
             if (done > 0 && ctx_) ctx_->check_cancel();
-            const uint64_t count = std::min<uint64_t>(n - done, kPieceBytes / sizeof(T));
+            const uint64_t count = std::min<uint64_t>(n - done, kCopyPieceBytes / sizeof(T));
             copy(done, count);
             p_ += count * sizeof(T);
             done += count;

@@ -36,7 +36,7 @@ constexpr uint32_t kNotModeled = UINT32_MAX;
 class EaseScorer : public Scorer {
 public:
     // weights: B row by row (row j: what item j adds to every modeled item).
-    EaseScorer(uint32_t n_items, std::vector<uint32_t> items, std::vector<float> weights, bool binary)
+    EaseScorer(uint32_t n_items, std::vector<uint32_t> items, std::unique_ptr<float[]> weights, bool binary)
         : items_(std::move(items)), weights_(std::move(weights)), binary_(binary), position_(n_items, kNotModeled) {
         for (uint32_t k = 0; k < items_.size(); ++k) position_[items_[k]] = k;
     }
@@ -81,7 +81,7 @@ public:
     void write(ByteWriter& w) const override {
         w.put<uint8_t>(binary_);
         w.put_array(items_);
-        w.put_array(weights_);
+        w.put_array(weights_.get(), uint64_t(items_.size()) * items_.size());
     }
 
     static std::unique_ptr<Scorer> read(ByteReader& r, uint32_t n_items) {
@@ -92,14 +92,17 @@ public:
             if (items[k] >= n_items || (k > 0 && items[k] <= items[k - 1]))
                 throw corrupted("model is corrupted (EASE item index)");
         const uint64_t m = items.size();
-        auto weights = r.get_array<float>(m * m);
-        if (weights.size() != m * m) throw corrupted("model is corrupted (EASE weight matrix size)");
+        if (m != 0 && m > r.remaining() / sizeof(float) / m) throw corrupted("model is corrupted (EASE weight matrix size)");
+        std::unique_ptr<float[]> weights(new float[m * m]);
+        r.get_array_into(weights.get(), m * m);
         return std::make_unique<EaseScorer>(n_items, std::move(items), std::move(weights), binary != 0);
     }
 
 private:
     std::vector<uint32_t> items_;    // the modeled items, ascending
-    std::vector<float> weights_;     // B, items_.size()² row-major, zero diagonal
+    // B, items_.size()² row-major, zero diagonal. Not a vector: making one
+    // zeroes it first, a second per gigabyte with no check for cancel.
+    std::unique_ptr<float[]> weights_;
     bool binary_;
     std::vector<uint32_t> position_;  // item -> its index in items_, or kNotModeled
 };
@@ -240,11 +243,11 @@ Dense inverse_from_cholesky(const Dense& l, const Context& ctx) {
 }
 
 // B = I − P·diag(1/diag(P)) as float32, row-major, from P's lower triangle.
-std::vector<float> ease_weights(const Dense& p, const Context& ctx) {
+std::unique_ptr<float[]> ease_weights(const Dense& p, const Context& ctx) {
     const uint64_t m = uint64_t(p.rows());
     std::vector<double> inv_diag(m);
     for (uint64_t j = 0; j < m; ++j) inv_diag[j] = 1.0 / double(p(Index(j), Index(j)));
-    std::vector<float> b(m * m);
+    std::unique_ptr<float[]> b(new float[m * m]);  // every element is written below
     parallel_for(m, ctx, [&](uint64_t begin, uint64_t end) {
         for (uint64_t k = begin; k < end; ++k) {
             b[k * m + k] = 0.0f;
@@ -292,7 +295,7 @@ std::unique_ptr<Scorer> train(const Interactions& data, const Params& params, co
     Dense p = inverse_from_cholesky(a, ctx);
     a = Dense();
     log("inverse");
-    std::vector<float> b = ease_weights(p, ctx);
+    std::unique_ptr<float[]> b = ease_weights(p, ctx);
     log("weights");
     return std::make_unique<EaseScorer>(x.cols, std::move(items), std::move(b), binary);
 }

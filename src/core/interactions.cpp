@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <memory>
 
 #include "errors.h"
 
@@ -90,7 +91,8 @@ Interactions InteractionBuilder::build(const Context& ctx) const {
     std::vector<uint64_t> start(uint64_t(m.rows) + 1, 0);
     for (const Entry& e : entries_) ++start[user_map[e.user] + 1];
     for (uint32_t u = 0; u < m.rows; ++u) start[u + 1] += start[u];
-    std::vector<Entry> sorted(entries_.size());
+    // Not a vector, which would be zeroed first, with no check for cancel.
+    std::unique_ptr<Entry[]> sorted(new Entry[entries_.size()]);
     {
         std::vector<uint64_t> next(start.begin(), start.end() - 1);
         for (size_t k = 0; k < entries_.size(); ++k) {
@@ -102,7 +104,8 @@ Interactions InteractionBuilder::build(const Context& ctx) const {
     m.indptr.assign(uint64_t(m.rows) + 1, 0);
     for (uint32_t u = 0; u < m.rows; ++u) {
         if (u % 4096 == 0) ctx.check_cancel();
-        const auto first = sorted.begin() + int64_t(start[u]), last = sorted.begin() + int64_t(start[u + 1]);
+        Entry* const first = sorted.get() + start[u];
+        Entry* const last = sorted.get() + start[u + 1];
         std::sort(first, last, [](const Entry& a, const Entry& b) {
             return a.item != b.item ? a.item < b.item : a.weight < b.weight;
         });

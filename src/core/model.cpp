@@ -98,8 +98,8 @@ std::string Model::describe_json() const {
            ", \"user_ids\": " + (Params::parse_json(params_json).get_bool("pseudonymized_ids", false) ? "\"pseudonymized\"" : "\"raw\"") + "}";
 }
 
-std::vector<uint8_t> Model::serialize() const {
-    ByteWriter w;
+std::vector<uint8_t> Model::serialize(const Context& ctx) const {
+    ByteWriter w(&ctx);
     w.append(kMagic, sizeof kMagic);
     w.put<uint32_t>(kFormatVersion);
     w.put<uint64_t>(0);  // total size, patched below
@@ -117,7 +117,7 @@ std::vector<uint8_t> Model::serialize() const {
     w.patch<uint64_t>(payload_size_at, w.size() - payload_size_at - 8);
     w.patch<uint64_t>(sizeof kMagic + 4, w.size() + 8);
     w.bytes().reserve(w.size() + 8);  // exactly: a doubling would copy a large model once more
-    w.put<uint64_t>(checksum(w.bytes().data(), w.size(), Context{}));
+    w.put<uint64_t>(checksum(w.bytes().data(), w.size(), ctx));
     return std::move(w.bytes());
 }
 

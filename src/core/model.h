@@ -119,7 +119,8 @@ public:
     // A JSON object describing the model (algorithm, parameters, sizes).
     std::string describe_json() const;
 
-    std::vector<uint8_t> serialize() const;
+    // Polls ctx.check_cancel() while it copies and checksums large arrays.
+    std::vector<uint8_t> serialize(const Context& ctx = Context{}) const;
     // Throws corrupted; polls ctx.check_cancel() now and then (a model may
     // take seconds to decode).
     static Model deserialize(const uint8_t* data, size_t size, const Context& ctx = Context{});
