@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "errors.h"
+#include "stop_check.h"
 
 using recsys::Basket;
 using recsys::CsrMatrix;
@@ -253,6 +254,23 @@ TEST(Bpr, CancelStopsTraining) {
     calls = 0;
     EXPECT_THROW(fit(x, opt, ctx), recsys::Cancelled);
     EXPECT_EQ(calls, 3);
+}
+
+TEST(Bpr, CancelMidEpochOnManyThreadsFreesEverything) {
+    const CsrMatrix x = planted(2000, 4, 50, 9);
+    Options opt = small();
+    opt.min_group_items = 4;  // 8 groups of users and items: strata on 8 threads
+    // Every epoch checks at least ten times (its start and each parallel loop).
+    for (int polls : {1, 3, 10}) {
+        SCOPED_TRACE("poll " + std::to_string(polls));
+        recsys::Context ctx;
+        ctx.threads = 8;
+        std::string progress;
+        stop_check::cancel_after(ctx, "iteration 1/", polls, progress);
+        stop_check::expect_cancelled_and_freed([&] { fit(x, opt, ctx); });
+        EXPECT_EQ(progress.find("iteration 3/"), std::string::npos) << progress;
+        if (polls == 1) EXPECT_EQ(progress.find("iteration 2/"), std::string::npos) << progress;
+    }
 }
 
 TEST(Bpr, TrainsThroughTheRegistryAndSurvivesSerialisation) {

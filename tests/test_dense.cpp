@@ -48,14 +48,27 @@ TEST_P(Dense, TriangularSolvesAndProducts) {
     k.solve_right_lower_transposed(l.data(), 20, 20, x.data(), 9, 9);
     EXPECT_LT((x * l.transpose() - b).norm(), 1e-10 * b.norm());
 
-    MatrixXd z = MatrixXd::Random(20, 6), want = spd.llt().solve(z);
-    k.cholesky_solve(l.data(), 20, 20, z.data(), 20, 6);
-    EXPECT_LT((z - want).norm(), 1e-10 * want.norm());
+    const MatrixXd z0 = MatrixXd::Random(20, 6);
+    MatrixXd z = z0;
+    k.solve_lower(l.data(), 20, 20, z.data(), 20, 6, false);
+    EXPECT_LT((l * z - z0).norm(), 1e-10 * z0.norm());
+    z = z0;
+    k.solve_lower(l.data(), 20, 20, z.data(), 20, 6, true);
+    EXPECT_LT((l.transpose() * z - z0).norm(), 1e-10 * z0.norm());
 
     const MatrixXd a = MatrixXd::Random(8, 5), c0 = MatrixXd::Random(8, 7), bt = MatrixXd::Random(7, 5);
     MatrixXd c = c0;
     k.subtract_product_transposed(a.data(), 8, bt.data(), 7, 5, c.data(), 8, 8, 7);
     EXPECT_LT((c - (c0 - a * bt.transpose())).norm(), 1e-12);
+
+    // c -= a b and c -= aᵀ b, on blocks inside larger matrices (leading dimensions)
+    const MatrixXd big_a = MatrixXd::Random(12, 9), big_b = MatrixXd::Random(10, 11);
+    c = c0;
+    k.subtract_product(&big_a(1, 2), 12, false, &big_b(2, 3), 10, 5, c.data(), 8, 8, 7);
+    EXPECT_LT((c - (c0 - big_a.block(1, 2, 8, 5) * big_b.block(2, 3, 5, 7))).norm(), 1e-12);
+    c = c0;
+    k.subtract_product(&big_a(1, 0), 12, true, &big_b(2, 3), 10, 5, c.data(), 8, 8, 7);
+    EXPECT_LT((c - (c0 - big_a.block(1, 0, 5, 8).transpose() * big_b.block(2, 3, 5, 7))).norm(), 1e-12);
 }
 
 TEST_P(Dense, FloatProductAndGramian) {
@@ -65,11 +78,15 @@ TEST_P(Dense, FloatProductAndGramian) {
     k.multiply(a.data(), b.data(), c.data(), 13, 24, 16);
     EXPECT_LT((c - a * b).norm(), 1e-4f * (a * b).norm());
 
-    MatrixF g(24, 24);
-    k.gramian(a.data(), 13, 24, g.data());
+    // Lower triangle += aᵀ a, twice (in two pieces of rows); the upper is left alone.
+    MatrixF g = MatrixF::Constant(24, 24, 5.0f);
+    g.triangularView<Eigen::Lower>().setZero();
+    k.add_gramian(a.data(), 6, 24, g.data());
+    k.add_gramian(a.row(6).data(), 7, 24, g.data());
     const MatrixF want = a.transpose() * a;
-    EXPECT_LT((g - want).norm(), 1e-4f * want.norm());
-    EXPECT_EQ(g, g.transpose());  // exactly symmetric
+    EXPECT_LT((MatrixF(g.triangularView<Eigen::Lower>()) - MatrixF(want.triangularView<Eigen::Lower>())).norm(),
+              1e-4f * want.norm());
+    EXPECT_EQ(g(0, 1), 5.0f);
 }
 
 INSTANTIATE_TEST_SUITE_P(Builds, Dense, ::testing::ValuesIn(recsys::dense::runnable_kernels()),

@@ -13,6 +13,7 @@
 #include "errors.h"
 #include "model.h"
 #include "recommend.h"
+#include "stop_check.h"
 
 using namespace recsys;
 
@@ -292,6 +293,30 @@ TEST(Ease, CancelStopsTraining) {
         if (++calls > 3) throw Cancelled();
     };
     EXPECT_THROW(ease::train(interactions(x), Params::parse_json("{}"), ctx), Cancelled);
+}
+
+TEST(Ease, CancelWithManyThreadsStopsEachStepAndFreesEverything) {
+    // 1,400 items: the factorisation and the inverse update several row
+    // pieces per block. 64 threads, more than cores (though a step uses at
+    // most one per block). Cancelled at the first check of the calling
+    // thread in each step, or (for the long steps, whose every parallel loop
+    // checks) at the second. The step stops before its end, and nothing is
+    // left allocated.
+    const CsrMatrix x = random_matrix(1500, 1400, 0.02, 21);
+    const char* steps[] = {"", "Gram matrix", "Cholesky factor", "inverse"};  // logged before the step to stop
+    for (int s = 0; s < 3; ++s) {
+        for (int polls : {1, 2}) {
+            if (s == 0 && polls > 1) continue;  // the Gram matrix may be done before a second check
+            SCOPED_TRACE(std::string("after \"") + steps[s] + "\", poll " + std::to_string(polls));
+            Context ctx;
+            ctx.threads = 64;
+            std::string progress;
+            stop_check::cancel_after(ctx, steps[s], polls, progress);
+            stop_check::expect_cancelled_and_freed(
+                [&] { ease::train(interactions(x), Params::parse_json("{}"), ctx); });
+            EXPECT_EQ(progress.find(steps[s + 1]), std::string::npos) << progress;
+        }
+    }
 }
 
 TEST(Ease, PayloadRoundTrips) {

@@ -19,6 +19,7 @@
 #include "errors.h"
 #include "expect_error.h"
 #include "id_map.h"
+#include "stop_check.h"
 
 using namespace recsys;
 
@@ -409,6 +410,17 @@ TEST(Builder, InvalidWeightsThrowWithValue) {
     // Zero is fine.
     b.add(int64_t(1), int64_t(2), 0.0);
     EXPECT_EQ(b.rows(), 1u);
+}
+
+TEST(Builder, CancelWhileBuildingFreesEverything) {
+    InteractionBuilder a;
+    add_all(a, random_rows(200000, 3));
+    for (int polls : {1, 2, 5}) {
+        Context ctx;
+        std::string progress;
+        stop_check::cancel_after(ctx, "", polls, progress);
+        stop_check::expect_cancelled_and_freed([&] { a.build(ctx); });
+    }
 }
 
 TEST(Builder, SkipCounted) {

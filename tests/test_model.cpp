@@ -15,6 +15,7 @@
 #include "errors.h"
 #include "expect_error.h"
 #include "recommend.h"
+#include "stop_check.h"
 
 using namespace recsys;
 
@@ -194,6 +195,23 @@ TEST(ModelFormat, SerializeDeserializeSerializeIsIdentical) {
                 EXPECT_EQ(a[r].source, b[r].source);
             }
         }
+    }
+}
+
+TEST(ModelFormat, CancelWhileEncodingOrDecodingFreesEverything) {
+    // Encoding checks while it computes the checksum; decoding before it,
+    // after the ids and after the history.
+    const Model m = train("als", text_rows(), R"({"factors": 4, "iterations": 2})");
+    Context cancelled;
+    cancelled.check_cancel = [] { throw Cancelled(); };
+    stop_check::expect_cancelled_and_freed([&] { m.serialize(cancelled); });
+    const auto bytes = m.serialize();
+    for (int polls : {1, 2, 3}) {
+        SCOPED_TRACE("poll " + std::to_string(polls));
+        Context ctx;
+        std::string progress;
+        stop_check::cancel_after(ctx, "", polls, progress);
+        stop_check::expect_cancelled_and_freed([&] { Model::deserialize(bytes.data(), bytes.size(), ctx); });
     }
 }
 

@@ -201,6 +201,93 @@ TEST(ParallelFor, CancelPolledOnCallingThreadOnly) {
     EXPECT_FALSE(other.load());
 }
 
+// A chunk of a long computation that never ends by itself: it polls its
+// cancel points until one throws. Gives up after a minute (then `gave_up` is
+// counted), so a stop that never arrives fails the test instead of hanging it.
+void run_until_stopped(const Context& ctx, std::atomic<int>& gave_up) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+    while (std::chrono::steady_clock::now() < deadline) {
+        ctx.cancel_point();
+        std::this_thread::yield();
+    }
+    ++gave_up;
+}
+
+TEST(ParallelFor, CancelStopsChunksRunningOnEveryThread) {
+    // Every thread is inside an endless chunk when the cancel comes, also
+    // with far more threads than cores: the calling thread sees it at one of
+    // its cancel points, the workers' chunks end at theirs.
+    for (int threads : {2, 8, 64}) {
+        Context ctx;
+        ctx.threads = threads;
+        std::atomic<int> running{0}, gave_up{0};
+        ctx.check_cancel = [&] {
+            if (running.load() == threads) throw Cancelled();
+        };
+        EXPECT_THROW(parallel_for(threads, ctx, [&](uint64_t, uint64_t) {
+            ++running;
+            run_until_stopped(ctx, gave_up);
+        }, 1), Cancelled) << "threads " << threads;
+        EXPECT_EQ(gave_up.load(), 0) << "threads " << threads;
+    }
+}
+
+TEST(ParallelFor, CallingThreadPollsWhileWaitingForTheOthers) {
+    // The calling thread's chunks end as soon as a worker runs one; the
+    // workers' never do. Once every chunk is taken, the calling thread can
+    // only see the cancel while it waits for the workers.
+    Context ctx;
+    ctx.threads = 4;
+    const auto caller = std::this_thread::get_id();
+    std::atomic<int> taken{0}, on_workers{0}, gave_up{0};
+    int polls_after_all_taken = 0;
+    ctx.check_cancel = [&] {
+        if (taken.load() == 64 && ++polls_after_all_taken == 2) throw Cancelled();  // the first is between chunks
+    };
+    EXPECT_THROW(parallel_for(64, ctx, [&](uint64_t, uint64_t) {
+        ++taken;
+        if (std::this_thread::get_id() == caller) {
+            while (on_workers.load() == 0) std::this_thread::yield();
+            return;
+        }
+        ++on_workers;
+        run_until_stopped(ctx, gave_up);
+    }, 1), Cancelled);
+    EXPECT_EQ(polls_after_all_taken, 2);
+    EXPECT_EQ(gave_up.load(), 0);
+}
+
+TEST(ParallelFor, AnErrorStopsChunksRunningOnOtherThreads) {
+    Context ctx;
+    ctx.threads = 4;
+    std::atomic<int> running{0}, gave_up{0};
+    try {
+        parallel_for(4, ctx, [&](uint64_t b, uint64_t) {
+            if (b != 0) {
+                ++running;
+                run_until_stopped(ctx, gave_up);
+                return;
+            }
+            while (running.load() < 3) std::this_thread::yield();
+            throw std::runtime_error("chunk 0 failed");
+        }, 1);
+        FAIL() << "no exception";
+    } catch (const std::runtime_error& e) {
+        EXPECT_STREQ(e.what(), "chunk 0 failed");  // the error, not the others' stop
+    }
+    EXPECT_EQ(gave_up.load(), 0);
+}
+
+TEST(CancelPoint, OutsideParallelForIsTheCancelCheck) {
+    Context ctx;
+    int polls = 0;
+    ctx.check_cancel = [&] { ++polls; };
+    ctx.cancel_point();
+    EXPECT_EQ(polls, 1);
+    ctx.check_cancel = [] { throw Cancelled(); };
+    EXPECT_THROW(ctx.cancel_point(), Cancelled);
+}
+
 // ---------------------------------------------------------------- Context::reserve
 
 TEST(ContextReserve, WithinLimitIsFine) {

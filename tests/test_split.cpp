@@ -6,9 +6,11 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "errors.h"
+#include "stop_check.h"
 
 using recsys::IdText;
 using recsys::in_test_split;
@@ -176,6 +178,49 @@ TEST(LeaveLastN, EqualTimesBrokenByItemHash) {
     EXPECT_EQ(test_positions(recsys::leave_last_n(7, yx, 1, 4)), (std::vector<size_t>{x_later ? 2u : 0u}));
     // Both tied items out when two are asked for.
     EXPECT_EQ(test_positions(recsys::leave_last_n(7, xy, 2, 4)), (std::vector<size_t>{1, 2}));
+}
+
+TEST(SplitRows, EachPairSplitAsItsUserItemsAre) {
+    // Rows in any order, a repeated purchase on three rows: every row is
+    // marked as hold_out_per_user / leave_last_n mark the user's distinct items.
+    recsys::SplitRows rows;
+    const std::vector<std::tuple<std::string, std::string, int64_t>> input = {
+        {"u1", "a", 5}, {"u2", "x", 1}, {"u1", "b", 9}, {"u1", "a", 20}, {"u1", "c", 7},
+        {"u2", "y", 2}, {"u1", "a", 1}, {"u1", "d", 3}, {"u1", "e", 4}};
+    for (const auto& [user, item, time] : input) rows.add(user, item, time);
+    ASSERT_EQ(rows.size(), input.size());
+    EXPECT_EQ(rows.user(2), "u1");
+    EXPECT_EQ(rows.item(2), "b");
+    const recsys::Context ctx;
+    const std::vector<IdText> u1 = {"a", "b", "c", "d", "e"}, u2 = {"x", "y"};
+    const std::vector<bool> held_u1 = recsys::hold_out_per_user("u1", u1, 0.4, 7);
+    const std::vector<bool> held_u2 = recsys::hold_out_per_user("u2", u2, 0.4, 7);
+    const std::vector<bool> last_u1 = recsys::leave_last_n(
+        "u1", std::vector<recsys::TimedItem>{{"a", 20}, {"b", 9}, {"c", 7}, {"d", 3}, {"e", 4}}, 2, 7);
+    const std::vector<bool> last_u2 =
+        recsys::leave_last_n("u2", std::vector<recsys::TimedItem>{{"x", 1}, {"y", 2}}, 2, 7);
+    const std::vector<bool> held = rows.hold_out_per_user(0.4, 7, ctx), last = rows.leave_last_n(2, 7, ctx);
+    for (size_t r = 0; r < input.size(); ++r) {
+        const auto& [user, item, time] = input[r];
+        const size_t k = user == "u1" ? size_t(item[0] - 'a') : size_t(item[0] - 'x');
+        EXPECT_EQ(held[r], user == "u1" ? held_u1[k] : held_u2[k]) << "row " << r;
+        EXPECT_EQ(last[r], user == "u1" ? last_u1[k] : last_u2[k]) << "row " << r;
+    }
+    EXPECT_TRUE(last[3] && last[0] && last[6]);  // a (latest row at 20) and b are u1's last two
+}
+
+TEST(SplitRows, CancelStopsBetweenUsersAndFreesEverything) {
+    recsys::SplitRows rows;
+    for (int u = 0; u < 5000; ++u)
+        for (int i = 0; i < 10; ++i) rows.add(std::to_string(u), std::to_string((u * 7 + i) % 300), i);
+    for (int polls : {1, 3}) {
+        recsys::Context ctx;
+        std::string progress;
+        stop_check::cancel_after(ctx, "", polls, progress);
+        stop_check::expect_cancelled_and_freed([&] { rows.hold_out_per_user(0.2, 42, ctx); });
+        stop_check::cancel_after(ctx, "", polls, progress);
+        stop_check::expect_cancelled_and_freed([&] { rows.leave_last_n(1, 42, ctx); });
+    }
 }
 
 TEST(LeaveLastN, NegativeCountIsRejected) {

@@ -187,19 +187,33 @@ __attribute__((target_clones("arch=x86-64-v3", "default"))) void row_dots(const 
 size_t padded(Index f) { return (size_t(f) + 7) / 8 * 8; }
 
 // Factors stored with rows padded to a multiple of 8 floats (zeros), the
-// layout the kernels read; training works on these.
+// layout the kernels read; training works on these. The first constructor
+// leaves the rows unset for the caller to fill, padding included (zeroing
+// a large matrix here would touch every page before any cancel check).
 struct Padded {
-    Padded(Index rows, Index f) : f(f), m(Factors::Zero(rows, Index(padded(f)))) {}
-    explicit Padded(const Factors& y) : Padded(y.rows(), y.cols()) { m.leftCols(f) = y; }
+    Padded(Index rows, Index f) : f(f), m(rows, Index(padded(f))) {}
+    explicit Padded(const Factors& y) : Padded(y.rows(), y.cols()) {
+        m.leftCols(f) = y;
+        m.rightCols(m.cols() - f).setZero();
+    }
     Factors unpadded() const { return m.leftCols(f); }
     Index f;
     Factors m;
 };
 
-// Y^T Y (without lambda), by a symmetric rank update: half a product's work.
-MatrixXf gramian(const Factors& y) {
-    MatrixXf g(y.cols(), y.cols());
-    dense::gramian(y.data(), y.rows(), y.cols(), g.data());
+// Rows of Y added to its Gramian between two cancel checks: at most 4096 x
+// 1024² / 2 multiply-adds. Fixed, so the sum does not depend on the threads.
+constexpr Index kGramianRows = 4096;
+
+// Y^T Y (without lambda), by symmetric rank updates: half a product's work.
+MatrixXf gramian(const Factors& y, const Context& ctx = {}) {
+    MatrixXf g = MatrixXf::Zero(y.cols(), y.cols());
+    for (Index r = 0; r < y.rows(); r += kGramianRows) {
+        ctx.check_cancel();
+        dense::add_gramian(y.row(r).data(), std::min(kGramianRows, y.rows() - r), y.cols(), g.data());
+    }
+    // The kernel filled the lower triangle of the row-major view: this one's upper.
+    g.triangularView<Eigen::StrictlyLower>() = g.transpose();
     return g;
 }
 
@@ -323,7 +337,8 @@ public:
     }
 
     // Improves the block's rows x (one per add(), fp floats each) in place.
-    void solve(const float* a0, float* x, uint32_t steps) {
+    // A row may have very many items: a cancel point per row.
+    void solve(const float* a0, float* x, uint32_t steps, const Context& ctx) {
         const size_t n_rows = count_.size(), size = n_rows * fp_;
         b_.resize(size);
         r_.resize(size);
@@ -333,6 +348,7 @@ public:
         const bool correction = alpha_ != 0.0f;
         dense::multiply(x, a0, ap_.data(), Index(n_rows), Index(fp_), Index(fp_));
         for (size_t q = 0; q < n_rows; ++q) {
+            ctx.cancel_point();
             const auto [yu, m] = items(q);
             if (m == 0) {  // no items: the exact solution is 0
                 std::fill_n(x + q * fp_, fp_, 0.0f);
@@ -355,6 +371,7 @@ public:
         for (uint32_t step = 0; step < steps; ++step) {
             dense::multiply(p_.data(), a0, ap_.data(), Index(n_rows), Index(fp_), Index(fp_));
             for (size_t q = 0; q < n_rows; ++q) {
+                ctx.cancel_point();
                 if (!(rs_[q] > 1e-20f)) continue;  // converged
                 float* p = &p_[q * fp_];
                 float* ap = &ap_[q * fp_];
@@ -410,6 +427,7 @@ void half_step(const CsrMatrix& x, const Padded& y, const MatrixXf& g, Padded& o
             RowWork w(y.f, size_t(y.m.cols()));
             std::vector<float> t;
             for (uint64_t row = begin; row < end; ++row) {
+                ctx.cancel_point();
                 w.gather(y.m, x.row_indices(uint32_t(row)), x.row_values(uint32_t(row)), opt.alpha);
                 w.exact(a0_exact);
                 std::copy_n(w.x.data(), w.fp, out.m.row(Index(row)).data());
@@ -428,7 +446,7 @@ void half_step(const CsrMatrix& x, const Padded& y, const MatrixXf& g, Padded& o
         for (uint64_t row = begin; row < end; ++row)
             s.add(y.m, x.row_indices(uint32_t(row)), x.row_values(uint32_t(row)));
         float* rows = out.m.row(Index(begin)).data();  // contiguous: the factors are row-major
-        s.solve(a0.data(), rows, opt.cg_steps);
+        s.solve(a0.data(), rows, opt.cg_steps, ctx);
         if (row_loss)
             for (uint64_t row = begin; row < end; ++row)
                 (*row_loss)[row] = s.observed_loss(row - begin, rows + (row - begin) * fp);
@@ -476,21 +494,22 @@ FactorPair fit(const CsrMatrix& x, const Options& opt, const Context& ctx,
     Padded users(x.rows, f), items(x.cols, f);
     SplitMix64 rng(opt.seed);
     for (Padded* side : {&users, &items})
-        for (Index r = 0; r < side->m.rows(); ++r)
+        for (Index r = 0; r < side->m.rows(); ++r) {
+            if (r % 4096 == 0) ctx.check_cancel();
             for (Index c = 0; c < f; ++c) side->m(r, c) = rng.uniform() * 0.01f;
+            side->m.row(r).tail(side->m.cols() - f).setZero();
+        }
 
     double total_confidence = double(x.rows) * x.cols;
     for (float w : x.values) total_confidence += double(opt.alpha) * w;
     std::vector<double> item_loss(x.cols);
-    MatrixXf gy = gramian(items.m);
+    MatrixXf gy = gramian(items.m, ctx);
     for (uint32_t it = 1; it <= opt.iterations; ++it) {
         const auto start = std::chrono::steady_clock::now();
         half_step(x, items, gy, users, opt, ctx, nullptr);
-        ctx.check_cancel();
-        const MatrixXf gx = gramian(users.m);
+        const MatrixXf gx = gramian(users.m, ctx);
         half_step(xt, users, gx, items, opt, ctx, &item_loss);
-        ctx.check_cancel();
-        gy = gramian(items.m);
+        gy = gramian(items.m, ctx);
         // Objective = sum_u x_u^T (Y^T Y) x_u + observed corrections + penalty,
         // and sum_u x_u^T G x_u = <X^T X, G>: both Gramians are at hand.
         double loss = gx.cast<double>().cwiseProduct(gy.cast<double>()).sum() +
@@ -527,8 +546,9 @@ Eigen::VectorXf solve_row_cg(const Factors& y, std::span<const uint32_t> items, 
     BlockSolver s(size_t(yp.m.cols()), opt.alpha);
     s.add(yp.m, items, weights);
     Padded x(1, yp.f);
+    x.m.setZero();
     x.m.row(0).head(yp.f) = start.transpose();
-    s.solve(regularized(gramian(yp.m), yp.f, opt.regularization).data(), x.m.data(), steps);
+    s.solve(regularized(gramian(yp.m), yp.f, opt.regularization).data(), x.m.data(), steps, Context{});
     return x.m.row(0).head(yp.f).transpose();
 }
 
@@ -703,11 +723,9 @@ std::unique_ptr<Scorer> read(ByteReader& r, uint32_t n_users, uint32_t n_items) 
         throw corrupted("model is corrupted (ALS parameters)");
     FactorPair m{Factors(n_users, f), Factors(n_items, f)};
     for (Factors* side : {&m.users, &m.items}) {
-        const auto v = r.get_array<float>(uint64_t(side->size()));
-        if (v.size() != uint64_t(side->size())) throw corrupted("model is corrupted (ALS factor sizes)");
-        for (float x : v)
-            if (!std::isfinite(x)) throw corrupted("model is corrupted (ALS factors not finite)");
-        std::copy(v.begin(), v.end(), side->data());
+        r.get_array_into(side->data(), uint64_t(side->size()));
+        if (!std::all_of(side->data(), side->data() + side->size(), [](float x) { return std::isfinite(x); }))
+            throw corrupted("model is corrupted (ALS factors not finite)");
     }
     return make_scorer(std::move(m), alpha, regularization, binary != 0);
 }

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <exception>
 #include <numeric>
 
 #include "errors.h"
@@ -140,10 +141,12 @@ private:
     int factors_ = 0;
 };
 
-// What one stratum of an epoch saw.
+// What one stratum of an epoch saw; `stopped` holds the exception that
+// stopped it early (a cancel), for the caller to rethrow.
 struct StratumStats {
     uint64_t right = 0, seen = 0;
     LossSum loss;
+    std::exception_ptr stopped;
 };
 
 // Factor rows as training keeps them: each starts a cache line and holds
@@ -152,14 +155,16 @@ struct StratumStats {
 // start uniform in [-0.5, 0.5) / f.
 class TrainingRows {
 public:
-    TrainingRows(uint32_t rows, Index f, Index extra, SplitMix64& rng)
+    TrainingRows(uint32_t rows, Index f, Index extra, SplitMix64& rng, const Context& ctx)
         : rows_(rows), stride_((size_t(f + extra) + kLine - 1) / kLine * kLine),
           buffer_(size_t(rows) * stride_ + kLine, 0.0f) {
         const auto address = reinterpret_cast<uintptr_t>(buffer_.data());
         base_ = buffer_.data() + (kLine - address / sizeof(float) % kLine) % kLine;
         const float scale = 1.0f / float(f);
-        for (uint32_t r = 0; r < rows; ++r)
+        for (uint32_t r = 0; r < rows; ++r) {
+            if (r % 4096 == 0) ctx.check_cancel();
             for (Index k = 0; k < f; ++k) row(r)[k] = (rng.uniform() - 0.5f) * scale;
+        }
     }
     float* row(uint64_t r) { return base_ + r * stride_; }
     // Column `first` and the next `n` columns of every row.
@@ -193,6 +198,7 @@ struct Training {
     Index f;
     float lr, reg;
     bool interleave;
+    const Context& ctx;
 };
 
 // One stratum of an epoch: it draws as many samples as it has pairs, each a
@@ -289,10 +295,23 @@ template <bool Bitmap>
         sgd_steps<1>({triple(p, j)}, size_t(f), t.lr, t.reg, d, g);
         record(d[0], g[0]);
     };
+    // An exception cannot leave a target_clones function (GCC 12 compiles
+    // its callers as if it threw nothing): the cancel point's is caught here.
+    std::exception_ptr stopped;
+    auto stop_here = [&] {
+        try {
+            t.ctx.cancel_point();
+            return false;
+        } catch (...) {
+            stopped = std::current_exception();
+            return true;
+        }
+    };
     for (uint64_t n = 0; n < std::min(kAhead, samples); ++n) draw(n);
     // Two samples at a time: interleaved when they share no row, else one
     // after the other; the same model either way.
     for (uint64_t n = 0; n < samples; n += 2) {
+        if (n % 16384 == 0 && stop_here()) break;  // a millisecond or two of steps
         const bool two = n + 1 < samples;
         const Drawn first = ahead[n % kAhead], second = two ? ahead[(n + 1) % kAhead] : Drawn{};
         advance(n);
@@ -311,7 +330,7 @@ template <bool Bitmap>
             if (ok2) step(p2, j2);
         }
     }
-    return {right, seen, loss};
+    return {right, seen, loss, stopped};
 }
 
 __attribute__((target_clones("arch=x86-64-v3", "default"))) StratumStats run_stratum_with_bitmap(
@@ -425,7 +444,7 @@ BprFactors fit(const CsrMatrix& x, const Options& opt, const Context& ctx,
                     (use_bitmap ? uint64_t(x.rows) * words * sizeof(uint64_t) : 0),
                 "BPR training", "Lower \"factors\", or raise recsys.memory_limit.");
     SplitMix64 rng(opt.seed);
-    TrainingRows users(x.rows, f, 0, rng), items(x.cols, f, 1, rng);  // an item's bias follows its factors
+    TrainingRows users(x.rows, f, 0, rng, ctx), items(x.cols, f, 1, rng, ctx);  // an item's bias follows its factors
     std::vector<uint64_t> bitmap(use_bitmap ? uint64_t(x.rows) * words : 0);
     if (use_bitmap)
         for (uint32_t u = 0; u < x.rows; ++u)
@@ -472,7 +491,7 @@ BprFactors fit(const CsrMatrix& x, const Options& opt, const Context& ctx,
     stratum_start.back() = nnz;
 
     const Training training{x, bitmap.data(), words, users, items, f, opt.learning_rate, opt.regularization,
-                            opt.interleave_steps};
+                            opt.interleave_steps, ctx};
     std::vector<StratumStats> stratum_stats(uint64_t(groups) * groups);
     for (uint32_t epoch = 1; epoch <= opt.iterations; ++epoch) {
         const auto start = std::chrono::steady_clock::now();
@@ -501,6 +520,7 @@ BprFactors fit(const CsrMatrix& x, const Options& opt, const Context& ctx,
                                         mix_seed(opt.seed, epoch, stratum)};
                         stratum_stats[stratum] =
                             use_bitmap ? run_stratum_with_bitmap(training, s) : run_stratum_with_search(training, s);
+                        if (stratum_stats[stratum].stopped) std::rethrow_exception(stratum_stats[stratum].stopped);
                     }
                 },
                 1);
@@ -544,11 +564,9 @@ std::unique_ptr<Scorer> read(ByteReader& r, uint32_t n_users, uint32_t n_items) 
         throw corrupted("model is corrupted (BPR parameters)");
     BprFactors m{Factors(n_users, opt.factors), Factors(n_items, opt.factors), Eigen::VectorXf(n_items)};
     auto read_floats = [&](float* dst, uint64_t count) {
-        const auto v = r.get_array<float>(count);
-        if (v.size() != count) throw corrupted("model is corrupted (BPR factor sizes)");
-        for (float x : v)
-            if (!std::isfinite(x)) throw corrupted("model is corrupted (BPR factors not finite)");
-        std::copy(v.begin(), v.end(), dst);
+        r.get_array_into(dst, count);
+        if (!std::all_of(dst, dst + count, [](float x) { return std::isfinite(x); }))
+            throw corrupted("model is corrupted (BPR factors not finite)");
     };
     read_floats(m.users.data(), uint64_t(m.users.size()));
     read_floats(m.items.data(), uint64_t(m.items.size()));

@@ -2,6 +2,7 @@
 // aggregate states. The reader validates every length before it reads.
 #pragma once
 
+#include <algorithm>
 #include <bit>
 #include <cstdint>
 #include <cstring>
@@ -10,14 +11,22 @@
 #include <type_traits>
 #include <vector>
 
+#include "context.h"
 #include "errors.h"
 
 namespace recsys {
 
 static_assert(std::endian::native == std::endian::little, "little-endian only");
 
+// Large arrays are copied in pieces of this size, with a cancel check between.
+constexpr uint64_t kCopyPieceBytes = uint64_t(32) << 20;
+
 class ByteWriter {
 public:
+    // With a context, large appends are copied a piece at a time, polling
+    // ctx->check_cancel() in between (a model's arrays reach a gigabyte).
+    explicit ByteWriter(const Context* ctx = nullptr) : ctx_(ctx) {}
+
     template <typename T>
     void put(T v) {
         static_assert(std::is_arithmetic_v<T>);
@@ -29,14 +38,25 @@ public:
     }
     template <typename T>
     void put_array(const std::vector<T>& v) {
+        put_array(v.data(), v.size());
+    }
+    template <typename T>
+    void put_array(const T* values, uint64_t count) {
         static_assert(std::is_arithmetic_v<T>);
-        put<uint64_t>(v.size());
-        append(v.data(), v.size() * sizeof(T));
+        put<uint64_t>(count);
+        append(values, count * sizeof(T));
     }
     void append(const void* p, size_t n) {
-        const size_t used = buf_.size();
-        buf_.resize(used + n);
-        if (n) std::memcpy(buf_.data() + used, p, n);  // memcpy from null is undefined, even of 0 bytes
+        // A large array gets room for a little more, so that what follows
+        // (a checksum) copies nothing again.
+        if (buf_.capacity() - buf_.size() < n) buf_.reserve(std::max(2 * buf_.capacity(), buf_.size() + n + 4096));
+        for (size_t done = 0; done < n;) {
+            if (done > 0 && ctx_) ctx_->check_cancel();
+            const size_t used = buf_.size(), piece = std::min<size_t>(n - done, kCopyPieceBytes);
+            buf_.resize(used + piece);
+            std::memcpy(buf_.data() + used, static_cast<const uint8_t*>(p) + done, piece);
+            done += piece;
+        }
     }
     // Overwrites a value put() earlier at byte offset `at`.
     template <typename T>
@@ -50,11 +70,15 @@ public:
 
 private:
     std::vector<uint8_t> buf_;
+    const Context* ctx_;
 };
 
 class ByteReader {
 public:
-    ByteReader(const uint8_t* data, size_t size) : p_(data), end_(data + size) {}
+    // With a context, checks for cancel between pieces of large arrays, as
+    // ByteWriter does.
+    ByteReader(const uint8_t* data, size_t size, const Context* ctx = nullptr)
+        : p_(data), end_(data + size), ctx_(ctx) {}
 
     template <typename T>
     T get() {
@@ -78,20 +102,46 @@ public:
         uint64_t n = get<uint64_t>();
         if (n > max_count || n > remaining() / sizeof(T))
             throw corrupted("model is truncated or corrupted (array length out of range)");
-        std::vector<T> v(n);
-        if (n) std::memcpy(v.data(), p_, n * sizeof(T));  // an empty vector's data() may be null
-        p_ += n * sizeof(T);
+        std::vector<T> v;
+        v.reserve(n);  // grown a piece at a time: not zeroed all at once before the first check
+        for_each_piece<T>(n, [&](uint64_t done, uint64_t count) {
+            v.resize(done + count);
+            std::memcpy(v.data() + done, p_, count * sizeof(T));
+        });
         return v;
+    }
+    // Reads an array that must hold `count` values into `out`, with no copy
+    // in between.
+    template <typename T>
+    void get_array_into(T* out, uint64_t count) {
+        if (get<uint64_t>() != count || count > remaining() / sizeof(T))
+            throw corrupted("model is truncated or corrupted (array length out of range)");
+        for_each_piece<T>(count, [&](uint64_t done, uint64_t k) { std::memcpy(out + done, p_, k * sizeof(T)); });
     }
     size_t remaining() const { return size_t(end_ - p_); }
     const uint8_t* position() const { return p_; }
+    const Context* context() const { return ctx_; }
 
 private:
+    // copy(done, count) takes the next `count` of `n` values from p_; the
+    // context is checked between pieces.
+    template <typename T, typename Copy>
+    void for_each_piece(uint64_t n, Copy copy) {
+        static_assert(std::is_arithmetic_v<T>);
+        for (uint64_t done = 0; done < n;) {
+            if (done > 0 && ctx_) ctx_->check_cancel();
+            const uint64_t count = std::min<uint64_t>(n - done, kCopyPieceBytes / sizeof(T));
+            copy(done, count);
+            p_ += count * sizeof(T);
+            done += count;
+        }
+    }
     void need(size_t n) const {
         if (remaining() < n) throw corrupted("model is truncated or corrupted (unexpected end of data)");
     }
     const uint8_t* p_;
     const uint8_t* end_;
+    const Context* ctx_;
 };
 
 }  // namespace recsys

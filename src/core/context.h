@@ -2,11 +2,25 @@
 // cancelled, a place to report progress, a thread count and a memory limit.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
 
+#include "errors.h"
+
 namespace recsys {
+
+namespace detail {
+// The parallel_for loop whose chunks this thread runs, if any: its stop
+// flag, and whether this thread is one of its workers (which must never
+// call the caller's check_cancel).
+struct LoopThread {
+    const std::atomic<bool>* stop = nullptr;
+    bool worker = false;
+};
+inline thread_local LoopThread loop_thread;
+}  // namespace detail
 
 struct Context {
     // Called often from the calling thread only; throws (Cancelled or the
@@ -20,6 +34,16 @@ struct Context {
     // Throws ResourceLimit before an allocation of `bytes` for `what` that
     // would exceed the limit; `hint` says which parameter to lower.
     void reserve(uint64_t bytes, const std::string& what, const std::string& hint = {}) const;
+
+    // A point inside a long piece of work where it may stop, on any thread
+    // (call it every millisecond or so of work): throws Cancelled once the
+    // parallel_for running it is stopping (a cancel, or an error in another
+    // chunk), and on the calling thread also polls check_cancel().
+    void cancel_point() const {
+        const detail::LoopThread& loop = detail::loop_thread;
+        if (loop.stop && loop.stop->load(std::memory_order_relaxed)) throw Cancelled();
+        if (!loop.worker) check_cancel();
+    }
 };
 
 }  // namespace recsys

@@ -23,9 +23,11 @@ struct Kernels {
     void (*solve_right_lower_transposed)(const double* l, Index ldl, Index n, double* b, Index ldb, Index m);
     void (*subtract_product_transposed)(const double* a, Index lda, const double* b, Index ldb, Index k, double* c,
                                         Index ldc, Index m, Index n);
-    void (*cholesky_solve)(const double* l, Index ldl, Index n, double* z, Index ldz, Index w);
+    void (*solve_lower)(const double* l, Index ldl, Index n, double* b, Index ldb, Index w, bool transposed);
+    void (*subtract_product)(const double* a, Index lda, bool transposed, const double* b, Index ldb, Index k,
+                             double* c, Index ldc, Index m, Index n);
     void (*multiply)(const float* a, const float* b, float* c, Index m, Index k, Index n);
-    void (*gramian)(const float* y, Index m, Index n, float* g);
+    void (*add_gramian)(const float* y, Index m, Index n, float* g);
 };
 
 // Every build in this library that this CPU can run, the best last.
@@ -53,9 +55,16 @@ inline void subtract_product_transposed(const double* a, Index lda, const double
     kernels().subtract_product_transposed(a, lda, b, ldb, k, c, ldc, m, n);
 }
 
-// z (n x w) := (L Lᵀ)⁻¹ z, for L (n x n) lower triangular.
-inline void cholesky_solve(const double* l, Index ldl, Index n, double* z, Index ldz, Index w) {
-    kernels().cholesky_solve(l, ldl, n, z, ldz, w);
+// b (n x w) := L⁻¹ b, or L⁻ᵀ b if `transposed`, for L (n x n) lower triangular.
+inline void solve_lower(const double* l, Index ldl, Index n, double* b, Index ldb, Index w, bool transposed) {
+    kernels().solve_lower(l, ldl, n, b, ldb, w, transposed);
+}
+
+// c (m x n) -= a b for a (m x k), or aᵀ b for a (k x m) if `transposed`;
+// b is k x n.
+inline void subtract_product(const double* a, Index lda, bool transposed, const double* b, Index ldb, Index k,
+                             double* c, Index ldc, Index m, Index n) {
+    kernels().subtract_product(a, lda, transposed, b, ldb, k, c, ldc, m, n);
 }
 
 // c (m x n) = a (m x k) b (k x n), row-major.
@@ -63,7 +72,8 @@ inline void multiply(const float* a, const float* b, float* c, Index m, Index k,
     kernels().multiply(a, b, c, m, k, n);
 }
 
-// g (n x n) = yᵀ y for y (m x n), row-major.
-inline void gramian(const float* y, Index m, Index n, float* g) { kernels().gramian(y, m, n, g); }
+// The lower triangle of g (n x n) += yᵀ y for y (m x n), row-major; the
+// strict upper triangle is left alone.
+inline void add_gramian(const float* y, Index m, Index n, float* g) { kernels().add_gramian(y, m, n, g); }
 
 }  // namespace recsys::dense

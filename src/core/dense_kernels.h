@@ -35,28 +35,38 @@ inline void subtract_product_transposed(const double* a, Index lda, const double
     cm.noalias() -= am * bm.transpose();
 }
 
-inline void cholesky_solve(const double* l, Index ldl, Index n, double* z, Index ldz, Index w) {
+inline void solve_lower(const double* l, Index ldl, Index n, double* b, Index ldb, Index w, bool transposed) {
     ConstBlock lm(l, n, n, Eigen::OuterStride<>(ldl));
-    Block zm(z, n, w, Eigen::OuterStride<>(ldz));
-    lm.triangularView<Eigen::Lower>().solveInPlace(zm);
-    lm.transpose().triangularView<Eigen::Upper>().solveInPlace(zm);
+    Block bm(b, n, w, Eigen::OuterStride<>(ldb));
+    if (transposed)
+        lm.transpose().triangularView<Eigen::Upper>().solveInPlace(bm);
+    else
+        lm.triangularView<Eigen::Lower>().solveInPlace(bm);
+}
+
+inline void subtract_product(const double* a, Index lda, bool transposed, const double* b, Index ldb, Index k,
+                             double* c, Index ldc, Index m, Index n) {
+    ConstBlock bm(b, k, n, Eigen::OuterStride<>(ldb));
+    Block cm(c, m, n, Eigen::OuterStride<>(ldc));
+    if (transposed)
+        cm.noalias() -= ConstBlock(a, k, m, Eigen::OuterStride<>(lda)).transpose() * bm;
+    else
+        cm.noalias() -= ConstBlock(a, m, k, Eigen::OuterStride<>(lda)) * bm;
 }
 
 inline void multiply(const float* a, const float* b, float* c, Index m, Index k, Index n) {
     Eigen::Map<MatrixF>(c, m, n).noalias() = Eigen::Map<const MatrixF>(a, m, k) * Eigen::Map<const MatrixF>(b, k, n);
 }
 
-inline void gramian(const float* y, Index m, Index n, float* g) {
-    Eigen::Map<MatrixF> gm(g, n, n);
-    gm.setZero();
-    gm.selfadjointView<Eigen::Lower>().rankUpdate(Eigen::Map<const MatrixF>(y, m, n).transpose());
-    gm.triangularView<Eigen::StrictlyUpper>() = gm.transpose();
+inline void add_gramian(const float* y, Index m, Index n, float* g) {
+    Eigen::Map<MatrixF>(g, n, n).selfadjointView<Eigen::Lower>().rankUpdate(
+        Eigen::Map<const MatrixF>(y, m, n).transpose());
 }
 
 extern const Kernels kernels;
 const Kernels kernels = {
-    RECSYS_DENSE_ISA_NAME, cholesky, solve_right_lower_transposed, subtract_product_transposed, cholesky_solve,
-    multiply, gramian,
+    RECSYS_DENSE_ISA_NAME, cholesky, solve_right_lower_transposed, subtract_product_transposed, solve_lower,
+    subtract_product,      multiply, add_gramian,
 };
 
 }  // namespace recsys::dense::RECSYS_DENSE_ISA

@@ -27,12 +27,16 @@ using Dense = Eigen::Matrix<Real, Eigen::Dynamic, Eigen::Dynamic>;
 // speed (256 beat 64 and 128 on 3,665 items), narrow enough to balance a few
 // threads. Fixed, so results do not depend on the thread count.
 constexpr Index kBlock = 256;
+// Rows of a block update done between two cancel points: about 1024 x 256 x
+// 256 multiply-adds, a few milliseconds. A whole update (up to items x 256 x
+// 256) would keep many threads on few cores from stopping for seconds.
+constexpr Index kPollRows = 1024;
 constexpr uint32_t kNotModeled = UINT32_MAX;
 
 class EaseScorer : public Scorer {
 public:
     // weights: B row by row (row j: what item j adds to every modeled item).
-    EaseScorer(uint32_t n_items, std::vector<uint32_t> items, std::vector<float> weights, bool binary)
+    EaseScorer(uint32_t n_items, std::vector<uint32_t> items, std::unique_ptr<float[]> weights, bool binary)
         : items_(std::move(items)), weights_(std::move(weights)), binary_(binary), position_(n_items, kNotModeled) {
         for (uint32_t k = 0; k < items_.size(); ++k) position_[items_[k]] = k;
     }
@@ -77,7 +81,7 @@ public:
     void write(ByteWriter& w) const override {
         w.put<uint8_t>(binary_);
         w.put_array(items_);
-        w.put_array(weights_);
+        w.put_array(weights_.get(), uint64_t(items_.size()) * items_.size());
     }
 
     static std::unique_ptr<Scorer> read(ByteReader& r, uint32_t n_items) {
@@ -88,14 +92,17 @@ public:
             if (items[k] >= n_items || (k > 0 && items[k] <= items[k - 1]))
                 throw corrupted("model is corrupted (EASE item index)");
         const uint64_t m = items.size();
-        auto weights = r.get_array<float>(m * m);
-        if (weights.size() != m * m) throw corrupted("model is corrupted (EASE weight matrix size)");
+        if (m != 0 && m > r.remaining() / sizeof(float) / m) throw corrupted("model is corrupted (EASE weight matrix size)");
+        std::unique_ptr<float[]> weights(new float[m * m]);
+        r.get_array_into(weights.get(), m * m);
         return std::make_unique<EaseScorer>(n_items, std::move(items), std::move(weights), binary != 0);
     }
 
 private:
     std::vector<uint32_t> items_;    // the modeled items, ascending
-    std::vector<float> weights_;     // B, items_.size()² row-major, zero diagonal
+    // B, items_.size()² row-major, zero diagonal. Not a vector: making one
+    // zeroes it first, a second per gigabyte with no check for cancel.
+    std::unique_ptr<float[]> weights_;
     bool binary_;
     std::vector<uint32_t> position_;  // item -> its index in items_, or kNotModeled
 };
@@ -145,6 +152,7 @@ Dense regularised_gram(const CsrMatrix& x, double lambda, const Context& ctx) {
     Dense g(m, m);
     parallel_for(uint64_t(m), ctx, [&](uint64_t begin, uint64_t end) {
         for (uint64_t i = begin; i < end; ++i) {
+            ctx.cancel_point();
             Real* col = &g(0, Index(i));
             std::fill(col, col + m, Real(0));
             auto users = xt.row_indices(uint32_t(i));
@@ -181,8 +189,38 @@ void cholesky_in_place(Dense& a, const Context& ctx) {
         parallel_for(uint64_t(rest), ctx, [&](uint64_t b, uint64_t e) {
             // columns [b, e) of the trailing matrix, from row b down
             const Index r = p0 + Index(b);
-            dense::subtract_product_transposed(&a(r, k), n, &a(r, k), n, kb, &a(r, r), n, n - r, Index(e - b));
+            for (Index i = r; i < n; i += kPollRows) {
+                ctx.cancel_point();
+                const Index rows = std::min(kPollRows, n - i);
+                dense::subtract_product_transposed(&a(i, k), n, &a(r, k), n, kb, &a(i, r), n, rows, Index(e - b));
+            }
         }, kBlock);
+    }
+}
+
+// z (n x w) := (L Lᵀ)⁻¹ z for L (n x n) lower triangular, both leading
+// dimension ld: forward then back substitution by blocks of kBlock rows, each
+// update kPollRows rows at a time between cancel points.
+void cholesky_solve(const Real* l, Index n, Real* z, Index w, Index ld, const Context& ctx) {
+    auto update = [&](Index i, Index b, bool transposed) {  // the rows below block [i, i + b)
+        for (Index r = i + b; r < n; r += kPollRows) {
+            ctx.cancel_point();
+            const Index rows = std::min(kPollRows, n - r);
+            if (transposed)  // z_i -= L[r.., i..]ᵀ z_r
+                dense::subtract_product(&l[r + i * ld], ld, true, &z[r], ld, rows, &z[i], ld, b, w);
+            else  // z_r -= L[r.., i..] z_i
+                dense::subtract_product(&l[r + i * ld], ld, false, &z[i], ld, b, &z[r], ld, rows, w);
+        }
+    };
+    for (Index i = 0; i < n; i += kBlock) {
+        const Index b = std::min(kBlock, n - i);
+        dense::solve_lower(&l[i + i * ld], ld, b, &z[i], ld, w, false);
+        update(i, b, false);
+    }
+    for (Index i = (n - 1) / kBlock * kBlock; i >= 0; i -= kBlock) {
+        const Index b = std::min(kBlock, n - i);
+        update(i, b, true);
+        dense::solve_lower(&l[i + i * ld], ld, b, &z[i], ld, w, true);
     }
 }
 
@@ -199,17 +237,17 @@ Dense inverse_from_cholesky(const Dense& l, const Context& ctx) {
         auto z = p.block(c, c, n - c, w);
         z.setZero();
         z.diagonal().setOnes();
-        dense::cholesky_solve(&l(c, c), n, n - c, &p(c, c), n, w);
+        cholesky_solve(&l(c, c), n - c, &p(c, c), w, n, ctx);
     }, kBlock);
     return p;
 }
 
 // B = I − P·diag(1/diag(P)) as float32, row-major, from P's lower triangle.
-std::vector<float> ease_weights(const Dense& p, const Context& ctx) {
+std::unique_ptr<float[]> ease_weights(const Dense& p, const Context& ctx) {
     const uint64_t m = uint64_t(p.rows());
     std::vector<double> inv_diag(m);
     for (uint64_t j = 0; j < m; ++j) inv_diag[j] = 1.0 / double(p(Index(j), Index(j)));
-    std::vector<float> b(m * m);
+    std::unique_ptr<float[]> b(new float[m * m]);  // every element is written below
     parallel_for(m, ctx, [&](uint64_t begin, uint64_t end) {
         for (uint64_t k = begin; k < end; ++k) {
             b[k * m + k] = 0.0f;
@@ -258,7 +296,7 @@ std::unique_ptr<Scorer> train(const Interactions& data, const Params& params, co
     Dense p = inverse_from_cholesky(a, ctx);
     a = Dense();
     log("inverse");
-    std::vector<float> b = ease_weights(p, ctx);
+    std::unique_ptr<float[]> b = ease_weights(p, ctx);
     log("weights");
     return std::make_unique<EaseScorer>(x.cols, std::move(items), std::move(b), binary);
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <memory>
 
 #include "errors.h"
 
@@ -10,7 +11,7 @@ namespace recsys {
 
 namespace {
 constexpr uint32_t kStateMagic = 0x52534931;  // "RSI1": partial aggregate state
-}
+}  // namespace
 
 void InteractionBuilder::check_weight(double w) {
     if (std::isfinite(w) && w >= 0) return;
@@ -81,32 +82,42 @@ Interactions InteractionBuilder::build(const Context& ctx) const {
     auto user_map = out.users.sort();
     auto item_map = out.items.sort();
 
-    std::vector<Entry> sorted(entries_.size());
-    for (size_t k = 0; k < entries_.size(); ++k)
-        sorted[k] = {user_map[entries_[k].user], item_map[entries_[k].item], entries_[k].weight};
-    ctx.check_cancel();
-    // Sorting by weight too fixes the order duplicates are summed in, so the
-    // sum does not depend on row order.
-    std::sort(sorted.begin(), sorted.end(), [](const Entry& a, const Entry& b) {
-        if (a.user != b.user) return a.user < b.user;
-        if (a.item != b.item) return a.item < b.item;
-        return a.weight < b.weight;
-    });
-    ctx.check_cancel();
-
+    // The entries in (user, item, weight) order: bucketed by user (a counting
+    // sort), then each user's sorted. Sorting by weight too fixes the order
+    // duplicates are summed in, so the sum does not depend on row order.
     CsrMatrix& m = out.matrix;
     m.rows = out.users.size();
     m.cols = out.items.size();
-    m.indptr.assign(uint64_t(m.rows) + 1, 0);
-    for (size_t k = 0; k < sorted.size();) {
-        const Entry& e = sorted[k];
-        double sum = 0;
-        for (; k < sorted.size() && sorted[k].user == e.user && sorted[k].item == e.item; ++k) sum += sorted[k].weight;
-        m.indices.push_back(e.item);
-        m.values.push_back(float(sum));
-        ++m.indptr[e.user + 1];
+    std::vector<uint64_t> start(uint64_t(m.rows) + 1, 0);
+    for (const Entry& e : entries_) ++start[user_map[e.user] + 1];
+    for (uint32_t u = 0; u < m.rows; ++u) start[u + 1] += start[u];
+    // Not a vector, which would be zeroed first, with no check for cancel.
+    std::unique_ptr<Entry[]> sorted(new Entry[entries_.size()]);
+    {
+        std::vector<uint64_t> next(start.begin(), start.end() - 1);
+        for (size_t k = 0; k < entries_.size(); ++k) {
+            if (k % 65536 == 0) ctx.check_cancel();
+            const uint32_t u = user_map[entries_[k].user];
+            sorted[next[u]++] = {u, item_map[entries_[k].item], entries_[k].weight};
+        }
     }
-    for (uint32_t r = 0; r < m.rows; ++r) m.indptr[r + 1] += m.indptr[r];
+    m.indptr.assign(uint64_t(m.rows) + 1, 0);
+    for (uint32_t u = 0; u < m.rows; ++u) {
+        if (u % 4096 == 0) ctx.check_cancel();
+        Entry* const first = sorted.get() + start[u];
+        Entry* const last = sorted.get() + start[u + 1];
+        std::sort(first, last, [](const Entry& a, const Entry& b) {
+            return a.item != b.item ? a.item < b.item : a.weight < b.weight;
+        });
+        for (auto e = first; e != last;) {
+            const uint32_t item = e->item;
+            double sum = 0;
+            for (; e != last && e->item == item; ++e) sum += e->weight;
+            m.indices.push_back(item);
+            m.values.push_back(float(sum));
+        }
+        m.indptr[u + 1] = m.indices.size();
+    }
     out.rows_added = entries_.size();
     out.rows_skipped = skipped_;
     return out;

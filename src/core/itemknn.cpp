@@ -225,6 +225,7 @@ std::vector<std::vector<Scored>> private_cooccurrence(const CsrMatrix& x, const 
         std::vector<double> count(n, 0.0);
         std::vector<Scored> cand;
         for (uint64_t i = begin; i < end; ++i) {
+            ctx.cancel_point();
             std::fill(count.begin(), count.end(), 0.0);
             for (uint32_t u : bt.row_indices(uint32_t(i)))
                 for (uint32_t j : bounded.row_indices(u)) count[j] += 1.0;
@@ -297,6 +298,7 @@ std::unique_ptr<Scorer> train(const Interactions& data, const Params& params, co
         std::vector<uint8_t> seen(n_items, 0);
         std::vector<uint32_t> touched;
         for (uint64_t i = begin; i < end; ++i) {
+            ctx.cancel_point();
             touched.clear();
             auto users = xt.row_indices(uint32_t(i));
             auto wi = xt.row_values(uint32_t(i));

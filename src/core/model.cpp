@@ -25,11 +25,13 @@ constexpr uint32_t kFormatVersion = 1;
 constexpr size_t kHeaderSize = sizeof kMagic + 4 + 8;
 
 // Word-wise multiply-xor hash: every step is a bijection of the state, so
-// any change confined to one word always changes the result.
-uint64_t checksum(const uint8_t* p, size_t n) {
+// any change confined to one word always changes the result. Checks for
+// cancel every 64 MB.
+uint64_t checksum(const uint8_t* p, size_t n, const Context& ctx) {
     uint64_t h = 0x9E3779B97F4A7C15ull ^ n;
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
+        if (i % (size_t(64) << 20) == 0) ctx.check_cancel();
         uint64_t w;
         std::memcpy(&w, p + i, 8);
         h = (h ^ w) * 0x100000001B3ull;
@@ -107,8 +109,8 @@ std::string Model::describe_json() const {
            ", \"user_ids\": " + (Params::parse_json(params_json).get_bool("pseudonymized_ids", false) ? "\"pseudonymized\"" : "\"raw\"") + "}";
 }
 
-std::vector<uint8_t> Model::serialize() const {
-    ByteWriter w;
+std::vector<uint8_t> Model::serialize(const Context& ctx) const {
+    ByteWriter w(&ctx);
     w.append(kMagic, sizeof kMagic);
     w.put<uint32_t>(kFormatVersion);
     w.put<uint64_t>(0);  // total size, sealed below
@@ -126,19 +128,19 @@ std::vector<uint8_t> Model::serialize() const {
     w.patch<uint64_t>(payload_size_at, w.size() - payload_size_at - 8);
     w.bytes().reserve(w.size() + 8);  // exactly: a doubling would copy a large model once more
     w.put<uint64_t>(0);                // checksum, sealed below
-    seal(w.bytes().data(), w.size());
+    seal(w.bytes().data(), w.size(), ctx);
     return std::move(w.bytes());
 }
 
-void Model::seal(uint8_t* data, size_t size) {
+void Model::seal(uint8_t* data, size_t size, const Context& ctx) {
     if (size < kHeaderSize + 8) throw Error(ErrorKind::Internal, "Model::seal: too short for a model");
     const uint64_t total = size;
     std::memcpy(data + sizeof kMagic + 4, &total, 8);
-    const uint64_t sum = checksum(data, size - 8);
+    const uint64_t sum = checksum(data, size - 8, ctx);
     std::memcpy(data + size - 8, &sum, 8);
 }
 
-Model Model::deserialize(const uint8_t* data, size_t size) {
+Model Model::deserialize(const uint8_t* data, size_t size, const Context& ctx) {
     // Every check below (and in the readers it calls) says what is wrong with
     // the bytes; what to do about it is the same for all of them.
     auto read = [&]() -> Model {
@@ -155,9 +157,9 @@ Model Model::deserialize(const uint8_t* data, size_t size) {
                             std::to_string(size));
         uint64_t stored;
         std::memcpy(&stored, data + size - 8, 8);
-        if (stored != checksum(data, size - 8)) throw corrupted("model is corrupted (checksum mismatch)");
+        if (stored != checksum(data, size - 8, ctx)) throw corrupted("model is corrupted (checksum mismatch)");
 
-        ByteReader r(data + kHeaderSize, size - kHeaderSize - 8);
+        ByteReader r(data + kHeaderSize, size - kHeaderSize - 8, &ctx);
         Model m;
         m.algorithm = r.get_string();
         m.params_json = r.get_string();
@@ -166,7 +168,9 @@ Model Model::deserialize(const uint8_t* data, size_t size) {
         m.rows_skipped = r.get<uint64_t>();
         m.users = IdMap::read(r);
         m.items = IdMap::read(r);
+        ctx.check_cancel();
         m.history = read_csr(r);
+        ctx.check_cancel();
         m.popularity = r.get_array<float>();
         if (m.history.rows != m.n_users() || m.history.cols != m.n_items() || m.popularity.size() != m.n_items())
             throw corrupted("model is corrupted (sizes disagree)");
@@ -178,7 +182,7 @@ Model Model::deserialize(const uint8_t* data, size_t size) {
         }
         uint64_t payload_size = r.get<uint64_t>();
         if (payload_size != r.remaining()) throw corrupted("model is corrupted (payload size)");
-        ByteReader payload(r.position(), payload_size);
+        ByteReader payload(r.position(), payload_size, &ctx);
         m.scorer = alg->read(payload, m.n_users(), m.n_items());
         if (payload.remaining() != 0) throw corrupted("model is corrupted (trailing payload bytes)");
         m.order_by_popularity();

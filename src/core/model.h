@@ -119,13 +119,16 @@ public:
     // A JSON object describing the model (algorithm, parameters, sizes).
     std::string describe_json() const;
 
-    std::vector<uint8_t> serialize() const;
-    static Model deserialize(const uint8_t* data, size_t size);  // throws corrupted
+    // Polls ctx.check_cancel() while it copies and checksums large arrays.
+    std::vector<uint8_t> serialize(const Context& ctx = Context{}) const;
+    // Throws corrupted; polls ctx.check_cancel() now and then (a model may
+    // take seconds to decode).
+    static Model deserialize(const uint8_t* data, size_t size, const Context& ctx = Context{});
     // Writes a serialised model's size into its header and its checksum into
     // its last 8 bytes: serialize()'s last step, and how a fuzz target gets
     // mutated bytes past both checks to the decoding. Throws Internal if
     // `size` is below the header plus the checksum (28 bytes).
-    static void seal(uint8_t* data, size_t size);
+    static void seal(uint8_t* data, size_t size, const Context& ctx = Context{});
 };
 
 // Trains `algorithm` on the collected rows. Besides the algorithm's own,

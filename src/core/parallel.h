@@ -1,11 +1,16 @@
 // Runs fn(begin, end) over [0, n) in chunks on `threads` std::threads.
-// Worker threads run pure core code only; the calling thread polls
-// ctx.check_cancel() between chunks, and an exception in any chunk (or a
-// cancel) stops the remaining chunks and is rethrown on the calling thread.
+// Worker threads run pure core code only. The calling thread takes chunks
+// too and polls ctx.check_cancel() between them and, once they are all
+// taken, while it waits for the others. A cancel or an exception in any
+// chunk stops the loop: no chunk starts after it, running chunks end at
+// their next ctx.cancel_point(), and the first exception is rethrown on the
+// calling thread.
 #pragma once
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <exception>
 #include <mutex>
@@ -37,30 +42,59 @@ void parallel_for_with_state(uint64_t n, const Context& ctx, MakeState&& make_st
     std::atomic<uint64_t> next{0};
     std::atomic<bool> stop{false};
     std::exception_ptr error;
-    std::mutex error_mutex;
-    // Every thread, the calling one included, takes chunks until none is left;
-    // only the calling thread checks for cancellation (the check may call
-    // into the caller's world, which other threads must not touch).
+    std::mutex mutex;
+    std::condition_variable finished;
+    int running = threads - 1;  // workers not yet finished
+    auto fail = [&] {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (!error) error = std::current_exception();
+        stop = true;
+    };
+    // Every thread, the calling one included, takes chunks until none is
+    // left; only the calling thread checks for cancellation (the check may
+    // call into the caller's world, which other threads must not touch).
     auto work = [&](bool calling_thread) {
+        const detail::LoopThread outer = detail::loop_thread;
+        detail::loop_thread = {&stop, !calling_thread};
         try {
             auto state = make_state();
             for (;;) {
                 if (calling_thread) ctx.check_cancel();
-                if (stop.load(std::memory_order_relaxed)) return;
+                if (stop.load(std::memory_order_relaxed)) break;
                 uint64_t c = next.fetch_add(1);
-                if (c >= n_chunks) return;
+                if (c >= n_chunks) break;
                 fn(state, c * chunk, std::min(n, (c + 1) * chunk));
             }
         } catch (...) {
-            std::lock_guard<std::mutex> lock(error_mutex);
-            if (!error) error = std::current_exception();
-            stop = true;
+            fail();
         }
+        detail::loop_thread = outer;
     };
     std::vector<std::thread> pool;
     pool.reserve(threads - 1);
-    for (int t = 1; t < threads; ++t) pool.emplace_back(work, false);
+    for (int t = 1; t < threads; ++t)
+        pool.emplace_back([&] {
+            work(false);
+            std::lock_guard<std::mutex> lock(mutex);
+            if (--running == 0) finished.notify_one();
+        });
     work(true);
+    // The others' last chunks may take long (many threads on few cores):
+    // keep polling, so a cancel reaches them through their cancel points.
+    {
+        std::unique_lock<std::mutex> lock(mutex);
+        while (running > 0) {
+            finished.wait_for(lock, std::chrono::milliseconds(10));
+            if (running == 0 || stop) continue;
+            lock.unlock();
+            try {
+                ctx.check_cancel();
+            } catch (...) {
+                fail();
+            }
+            lock.lock();
+        }
+    }
     for (auto& t : pool) t.join();
     if (error) std::rethrow_exception(error);
 }

@@ -50,6 +50,12 @@ void check_fraction(double fraction) {
                         "Pass the share of interactions to hold out for testing, e.g. 0.2.");
 }
 
+void check_n_test(int64_t n_test) {
+    if (n_test < 0)
+        throw invalid_input("number of test items per user must not be negative, got " + std::to_string(n_test),
+                            "Pass how many of each user's latest items to hold out, e.g. 1.");
+}
+
 // Orders equal hashes (distinct items colliding, or repeated items) by the
 // item's bytes, so even then the outcome does not depend on input order.
 struct HashedItem {
@@ -90,9 +96,7 @@ std::vector<bool> hold_out_per_user(IdText user, std::span<const IdText> items, 
 
 std::vector<bool> leave_last_n(IdText user, std::span<const TimedItem> items, int64_t n_test,
                                uint64_t seed) {
-    if (n_test < 0)
-        throw invalid_input("number of test items per user must not be negative, got " + std::to_string(n_test),
-                            "Pass how many of each user's latest items to hold out, e.g. 1.");
+    check_n_test(n_test);
     const size_t n = items.size();
     std::vector<bool> is_test(n, false);
     if (n == 0) return is_test;
@@ -111,6 +115,67 @@ std::vector<bool> leave_last_n(IdText user, std::span<const TimedItem> items, in
     std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return keys[a] < keys[b]; });
     for (size_t r = n - held_out; r < n; ++r) is_test[order[r]] = true;
     return is_test;
+}
+
+void SplitRows::add(std::string_view user, std::string_view item, int64_t time) {
+    rows_.push_back({users_.intern(user), items_.intern(item), time});
+}
+
+template <typename Decide>
+std::vector<bool> SplitRows::split(const Context& ctx, Decide decide) const {
+    // Row indexes grouped by user (a counting sort), then by item.
+    std::vector<uint64_t> start(uint64_t(users_.size()) + 1, 0);
+    for (const Row& r : rows_) ++start[r.user + 1];
+    for (uint32_t u = 0; u < users_.size(); ++u) start[u + 1] += start[u];
+    std::vector<uint64_t> order(rows_.size());
+    {
+        std::vector<uint64_t> next(start.begin(), start.end() - 1);
+        for (uint64_t i = 0; i < rows_.size(); ++i) order[next[rows_[i].user]++] = i;
+    }
+    std::vector<bool> is_test(rows_.size(), false);
+    std::vector<TimedItem> items;
+    for (uint32_t u = 0; u < users_.size(); ++u) {
+        if (u % 256 == 0) ctx.check_cancel();
+        const auto first = order.begin() + int64_t(start[u]), last = order.begin() + int64_t(start[u + 1]);
+        std::sort(first, last, [&](uint64_t a, uint64_t b) { return rows_[a].item < rows_[b].item; });
+        auto pair_end = [&](auto it) {  // past the rows of it's (user, item) pair
+            const uint32_t item = rows_[*it].item;
+            while (it != last && rows_[*it].item == item) ++it;
+            return it;
+        };
+        items.clear();
+        for (auto it = first; it != last;) {
+            const auto end = pair_end(it);
+            int64_t latest = rows_[*it].time;
+            for (auto r = it; r != end; ++r) latest = std::max(latest, rows_[*r].time);
+            items.push_back({IdText(items_.text_at(rows_[*it].item)), latest});
+            it = end;
+        }
+        const std::vector<bool> test = decide(IdText(users_.text_at(u)), std::span<const TimedItem>(items));
+        size_t k = 0;
+        for (auto it = first; it != last; ++k) {
+            const auto end = pair_end(it);
+            for (; it != end; ++it) is_test[*it] = test[k];
+        }
+    }
+    return is_test;
+}
+
+std::vector<bool> SplitRows::hold_out_per_user(double fraction, uint64_t seed, const Context& ctx) const {
+    check_fraction(fraction);
+    std::vector<IdText> ids;
+    return split(ctx, [&](IdText user, std::span<const TimedItem> items) {
+        ids.clear();
+        for (const TimedItem& t : items) ids.push_back(t.item);
+        return recsys::hold_out_per_user(user, ids, fraction, seed);
+    });
+}
+
+std::vector<bool> SplitRows::leave_last_n(int64_t n_test, uint64_t seed, const Context& ctx) const {
+    check_n_test(n_test);
+    return split(ctx, [&](IdText user, std::span<const TimedItem> items) {
+        return recsys::leave_last_n(user, items, n_test, seed);
+    });
 }
 
 }  // namespace recsys

@@ -11,6 +11,9 @@
 #include <string_view>
 #include <vector>
 
+#include "context.h"
+#include "id_map.h"
+
 namespace recsys {
 
 // An id as the bytes the split hash reads. Integer ids are written in
@@ -60,5 +63,38 @@ struct TimedItem {
 // Returns is_test aligned with `items`.
 std::vector<bool> leave_last_n(IdText user, std::span<const TimedItem> items, int64_t n_test,
                                uint64_t seed);
+
+// The rows of a query to split per user (split_per_user, split_last_n),
+// added one by one; each id is kept once. Every row of a (user, item) pair
+// lands on the same side, so a repeated purchase is never both in training
+// and in test.
+class SplitRows {
+public:
+    // `time`: when the row happened, larger is later (leave_last_n uses the
+    // latest row of each pair).
+    void add(std::string_view user, std::string_view item, int64_t time = 0);
+
+    size_t size() const { return rows_.size(); }
+    const std::string& user(size_t row) const { return users_.text_at(rows_[row].user); }
+    const std::string& item(size_t row) const { return items_.text_at(rows_[row].item); }
+
+    // is_test of every row, in the order added: hold_out_per_user or
+    // leave_last_n of each user's distinct items. Polls ctx.check_cancel()
+    // every few hundred users.
+    std::vector<bool> hold_out_per_user(double fraction, uint64_t seed, const Context& ctx) const;
+    std::vector<bool> leave_last_n(int64_t n_test, uint64_t seed, const Context& ctx) const;
+
+private:
+    struct Row {
+        uint32_t user, item;
+        int64_t time;
+    };
+    // decide(user, items) marks one user's distinct items (ascending by index).
+    template <typename Decide>
+    std::vector<bool> split(const Context& ctx, Decide decide) const;
+
+    IdMap users_, items_;
+    std::vector<Row> rows_;
+};
 
 }  // namespace recsys

@@ -144,7 +144,12 @@ bytea* bytea_result(const void* data, size_t size) {
     pg_call([&] {
         out = static_cast<bytea*>(palloc(size + VARHDRSZ));
         SET_VARSIZE(out, size + VARHDRSZ);
-        memcpy(VARDATA(out), data, size);
+        // In pieces, checking for interrupts: a model of a gigabyte takes seconds to copy.
+        constexpr size_t kPiece = size_t(32) << 20;
+        for (size_t done = 0; done < size; done += kPiece) {
+            CHECK_FOR_INTERRUPTS();
+            memcpy(VARDATA(out) + done, static_cast<const char*>(data) + done, std::min(kPiece, size - done));
+        }
     });
     return out;
 }

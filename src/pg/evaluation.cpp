@@ -2,6 +2,7 @@
 // recsys_evaluate and recommend_all.
 #include <cmath>
 #include <cstdlib>
+#include <optional>
 #include <unordered_map>
 
 #include "batch.h"
@@ -57,11 +58,6 @@ std::string format_double(double v) {
     return buf;
 }
 
-struct SplitRow {
-    std::string user, item, weight, time;
-    bool test = false;
-};
-
 }  // namespace
 
 // in_test_split(user_id, item_id, fraction, seed)
@@ -98,42 +94,35 @@ extern "C" Datum recsys_split(PG_FUNCTION_ARGS) {
             throw invalid_input("test fraction must be between 0 and 1, got " + format_double(fraction),
                                 "Pass the share of each user's items to hold out, e.g. 0.2.");
 
-        std::vector<SplitRow> rows;
-        // Per user, per distinct item: its rows. A repeated purchase is one
-        // item: all its rows go to the same side, so the test set never holds
-        // an item the user also has in training.
-        std::unordered_map<std::string, std::unordered_map<std::string, std::vector<size_t>>> by_user;
+        // NULL ids train nothing and test nothing: such rows are left out.
+        SplitRows rows;
+        std::vector<std::optional<double>> weights;
         read_query(query, search_path, {{"user_id", true}, {"item_id", true}, {"weight", false}, {"recsys_epoch", last_n}},
                    "the query", [&](const std::vector<const char*>& v) {
-                       if (!v[0] || !v[1]) return;  // NULL ids train nothing and test nothing
-                       rows.push_back({v[0], v[1], v[2] ? v[2] : "", v[3] ? v[3] : "0"});
-                       by_user[rows.back().user][rows.back().item].push_back(rows.size() - 1);
+                       if (!v[0] || !v[1]) return;
+                       rows.add(v[0], v[1], v[3] ? int64_t(std::llround(std::strtod(v[3], nullptr))) : 0);
+                       if (!v[2]) {
+                           weights.emplace_back();
+                           return;
+                       }
+                       double weight = 0;
+                       pg_call([&] { weight = DatumGetFloat8(DirectFunctionCall1(float8in, CStringGetDatum(v[2]))); });
+                       weights.emplace_back(weight);
                    });
-        for (auto& [user, items_of_user] : by_user) {
-            std::vector<IdText> items;
-            std::vector<TimedItem> timed;
-            for (const auto& [item, indexes] : items_of_user) {
-                items.emplace_back(item);
-                double latest = -HUGE_VAL;
-                for (size_t i : indexes) latest = std::max(latest, std::strtod(rows[i].time.c_str(), nullptr));
-                timed.push_back({item, int64_t(std::llround(latest))});
-            }
-            std::vector<bool> test = last_n ? leave_last_n(user, timed, n_test, seed)
-                                            : hold_out_per_user(user, items, fraction, seed);
-            size_t k = 0;
-            for (const auto& [item, indexes] : items_of_user) {
-                for (size_t i : indexes) rows[i].test = test[k];
-                ++k;
-            }
-        }
+        const Context ctx = backend_context();
+        const std::vector<bool> is_test = last_n ? rows.leave_last_n(n_test, seed, ctx)
+                                                 : rows.hold_out_per_user(fraction, seed, ctx);
         pg_call([&] { InitMaterializedSRF(fcinfo, 0); });
-        for (const auto& r : rows) {
+        auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+        for (size_t r = 0; r < rows.size(); ++r) {
+            const std::string& user = rows.user(r);
+            const std::string& item = rows.item(r);
             pg_call([&] {
-                auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
-                Datum values[4] = {CStringGetTextDatum(r.user.c_str()), CStringGetTextDatum(r.item.c_str()),
-                                   r.weight.empty() ? (Datum)0 : DirectFunctionCall1(float8in, CStringGetDatum(r.weight.c_str())),
-                                   BoolGetDatum(r.test)};
-                bool nulls[4] = {false, false, r.weight.empty(), false};
+                CHECK_FOR_INTERRUPTS();
+                Datum values[4] = {PointerGetDatum(cstring_to_text_with_len(user.data(), int(user.size()))),
+                                   PointerGetDatum(cstring_to_text_with_len(item.data(), int(item.size()))),
+                                   Float8GetDatum(weights[r].value_or(0)), BoolGetDatum(is_test[r])};
+                bool nulls[4] = {false, false, !weights[r], false};
                 tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
             });
         }
@@ -247,6 +236,7 @@ extern "C" Datum recsys_recommend_all(PG_FUNCTION_ARGS) {
                 item_id = model->items.to_string(r.item);
                 ++rank;
                 pg_call([&] {
+                    CHECK_FOR_INTERRUPTS();
                     Datum values[5] = {PointerGetDatum(cstring_to_text_with_len(user_id.data(), int(user_id.size()))),
                                        PointerGetDatum(cstring_to_text_with_len(item_id.data(), int(item_id.size()))),
                                        Float4GetDatum(r.score), Int32GetDatum(rank),

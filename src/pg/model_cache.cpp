@@ -1,5 +1,6 @@
 #include "model_cache.h"
 
+#include <algorithm>
 #include <unordered_map>
 
 #include "errors.h"
@@ -98,6 +99,30 @@ std::string default_model_name() {
     return setting;
 }
 
+// A copy of a bytea value, fetched a slice at a time with interrupt checks
+// in between when it is stored out of line and uncompressed (a model of a
+// gigabyte takes seconds to fetch). Runs inside pg_call.
+bytea* copy_bytea(Datum value) {
+    auto* stored = reinterpret_cast<struct varlena*>(DatumGetPointer(value));
+    if (!VARATT_IS_EXTERNAL_ONDISK(stored)) return DatumGetByteaPCopy(value);
+    struct varatt_external pointer;
+    VARATT_EXTERNAL_GET_POINTER(pointer, stored);
+    const int32 size = VARATT_EXTERNAL_GET_EXTSIZE(pointer);
+    // VARATT_EXTERNAL_IS_COMPRESSED, whose mixed-sign comparison warns in C++.
+    // Slices of a compressed value would each decompress it from the start.
+    if (size < pointer.va_rawsize - VARHDRSZ) return DatumGetByteaPCopy(value);
+    constexpr int32 kSlice = 16 << 20;
+    auto* copy = static_cast<bytea*>(palloc(size + VARHDRSZ));
+    SET_VARSIZE(copy, size + VARHDRSZ);
+    for (int32 offset = 0; offset < size; offset += kSlice) {
+        CHECK_FOR_INTERRUPTS();
+        struct varlena* slice = detoast_attr_slice(stored, offset, std::min(kSlice, size - offset));
+        memcpy(VARDATA(copy) + offset, VARDATA(slice), VARSIZE(slice) - VARHDRSZ);
+        pfree(slice);
+    }
+    return copy;
+}
+
 }  // namespace
 
 CachedModel load_model(FunctionCallInfo fcinfo, const std::optional<std::string>& requested) {
@@ -172,9 +197,9 @@ CachedModel load_model(FunctionCallInfo fcinfo, const std::optional<std::string>
             SPI_execute_plan(cache.fetch, values, nullptr, true, 1);
             bool isnull = true;
             Datum d = SPI_processed > 0 ? SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull) : 0;
-            if (!isnull) {  // one copy: detoasted straight into the caller's context
+            if (!isnull) {  // one copy, straight into the caller's context
                 MemoryContext inner = MemoryContextSwitchTo(outer);
-                raw = reinterpret_cast<bytea*>(PG_DETOAST_DATUM_COPY(d));
+                raw = copy_bytea(d);
                 MemoryContextSwitchTo(inner);
             }
             SPI_finish();
@@ -188,7 +213,7 @@ CachedModel load_model(FunctionCallInfo fcinfo, const std::optional<std::string>
     if (!raw) throw Error(ErrorKind::Internal, "model \"" + name + "\" changed while it was read");
     const size_t stored = VARSIZE_ANY_EXHDR(raw);
     auto model = std::make_shared<const Model>(
-        Model::deserialize(reinterpret_cast<const uint8_t*>(VARDATA_ANY(raw)), stored));
+        Model::deserialize(reinterpret_cast<const uint8_t*>(VARDATA_ANY(raw)), stored, backend_context()));
     pg_call([&] { pfree(raw); });
     ++cache.decodes;
 

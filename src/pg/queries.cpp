@@ -271,7 +271,7 @@ extern "C" Datum recsys_explain_text(PG_FUNCTION_ARGS) {
 extern "C" Datum recsys_describe_bytea(PG_FUNCTION_ARGS) {
     return guarded([&]() -> Datum {
         auto bytes = bytea_arg(fcinfo, 0);
-        Model model = Model::deserialize(bytes.data(), bytes.size());
+        Model model = Model::deserialize(bytes.data(), bytes.size(), backend_context());
         std::string json = model.describe_json();
         json.insert(json.size() - 1, ", \"bytes\": " + std::to_string(bytes.size()));
         return jsonb_from_string(json);

@@ -49,6 +49,7 @@ void read_query(const std::string& sql, const std::string& search_path, const st
     for (;;) {
         uint64 n = 0;
         pg_call([&] {
+            CHECK_FOR_INTERRUPTS();
             MemoryContextReset(batch_context);
             SPI_cursor_fetch(portal, true, 10000);
             n = SPI_processed;

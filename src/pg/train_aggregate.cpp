@@ -183,8 +183,9 @@ extern "C" Datum recsys_train_final(PG_FUNCTION_ARGS) {
             fcinfo->isnull = true;
             return (Datum)0;
         }
-        Model model = train_model(state->algorithm, state->rows, state->params, backend_context());
-        std::vector<uint8_t> bytes = model.serialize();
+        const Context ctx = backend_context();
+        Model model = train_model(state->algorithm, state->rows, state->params, ctx);
+        std::vector<uint8_t> bytes = model.serialize(ctx);
         return PointerGetDatum(bytea_result(bytes.data(), bytes.size()));
     });
 }
