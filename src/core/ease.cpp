@@ -235,7 +235,10 @@ Dense inverse_from_cholesky(const Dense& l, const Context& ctx) {
     parallel_for(uint64_t(n), ctx, [&](uint64_t b, uint64_t e) {
         const Index c = Index(b), w = Index(e - b);
         auto z = p.block(c, c, n - c, w);
-        z.setZero();
+        for (Index r = 0; r < n - c; r += kPollRows) {  // P's first touch: slow, so checked too
+            ctx.cancel_point();
+            z.middleRows(r, std::min(kPollRows, n - c - r)).setZero();
+        }
         z.diagonal().setOnes();
         cholesky_solve(&l(c, c), n - c, &p(c, c), w, n, ctx);
     }, kBlock);
