@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "errors.h"
+#include "expect_error.h"
 #include "stop_check.h"
 
 using recsys::Basket;
@@ -271,6 +272,16 @@ TEST(Bpr, CancelMidEpochOnManyThreadsFreesEverything) {
         EXPECT_EQ(progress.find("iteration 3/"), std::string::npos) << progress;
         if (polls == 1) EXPECT_EQ(progress.find("iteration 2/"), std::string::npos) << progress;
     }
+}
+
+TEST(Bpr, DivergenceIsAnErrorNamingTheIteration) {
+    const CsrMatrix x = planted(100, 4, 25, 7);
+    Options opt = small();
+    opt.learning_rate = 10;
+    opt.regularization = 1000;  // each step multiplies a factor by 1 - 10 x 1000
+    const recsys::Error e = recsys::expect_error([&] { fit(x, opt, recsys::Context{}); });
+    EXPECT_STREQ(e.what(), "BPR diverged: the factors became non-finite at iteration 1");
+    EXPECT_NE(e.hint().find("learning_rate"), std::string::npos) << e.hint();
 }
 
 TEST(Bpr, TrainsThroughTheRegistryAndSurvivesSerialisation) {
