@@ -395,16 +395,8 @@ TEST(Als, CancelMidIterationOnManyThreadsFreesEverything) {
     // Gramian): the 20th check after the first iteration comes long before
     // the last.
     const CsrMatrix x = random_matrix(3000, 400, 0.05, 2);
-    for (int polls : {1, 3, 20}) {
-        SCOPED_TRACE("poll " + std::to_string(polls));
-        recsys::Context ctx;
-        ctx.threads = 16;
-        std::string progress;
-        stop_check::cancel_after(ctx, "iteration 1/", polls, progress);
-        stop_check::expect_cancelled_and_freed([&] { fit(x, small(32, 50), ctx); });
-        EXPECT_EQ(progress.find("iteration 50/"), std::string::npos) << progress;
-        if (polls == 1) EXPECT_EQ(progress.find("iteration 2/"), std::string::npos) << progress;
-    }
+    stop_check::expect_iterations_cancelled(16, {1, 3, 20}, "iteration 50/",
+                                            [&](const recsys::Context& ctx) { fit(x, small(32, 50), ctx); });
 }
 
 TEST(Als, OverflowingConfidenceIsAnError) {
