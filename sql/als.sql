@@ -58,6 +58,16 @@ SELECT train('bad', 'als', 'SELECT customer_id AS user_id, stock_code AS item_id
 SELECT train('bad', 'als', 'SELECT customer_id AS user_id, stock_code AS item_id FROM als_purchases', '{"regularization": -1}');
 SELECT train('bad', 'bpr', 'SELECT customer_id AS user_id, stock_code AS item_id FROM als_purchases', '{"learning_rate": 0}');
 
+-- weights too large: refused, never stored as a model of non-finite numbers
+SELECT train('huge', 'als', 'SELECT customer_id AS user_id, stock_code AS item_id, 1e308::float8 AS weight FROM als_purchases');
+SELECT train('huge', 'als', 'SELECT customer_id AS user_id, stock_code AS item_id, 1e37::float8 AS weight FROM als_purchases',
+             '{"binary": false, "alpha": 100}');
+SELECT train('huge', 'als', 'SELECT customer_id AS user_id, stock_code AS item_id, 1e30::float8 AS weight FROM als_purchases',
+             '{"binary": false, "factors": 8}');
+SELECT train('huge', 'bpr', 'SELECT customer_id AS user_id, stock_code AS item_id FROM als_purchases',
+             '{"learning_rate": 10, "regularization": 1000}');
+SELECT count(*) AS stored FROM recsys_models WHERE name = 'huge';
+
 -- progress reporting is switched on as the README says (VERBOSE, a keyword,
 -- could not be a setting's name here)
 SET recsys.progress = on;

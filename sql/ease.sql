@@ -28,6 +28,11 @@ SELECT recsys_train('ease', customer_id, 'item' || (customer_id * 13 + i) % 1000
 FROM generate_series(1, 2000) customer_id, generate_series(1, 3) i;
 RESET recsys.memory_limit;
 SELECT train('bad', 'ease', 'SELECT customer_id AS user_id, stock_code AS item_id FROM ease_purchases', '{"lambda": 0}');
+-- raw weights of 3.4e38 next to 0.5: the solve's weights overflow a float, which is an error
+SELECT train('huge', 'ease', $$
+    SELECT u AS user_id, 1 AS item_id, 0.5 AS weight FROM generate_series(0, 29) u
+    UNION ALL SELECT u, 2, CASE WHEN u < 20 THEN 3.4e38 WHEN u < 30 THEN 3.4e38 / 3 ELSE 3.4e38 / 2 END FROM generate_series(0, 39) u
+    UNION ALL SELECT u, 3, 1 FROM generate_series(0, 39) u WHERE u % 3 = 0 OR u >= 30$$, '{"binary": false, "lambda": 1}');
 
 -- clean up
 DROP TABLE ease_purchases;

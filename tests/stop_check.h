@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstdlib>
+#include <initializer_list>
 #include <memory>
 #include <new>
 #include <string>
@@ -59,6 +60,24 @@ void expect_cancelled_and_freed(Run run) {
     EXPECT_TRUE(cancelled);
     EXPECT_EQ(after.first, before.first) << "operator new blocks not freed";
     EXPECT_LT(after.second - before.second, int64_t(1) << 20) << "malloc bytes not freed";
+}
+
+// For each count in `polls`: trains with train(ctx) on `threads` threads,
+// cancelled at that check after the first iteration. Training stops before
+// `never` is reported (and before the second iteration when cancelled at the
+// first check) and frees what it allocated.
+template <typename Train>
+void expect_iterations_cancelled(int threads, std::initializer_list<int> polls, const std::string& never, Train train) {
+    for (int p : polls) {
+        SCOPED_TRACE("poll " + std::to_string(p));
+        recsys::Context ctx;
+        ctx.threads = threads;
+        std::string progress;
+        cancel_after(ctx, "iteration 1/", p, progress);
+        expect_cancelled_and_freed([&] { train(ctx); });
+        EXPECT_EQ(progress.find(never), std::string::npos) << progress;
+        if (p == 1) EXPECT_EQ(progress.find("iteration 2/"), std::string::npos) << progress;
+    }
 }
 
 }  // namespace stop_check

@@ -13,6 +13,7 @@
 
 #include "batch.h"
 #include "errors.h"
+#include "expect_error.h"
 #include "stop_check.h"
 
 using recsys::Basket;
@@ -394,16 +395,30 @@ TEST(Als, CancelMidIterationOnManyThreadsFreesEverything) {
     // Gramian): the 20th check after the first iteration comes long before
     // the last.
     const CsrMatrix x = random_matrix(3000, 400, 0.05, 2);
-    for (int polls : {1, 3, 20}) {
-        SCOPED_TRACE("poll " + std::to_string(polls));
-        recsys::Context ctx;
-        ctx.threads = 16;
-        std::string progress;
-        stop_check::cancel_after(ctx, "iteration 1/", polls, progress);
-        stop_check::expect_cancelled_and_freed([&] { fit(x, small(32, 50), ctx); });
-        EXPECT_EQ(progress.find("iteration 50/"), std::string::npos) << progress;
-        if (polls == 1) EXPECT_EQ(progress.find("iteration 2/"), std::string::npos) << progress;
-    }
+    stop_check::expect_iterations_cancelled(16, {1, 3, 20}, "iteration 50/",
+                                            [&](const recsys::Context& ctx) { fit(x, small(32, 50), ctx); });
+}
+
+TEST(Als, OverflowingConfidenceIsAnError) {
+    CsrMatrix x = random_matrix(20, 10, 0.3, 3);
+    std::fill(x.values.begin(), x.values.end(), 1e38f);
+    Options opt = small(4, 2);
+    opt.alpha = 10;
+    const recsys::Error e = recsys::expect_error([&] { fit(x, opt, recsys::Context{}); });
+    EXPECT_STREQ(e.what(), "ALS confidence 1 + alpha * weight overflows: weight 1e+38 with alpha 10");
+    EXPECT_NE(e.hint().find("log_weight"), std::string::npos) << e.hint();
+    opt.alpha = 1;  // 1 + 1e38 is a float: accepted, then the solves overflow
+    EXPECT_STREQ(recsys::expect_error([&] { fit(x, opt, recsys::Context{}); }).what(),
+                 "ALS diverged: the factors became non-finite at iteration 1");
+}
+
+TEST(Als, DivergenceIsAnErrorNamingTheIteration) {
+    // Confidences of 1e30 overflow the solves: nothing non-finite is kept.
+    CsrMatrix x = random_matrix(40, 20, 0.3, 4);
+    std::fill(x.values.begin(), x.values.end(), 1e30f);
+    const recsys::Error e = recsys::expect_error([&] { fit(x, small(8, 5), recsys::Context{}); });
+    EXPECT_STREQ(e.what(), "ALS diverged: the factors became non-finite at iteration 1");
+    EXPECT_NE(e.hint().find("binary"), std::string::npos) << e.hint();
 }
 
 TEST(Als, MemoryLimitIsChecked) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "errors.h"
+#include "expect_error.h"
 #include "stop_check.h"
 
 using recsys::Basket;
@@ -261,16 +262,18 @@ TEST(Bpr, CancelMidEpochOnManyThreadsFreesEverything) {
     Options opt = small();
     opt.min_group_items = 4;  // 8 groups of users and items: strata on 8 threads
     // Every epoch checks at least ten times (its start and each parallel loop).
-    for (int polls : {1, 3, 10}) {
-        SCOPED_TRACE("poll " + std::to_string(polls));
-        recsys::Context ctx;
-        ctx.threads = 8;
-        std::string progress;
-        stop_check::cancel_after(ctx, "iteration 1/", polls, progress);
-        stop_check::expect_cancelled_and_freed([&] { fit(x, opt, ctx); });
-        EXPECT_EQ(progress.find("iteration 3/"), std::string::npos) << progress;
-        if (polls == 1) EXPECT_EQ(progress.find("iteration 2/"), std::string::npos) << progress;
-    }
+    stop_check::expect_iterations_cancelled(8, {1, 3, 10}, "iteration 3/",
+                                            [&](const recsys::Context& ctx) { fit(x, opt, ctx); });
+}
+
+TEST(Bpr, DivergenceIsAnErrorNamingTheIteration) {
+    const CsrMatrix x = planted(100, 4, 25, 7);
+    Options opt = small();
+    opt.learning_rate = 10;
+    opt.regularization = 1000;  // each step multiplies a factor by 1 - 10 x 1000
+    const recsys::Error e = recsys::expect_error([&] { fit(x, opt, recsys::Context{}); });
+    EXPECT_STREQ(e.what(), "BPR diverged: the factors became non-finite at iteration 1");
+    EXPECT_NE(e.hint().find("learning_rate"), std::string::npos) << e.hint();
 }
 
 TEST(Bpr, TrainsThroughTheRegistryAndSurvivesSerialisation) {

@@ -11,6 +11,7 @@
 #include <random>
 
 #include "errors.h"
+#include "expect_error.h"
 #include "model.h"
 #include "recommend.h"
 #include "stop_check.h"
@@ -317,6 +318,23 @@ TEST(Ease, CancelWithManyThreadsStopsEachStepAndFreesEverything) {
             EXPECT_EQ(progress.find(steps[s + 1]), std::string::npos) << progress;
         }
     }
+}
+
+TEST(Ease, NonFiniteWeightsAreAnError) {
+    // Raw weights of 3.4e38 next to 0.5 on an item bought by the same
+    // users: regressing one on the other needs a weight beyond a float.
+    InteractionBuilder rows;
+    for (int64_t u = 0; u < 40; ++u) {
+        if (u < 30) rows.add(u, int64_t(1), 0.5);
+        rows.add(u, int64_t(2), u < 20 ? 3.4e38 : u < 30 ? 3.4e38 / 3 : 3.4e38 / 2);
+        if (u % 3 == 0 || u >= 30) rows.add(u, int64_t(3), 1.0);
+    }
+    const Error e = expect_error([&] { train_model("ease", rows, R"({"binary": false, "lambda": 1})", Context{}); });
+    EXPECT_STREQ(e.what(), "EASE failed: the item weights became non-finite (the weights are too large or too "
+                           "unequal for the solve)");
+    EXPECT_NE(e.hint().find("log_weight"), std::string::npos) << e.hint();
+    // Binary, the default, is fine on the same rows.
+    EXPECT_NO_THROW(train_model("ease", rows, "{}", Context{}));
 }
 
 TEST(Ease, PayloadRoundTrips) {

@@ -412,6 +412,21 @@ TEST(Builder, InvalidWeightsThrowWithValue) {
     EXPECT_EQ(b.rows(), 1u);
 }
 
+TEST(Builder, WeightsBeyondAFloatAreRefused) {
+    // Weights are kept as floats: a larger one, or a larger sum of a
+    // repeated pair, would be infinite in the model.
+    InteractionBuilder b;
+    Error e = expect_error([&] { b.add(int64_t(1), int64_t(2), 1e308); });
+    EXPECT_STREQ(e.what(), "invalid weight 1e+308: weights must be at most 3.40282e+38 (a float)");
+    EXPECT_NE(e.hint().find("log_weight"), std::string::npos) << e.hint();
+    b.add(int64_t(1), int64_t(2), 3e38);
+    b.add(int64_t(1), int64_t(2), 3e38);
+    b.add(int64_t(1), int64_t(3), 3e38);
+    e = expect_error([&] { b.build(Context{}); });
+    EXPECT_STREQ(e.what(), "the summed weight of user 1 and item 2, 6e+38, is more than 3.40282e+38, the largest a "
+                           "float holds");
+}
+
 TEST(Builder, CancelWhileBuildingFreesEverything) {
     InteractionBuilder a;
     add_all(a, random_rows(200000, 3));

@@ -98,6 +98,19 @@ const Case kCases[] = {
 
 // ---------------------------------------------------------------- training
 
+TEST(ModelTrain, PopularityBeyondAFloatIsRefused) {
+    // Weights that fit a float may not when summed.
+    InteractionBuilder b;
+    for (int64_t u = 0; u < 3; ++u) {
+        b.add(u, int64_t(10), 3e38);
+        b.add(u, int64_t(20), 1e30);
+    }
+    const Error e = expect_error([&] { train("popularity", b, R"({"by": "weight"})"); });
+    EXPECT_STREQ(e.what(), "popularity failed: an item's summed weight is too large for a float");
+    EXPECT_NE(e.hint().find("log_weight"), std::string::npos) << e.hint();
+    EXPECT_NO_THROW(train("popularity", b));  // counting buyers
+}
+
 TEST(ModelTrain, PopularityCountsHandComputed) {
     InteractionBuilder b;
     b.add(int64_t(1), int64_t(10), 5.0);

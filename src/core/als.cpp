@@ -460,6 +460,24 @@ void check_sizes(const Factors& y, std::span<const uint32_t> items, std::span<co
         if (i >= y.rows()) throw Error(ErrorKind::Internal, "ALS row solve: item out of range");
 }
 
+constexpr const char* kScaleHint =
+    "Scale the weights down (log_weight, clip_weight) or lower \"alpha\"; with \"binary\": true (the default) "
+    "every pair weighs 1.";
+
+// Refuses weights whose confidence 1 + alpha * weight is not a finite float.
+void check_confidence(const CsrMatrix& x, const Options& opt) {
+    float heaviest = 0.0f;
+    bool finite = true;
+    for (float w : x.values) {
+        finite &= std::isfinite(w);
+        heaviest = std::max(heaviest, w);
+    }
+    if (finite && std::isfinite(1.0f + opt.alpha * heaviest)) return;
+    char text[96];
+    std::snprintf(text, sizeof text, "weight %g with alpha %g", double(heaviest), double(opt.alpha));
+    throw invalid_input(std::string("ALS confidence 1 + alpha * weight overflows: ") + text, kScaleHint);
+}
+
 std::string format_progress(uint32_t it, uint32_t iterations, double loss, double seconds) {
     char buf[128];
     std::snprintf(buf, sizeof buf, "iteration %u/%u: loss %.6g, %.3f s", it, iterations, loss, seconds);
@@ -488,6 +506,7 @@ FactorPair fit(const CsrMatrix& x, const Options& opt, const Context& ctx,
     const uint64_t fp = padded(f);
     ctx.reserve((uint64_t(x.rows) + x.cols) * (fp + f) * sizeof(float) + x.bytes() + uint64_t(x.cols) * sizeof(double),
                 "ALS training", "Lower \"factors\", or raise recsys.memory_limit.");
+    check_confidence(x, opt);
     const CsrMatrix xt = x.transpose();
 
     // Small positive random factors, drawn in a fixed order from the seed.
@@ -515,6 +534,10 @@ FactorPair fit(const CsrMatrix& x, const Options& opt, const Context& ctx,
         double loss = gx.cast<double>().cwiseProduct(gy.cast<double>()).sum() +
                       double(opt.regularization) * (double(gx.trace()) + double(gy.trace()));
         for (double l : item_loss) loss += l;
+        // A non-finite factor makes a Gramian, and so the loss, non-finite.
+        if (!std::isfinite(loss))
+            throw invalid_input("ALS diverged: the factors became non-finite at iteration " + std::to_string(it),
+                                kScaleHint);
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         ctx.progress(format_progress(it, opt.iterations, loss / total_confidence, seconds));
         if (after_iteration) after_iteration(it, FactorPair{users.unpadded(), items.unpadded()}, loss);

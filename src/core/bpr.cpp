@@ -167,6 +167,13 @@ public:
         }
     }
     float* row(uint64_t r) { return base_ + r * stride_; }
+    // Whether the first `floats` floats of every row are finite.
+    bool finite(Index floats) {
+        bool ok = true;
+        for (uint32_t r = 0; r < rows_; ++r)
+            for (Index k = 0; k < floats; ++k) ok &= std::isfinite(row(r)[k]);
+        return ok;
+    }
     // Column `first` and the next `n` columns of every row.
     Factors columns(Index first, Index n) {
         Factors out(rows_, n);
@@ -525,6 +532,11 @@ BprFactors fit(const CsrMatrix& x, const Options& opt, const Context& ctx,
                 },
                 1);
         }
+        // Far too large a learning rate overflows the factors: stop there.
+        if (!users.finite(f) || !items.finite(f + 1))
+            throw invalid_input("BPR diverged: the factors became non-finite at iteration " + std::to_string(epoch),
+                                "Lower \"learning_rate\" (or \"regularization\": learning_rate x regularization "
+                                "should stay well below 1).");
         uint64_t right = 0, seen = 0;
         double loss = 0;
         for (StratumStats& s : stratum_stats) {

@@ -3,7 +3,9 @@
 #include <Eigen/Dense>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <numeric>
 
@@ -235,7 +237,10 @@ Dense inverse_from_cholesky(const Dense& l, const Context& ctx) {
     parallel_for(uint64_t(n), ctx, [&](uint64_t b, uint64_t e) {
         const Index c = Index(b), w = Index(e - b);
         auto z = p.block(c, c, n - c, w);
-        z.setZero();
+        for (Index r = 0; r < n - c; r += kPollRows) {  // P's first touch: slow, so checked too
+            ctx.cancel_point();
+            z.middleRows(r, std::min(kPollRows, n - c - r)).setZero();
+        }
         z.diagonal().setOnes();
         cholesky_solve(&l(c, c), n - c, &p(c, c), w, n, ctx);
     }, kBlock);
@@ -243,21 +248,31 @@ Dense inverse_from_cholesky(const Dense& l, const Context& ctx) {
 }
 
 // B = I − P·diag(1/diag(P)) as float32, row-major, from P's lower triangle.
+// Throws if a weight is not a finite float (an ill-conditioned solve).
 std::unique_ptr<float[]> ease_weights(const Dense& p, const Context& ctx) {
     const uint64_t m = uint64_t(p.rows());
     std::vector<double> inv_diag(m);
     for (uint64_t j = 0; j < m; ++j) inv_diag[j] = 1.0 / double(p(Index(j), Index(j)));
     std::unique_ptr<float[]> b(new float[m * m]);  // every element is written below
+    std::atomic<bool> finite{true};
     parallel_for(m, ctx, [&](uint64_t begin, uint64_t end) {
+        bool ok = true;
         for (uint64_t k = begin; k < end; ++k) {
             b[k * m + k] = 0.0f;
             for (uint64_t j = k + 1; j < m; ++j) {
                 const double pjk = double(p(Index(j), Index(k)));  // = P[k, j]
                 b[k * m + j] = float(-pjk * inv_diag[j]);
                 b[j * m + k] = float(-pjk * inv_diag[k]);
+                ok &= std::isfinite(b[k * m + j]) & std::isfinite(b[j * m + k]);
             }
         }
+        if (!ok) finite = false;
     }, 64);
+    if (!finite)
+        throw invalid_input("EASE failed: the item weights became non-finite (the weights are too large or too "
+                            "unequal for the solve)",
+                            "Train with \"binary\": true (the default), scale the weights down (log_weight, "
+                            "clip_weight), or raise \"lambda\".");
     return b;
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <memory>
 
 #include "errors.h"
@@ -11,14 +12,20 @@ namespace recsys {
 
 namespace {
 constexpr uint32_t kStateMagic = 0x52534931;  // "RSI1": partial aggregate state
+// Weights are kept as 32-bit floats in the model.
+constexpr double kMaxWeight = std::numeric_limits<float>::max();
+constexpr const char* kScaleDown = "Scale the weights down, e.g. with log_weight(weight) or clip_weight(weight, cap).";
 }  // namespace
 
 void InteractionBuilder::check_weight(double w) {
-    if (std::isfinite(w) && w >= 0) return;
+    if (std::isfinite(w) && w >= 0 && w <= kMaxWeight) return;
     char buf[64];
     if (std::isnan(w)) std::snprintf(buf, sizeof buf, "NaN");
     else if (std::isinf(w)) std::snprintf(buf, sizeof buf, w > 0 ? "Infinity" : "-Infinity");
     else std::snprintf(buf, sizeof buf, "%g", w);
+    if (w > kMaxWeight && std::isfinite(w))
+        throw invalid_input(std::string("invalid weight ") + buf + ": weights must be at most 3.40282e+38 (a float)",
+                            kScaleDown);
     throw invalid_input(std::string("invalid weight ") + buf + ": weights must be finite and not negative",
                         "Filter such rows out (e.g. WHERE quantity > 0), or clip them with greatest(weight, 0).");
 }
@@ -113,6 +120,14 @@ Interactions InteractionBuilder::build(const Context& ctx) const {
             const uint32_t item = e->item;
             double sum = 0;
             for (; e != last && e->item == item; ++e) sum += e->weight;
+            if (sum > kMaxWeight) {
+                char text[32];
+                std::snprintf(text, sizeof text, "%g", sum);
+                throw invalid_input("the summed weight of user " + out.users.to_string(u) + " and item " +
+                                        out.items.to_string(item) + ", " + text +
+                                        ", is more than 3.40282e+38, the largest a float holds",
+                                    kScaleDown);
+            }
             m.indices.push_back(item);
             m.values.push_back(float(sum));
         }

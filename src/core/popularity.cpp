@@ -1,6 +1,7 @@
 #include "popularity.h"
 
 #include <algorithm>
+#include <cmath>
 #include <random>
 
 #include "errors.h"
@@ -53,6 +54,9 @@ std::unique_ptr<Scorer> train(const Interactions& data, const Params& params, co
     else
         for (uint64_t p = 0; p < x.nnz(); ++p) sums[x.indices[p]] += by == "users" ? 1.0 : double(x.values[p]);
     std::vector<float> counts(sums.begin(), sums.end());
+    if (!std::all_of(counts.begin(), counts.end(), [](float c) { return std::isfinite(c); }))
+        throw invalid_input("popularity failed: an item's summed weight is too large for a float",
+                            "Scale the weights down (log_weight, clip_weight), or count buyers with \"by\": \"users\".");
     return std::make_unique<PopularityScorer>(std::move(counts));
 }
 
