@@ -255,16 +255,17 @@ std::unique_ptr<float[]> ease_weights(const Dense& p, const Context& ctx) {
     for (uint64_t j = 0; j < m; ++j) inv_diag[j] = 1.0 / double(p(Index(j), Index(j)));
     std::unique_ptr<float[]> b(new float[m * m]);  // every element is written below
     std::atomic<bool> finite{true};
+    // Row by row (P[k, j] from the lower triangle), so that a task first
+    // touches only its own rows' memory, between cancel points.
     parallel_for(m, ctx, [&](uint64_t begin, uint64_t end) {
         bool ok = true;
         for (uint64_t k = begin; k < end; ++k) {
-            b[k * m + k] = 0.0f;
-            for (uint64_t j = k + 1; j < m; ++j) {
-                const double pjk = double(p(Index(j), Index(k)));  // = P[k, j]
-                b[k * m + j] = float(-pjk * inv_diag[j]);
-                b[j * m + k] = float(-pjk * inv_diag[k]);
-                ok &= std::isfinite(b[k * m + j]) & std::isfinite(b[j * m + k]);
-            }
+            ctx.cancel_point();
+            float* row = &b[k * m];
+            for (uint64_t j = 0; j < k; ++j) row[j] = float(-double(p(Index(k), Index(j))) * inv_diag[j]);
+            row[k] = 0.0f;
+            for (uint64_t j = k + 1; j < m; ++j) row[j] = float(-double(p(Index(j), Index(k))) * inv_diag[j]);
+            for (uint64_t j = 0; j < m; ++j) ok &= std::isfinite(row[j]);
         }
         if (!ok) finite = false;
     }, 64);

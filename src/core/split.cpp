@@ -138,7 +138,7 @@ std::vector<bool> SplitRows::split(const Context& ctx, Decide decide) const {
         if (u % 256 == 0) ctx.check_cancel();
         const auto first = order.begin() + int64_t(start[u]), last = order.begin() + int64_t(start[u + 1]);
         std::sort(first, last, [&](uint64_t a, uint64_t b) { return rows_[a].item < rows_[b].item; });
-        auto pair_end = [&](auto it) {  // past the rows of it's (user, item) pair
+        auto pair_end = [&](auto it) {  // past the rows of its (user, item) pair
             const uint32_t item = rows_[*it].item;
             while (it != last && rows_[*it].item == item) ++it;
             return it;
