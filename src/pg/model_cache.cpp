@@ -3,7 +3,11 @@
 #include <algorithm>
 #include <unordered_map>
 
-#include "errors.h"
+#include "args.h"
+
+extern "C" {
+PG_FUNCTION_INFO_V1(recsys_cache_stats);
+}
 
 namespace recsys::pg {
 
@@ -250,3 +254,17 @@ CacheStats cache_stats() {
 void register_model_cache() { RegisterXactCallback(drop_transient, nullptr); }
 
 }  // namespace recsys::pg
+
+using namespace recsys::pg;
+
+// recsys_cache_stats(): the counts above and the limit, as jsonb.
+extern "C" Datum recsys_cache_stats(PG_FUNCTION_ARGS) {
+    return guarded([&]() -> Datum {
+        CacheStats s = cache_stats();
+        return jsonb_from_string("{\"decodes\": " + std::to_string(s.decodes) + ", \"hits\": " + std::to_string(s.hits) +
+                                 ", \"evictions\": " + std::to_string(s.evictions) +
+                                 ", \"cached_models\": " + std::to_string(s.cached) +
+                                 ", \"cached_bytes\": " + std::to_string(s.cached_bytes) +
+                                 ", \"limit_bytes\": " + std::to_string(uint64_t(setting_cache_memory_kb) << 10) + "}");
+    });
+}
