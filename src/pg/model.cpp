@@ -137,14 +137,22 @@ extern "C" Datum recsys_train_final(PG_FUNCTION_ARGS) {
         const Context ctx = backend_context();
         Model model = train_model(state->algorithm, state->rows, state->params, ctx);
         std::vector<uint8_t> bytes = model.serialize(ctx);
-        return PointerGetDatum(bytea_result(bytes.data(), bytes.size()));
+        bytea* result = bytea_result(bytes.data(), bytes.size());
+        // The description now, from the model in memory: train() describes
+        // what it stores, and decoding the bytes again for that took 0.2 s
+        // of a 2.5 s EASE training on the sample data.
+        std::string description = describe_with_size(model, bytes.size());
+        remember_trained(std::move(bytes), std::move(description));
+        return PointerGetDatum(result);
     });
 }
 
-// describe_model(bytea): decodes, so it validates the bytes too.
+// describe_model(bytea): decodes, so it validates the bytes too, unless they
+// are exactly those of the model this backend has just trained.
 extern "C" Datum recsys_describe_bytea(PG_FUNCTION_ARGS) {
     return guarded([&]() -> Datum {
         auto bytes = bytea_arg(fcinfo, 0);
+        if (auto described = recall_trained(bytes)) return jsonb_from_string(*described);
         Model model = Model::deserialize(bytes.data(), bytes.size(), backend_context());
         return jsonb_from_string(describe_with_size(model, bytes.size()));
     });

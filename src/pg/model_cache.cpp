@@ -1,6 +1,7 @@
 #include "model_cache.h"
 
 #include <algorithm>
+#include <cstring>
 #include <unordered_map>
 
 #include "args.h"
@@ -35,6 +36,12 @@ struct Cache {
 };
 Cache cache;
 
+struct Trained {
+    std::vector<uint8_t> bytes;
+    std::string description;
+};
+std::optional<Trained> last_trained;
+
 // What the cache counts for a model: its stored bytes plus its id maps.
 size_t counted_bytes(const Model& m, size_t stored) { return stored + 64 * (size_t(m.n_users()) + m.n_items()); }
 
@@ -43,6 +50,7 @@ void drop_transient(XactEvent event, void*) {
         event != XACT_EVENT_PARALLEL_ABORT)
         return;
     std::erase_if(cache.models, [](const auto& kv) { return kv.second.transient; });
+    last_trained.reset();
 }
 
 // Keeps the cache within recsys.cache_memory after `added` came in.
@@ -249,6 +257,19 @@ bool may_read_contents(FunctionCallInfo fcinfo, const CachedModel& m) {
 
 CacheStats cache_stats() {
     return {cache.decodes, cache.hits, cache.evictions, cache.models.size(), cache.bytes};
+}
+
+void remember_trained(std::vector<uint8_t> bytes, std::string description) {
+    last_trained = Trained{std::move(bytes), std::move(description)};
+}
+
+std::optional<std::string> recall_trained(std::span<const uint8_t> bytes) {
+    if (!last_trained || last_trained->bytes.size() != bytes.size() ||
+        std::memcmp(last_trained->bytes.data(), bytes.data(), bytes.size()) != 0)
+        return std::nullopt;
+    std::string description = std::move(last_trained->description);
+    last_trained.reset();
+    return description;
 }
 
 void register_model_cache() { RegisterXactCallback(drop_transient, nullptr); }
