@@ -172,6 +172,12 @@ Datum text_result(std::string_view s) {
     return out;
 }
 
+std::string format_double(double v) {
+    char buf[32];
+    snprintf(buf, sizeof buf, "%g", v);
+    return buf;
+}
+
 ResultRows::ResultRows(FunctionCallInfo fcinfo) : fcinfo_(fcinfo) {
     pg_call([&] { InitMaterializedSRF(fcinfo, 0); });
 }

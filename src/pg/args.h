@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "byte_io.h"
 #include "door.h"
 #include "errors.h"
 
@@ -61,6 +62,8 @@ std::vector<std::string> text_array_arg(FunctionCallInfo fcinfo, int n, const ch
 // A one-dimensional float8[] argument: its elements, NULLs as nullopt.
 std::vector<std::optional<double>> float8_array_arg(FunctionCallInfo fcinfo, int n, const char* what, const char* hint);
 
+bytea* bytea_result(const void* data, size_t size);
+
 // ---- Aggregate states (owned by the aggregate's memory context, see owned_by)
 
 template <typename State>
@@ -83,15 +86,35 @@ Datum combine_states(FunctionCallInfo fcinfo, const char* what, Merge&& merge) {
     return PointerGetDatum(merge(context, a, *b));
 }
 
+// The serialise function: write(state, w) writes the state, returned as bytea.
+template <typename State, typename Write>
+Datum serialize_state(FunctionCallInfo fcinfo, const char* what, Write&& write) {
+    aggregate_context(fcinfo, what);
+    ByteWriter w;
+    write(*state_arg<State>(fcinfo, 0), w);
+    return PointerGetDatum(bytea_result(w.bytes().data(), w.size()));
+}
+
+// The deserialise function: read(context, r) returns the state read back,
+// owned by `context`.
+template <typename Read>
+Datum deserialize_state(FunctionCallInfo fcinfo, const char* what, Read&& read) {
+    MemoryContext context = aggregate_context(fcinfo, what);
+    auto bytes = bytea_arg(fcinfo, 0);
+    ByteReader r(bytes.data(), bytes.size());
+    return PointerGetDatum(read(context, r));
+}
+
 // ---- Results
 
 inline Datum null_result(FunctionCallInfo fcinfo) {
     fcinfo->isnull = true;
     return (Datum)0;
 }
-bytea* bytea_result(const void* data, size_t size);
 Datum jsonb_from_string(const std::string& json);
 Datum text_result(std::string_view s);
+// A number in messages, as %g prints it.
+std::string format_double(double v);
 // A text Datum; call it inside pg_call() (it allocates).
 inline Datum text_datum(std::string_view s) { return PointerGetDatum(cstring_to_text_with_len(s.data(), int(s.size()))); }
 

@@ -104,28 +104,25 @@ extern "C" Datum recsys_train_combine(PG_FUNCTION_ARGS) {
 
 extern "C" Datum recsys_train_serialize(PG_FUNCTION_ARGS) {
     return guarded([&]() -> Datum {
-        aggregate_context(fcinfo, "recsys_train");
-        auto* state = state_arg<TrainState>(fcinfo, 0);
-        ByteWriter w;
-        w.put<uint8_t>(state->configured);
-        w.put_string(state->algorithm);
-        w.put_string(state->params);
-        state->rows.write(w);
-        return PointerGetDatum(bytea_result(w.bytes().data(), w.size()));
+        return serialize_state<TrainState>(fcinfo, "recsys_train", [](const TrainState& state, ByteWriter& w) {
+            w.put<uint8_t>(state.configured);
+            w.put_string(state.algorithm);
+            w.put_string(state.params);
+            state.rows.write(w);
+        });
     });
 }
 
 extern "C" Datum recsys_train_deserialize(PG_FUNCTION_ARGS) {
     return guarded([&]() -> Datum {
-        MemoryContext context = aggregate_context(fcinfo, "recsys_train");
-        auto bytes = bytea_arg(fcinfo, 0);
-        ByteReader r(bytes.data(), bytes.size());
-        TrainState* state = new_state(context);
-        state->configured = r.get<uint8_t>() != 0;
-        state->algorithm = r.get_string();
-        state->params = r.get_string();
-        state->rows = InteractionBuilder::read(r);
-        return PointerGetDatum(state);
+        return deserialize_state(fcinfo, "recsys_train", [](MemoryContext context, ByteReader& r) {
+            TrainState* state = new_state(context);
+            state->configured = r.get<uint8_t>() != 0;
+            state->algorithm = r.get_string();
+            state->params = r.get_string();
+            state->rows = InteractionBuilder::read(r);
+            return state;
+        });
     });
 }
 

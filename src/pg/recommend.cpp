@@ -83,12 +83,6 @@ Datum recommend_impl(FunctionCallInfo fcinfo, UserId (*user_arg)(FunctionCallInf
 int64_t bigint_user(FunctionCallInfo fcinfo) { return PG_GETARG_INT64(0); }
 std::string text_user(FunctionCallInfo fcinfo) { return text_arg(fcinfo, 0); }
 
-std::string format_weight(double w) {
-    char buf[32];
-    snprintf(buf, sizeof buf, "%g", w);
-    return buf;
-}
-
 // The basket from recommend_for_items' items and weights arrays; counts ids
 // the model does not know.
 Basket basket_arg(const Model& model, FunctionCallInfo fcinfo, int items_arg, int weights_arg, size_t& unknown) {
@@ -105,7 +99,7 @@ Basket basket_arg(const Model& model, FunctionCallInfo fcinfo, int items_arg, in
         for (size_t i = 0; i < given.size(); ++i) {
             double w = given[i].value_or(1.0);
             if (!std::isfinite(w) || w < 0)
-                throw invalid_input("invalid weight " + format_weight(w) + " in the basket: weights must be finite and not negative",
+                throw invalid_input("invalid weight " + format_double(w) + " in the basket: weights must be finite and not negative",
                                     "Pass weights >= 0 (e.g. the quantities in the basket), or no weights.");
             weights[i] = w;
         }

@@ -67,26 +67,23 @@ extern "C" Datum recsys_fit_scaler_combine(PG_FUNCTION_ARGS) {
 
 extern "C" Datum recsys_fit_scaler_serialize(PG_FUNCTION_ARGS) {
     return guarded([&]() -> Datum {
-        aggregate_context(fcinfo, "fit_scaler");
-        auto* state = state_arg<ScalerState>(fcinfo, 0);
-        ByteWriter w;
-        w.put<uint8_t>(uint8_t(state->index()));
-        std::visit([&](const auto& s) { s.write(w); }, *state);
-        return PointerGetDatum(bytea_result(w.bytes().data(), w.size()));
+        return serialize_state<ScalerState>(fcinfo, "fit_scaler", [](const ScalerState& state, ByteWriter& w) {
+            w.put<uint8_t>(uint8_t(state.index()));
+            std::visit([&](const auto& s) { s.write(w); }, state);
+        });
     });
 }
 
 extern "C" Datum recsys_fit_scaler_deserialize(PG_FUNCTION_ARGS) {
     return guarded([&]() -> Datum {
-        MemoryContext context = aggregate_context(fcinfo, "fit_scaler");
-        auto bytes = bytea_arg(fcinfo, 0);
-        ByteReader r(bytes.data(), bytes.size());
-        switch (r.get<uint8_t>()) {
-            case 0: return PointerGetDatum(own(context, MinMaxState::read(r)));
-            case 1: return PointerGetDatum(own(context, ZScoreState::read(r)));
-            case 2: return PointerGetDatum(own(context, RobustState::read(r)));
-        }
-        throw corrupted("corrupted fit_scaler state");
+        return deserialize_state(fcinfo, "fit_scaler", [](MemoryContext context, ByteReader& r) {
+            switch (r.get<uint8_t>()) {
+                case 0: return own(context, MinMaxState::read(r));
+                case 1: return own(context, ZScoreState::read(r));
+                case 2: return own(context, RobustState::read(r));
+            }
+            throw corrupted("corrupted fit_scaler state");
+        });
     });
 }
 

@@ -26,12 +26,6 @@ uint64_t seed_arg(FunctionCallInfo fcinfo, int n) {
     return uint64_t(seed);
 }
 
-std::string format_double(double v) {
-    char buf[32];
-    snprintf(buf, sizeof buf, "%g", v);
-    return buf;
-}
-
 }  // namespace
 
 // in_test_split(user_id, item_id, fraction, seed)
