@@ -71,6 +71,15 @@ State* state_arg(FunctionCallInfo fcinfo, int n) {
     return PG_ARGISNULL(n) ? nullptr : reinterpret_cast<State*>(PG_GETARG_POINTER(n));
 }
 
+// The transition function's state: argument 0, or init(context) on the
+// first row (the new state owned by `context`).
+template <typename State, typename Init>
+State* transition_state(FunctionCallInfo fcinfo, const char* what, Init&& init) {
+    MemoryContext context = aggregate_context(fcinfo, what);
+    State* state = state_arg<State>(fcinfo, 0);
+    return state ? state : init(context);
+}
+
 // The combine function of an aggregate with an internal state: NULL states
 // are passed over; `merge(a, b)` folds b into a (a may be null: it returns
 // the merged state, owned by `context`).

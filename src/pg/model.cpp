@@ -64,12 +64,11 @@ std::string describe_with_size(const Model& model, size_t bytes) {
 
 extern "C" Datum recsys_train_transition(PG_FUNCTION_ARGS) {
     return guarded([&]() -> Datum {
-        MemoryContext context = aggregate_context(fcinfo, "recsys_train");
-        TrainState* state = state_arg<TrainState>(fcinfo, 0);
-        if (!state) {
-            state = new_state(context);
-            configure(*state, fcinfo);
-        }
+        TrainState* state = transition_state<TrainState>(fcinfo, "recsys_train", [&](MemoryContext context) {
+            TrainState* first = new_state(context);
+            configure(*first, fcinfo);
+            return first;
+        });
         bool has_weight = PG_NARGS() > 4;
         if (PG_ARGISNULL(2) || PG_ARGISNULL(3) || (has_weight && PG_ARGISNULL(4))) {
             state->rows.skip();

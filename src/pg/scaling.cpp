@@ -36,12 +36,9 @@ ScalerState* own(MemoryContext context, ScalerState state) {
 // fit_scaler(value, method): NULL values are skipped.
 extern "C" Datum recsys_fit_scaler_transition(PG_FUNCTION_ARGS) {
     return guarded([&]() -> Datum {
-        MemoryContext context = aggregate_context(fcinfo, "fit_scaler");
-        auto* state = state_arg<ScalerState>(fcinfo, 0);
-        if (!state) {
-            std::string method = PG_NARGS() > 2 && !PG_ARGISNULL(2) ? text_arg(fcinfo, 2) : "zscore";
-            state = own(context, new_scaler(method));
-        }
+        ScalerState* state = transition_state<ScalerState>(fcinfo, "fit_scaler", [&](MemoryContext context) {
+            return own(context, new_scaler(PG_NARGS() > 2 && !PG_ARGISNULL(2) ? text_arg(fcinfo, 2) : "zscore"));
+        });
         if (!PG_ARGISNULL(1)) {
             double x = PG_GETARG_FLOAT8(1);
             std::visit([x](auto& s) { s.add(x); }, *state);
