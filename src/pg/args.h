@@ -62,7 +62,43 @@ std::vector<std::string> text_array_arg(FunctionCallInfo fcinfo, int n, const ch
 // A one-dimensional float8[] argument: its elements, NULLs as nullopt.
 std::vector<std::optional<double>> float8_array_arg(FunctionCallInfo fcinfo, int n, const char* what, const char* hint);
 
+// ---- Results
+
+inline Datum null_result(FunctionCallInfo fcinfo) {
+    fcinfo->isnull = true;
+    return (Datum)0;
+}
 bytea* bytea_result(const void* data, size_t size);
+Datum jsonb_from_string(const std::string& json);
+Datum text_result(std::string_view s);
+// A number in messages, as %g prints it.
+std::string format_double(double v);
+// A text Datum; call it inside pg_call() (it allocates).
+inline Datum text_datum(std::string_view s) { return PointerGetDatum(cstring_to_text_with_len(s.data(), int(s.size()))); }
+
+// The rows of a materialised set-returning function.
+class ResultRows {
+public:
+    explicit ResultRows(FunctionCallInfo fcinfo);
+    // One row: fill(values, nulls) sets the columns and runs inside
+    // pg_call(), so it may allocate (text_datum) but must hold only
+    // trivially destructible locals. Checks for interrupts first.
+    template <typename Fill>
+    void add(Fill&& fill) {
+        pg_call([&] {
+            CHECK_FOR_INTERRUPTS();
+            Datum values[kMaxColumns] = {};
+            bool nulls[kMaxColumns] = {};
+            fill(values, nulls);
+            put(values, nulls);
+        });
+    }
+
+private:
+    static constexpr int kMaxColumns = 8;
+    void put(Datum* values, bool* nulls);
+    FunctionCallInfo fcinfo_;
+};
 
 // ---- Aggregate states (owned by the aggregate's memory context, see owned_by)
 
@@ -81,7 +117,7 @@ State* transition_state(FunctionCallInfo fcinfo, const char* what, Init&& init) 
 }
 
 // The combine function of an aggregate with an internal state: NULL states
-// are passed over; `merge(a, b)` folds b into a (a may be null: it returns
+// are passed over; `merge(context, a, b)` folds b into a (a may be null: it returns
 // the merged state, owned by `context`).
 template <typename State, typename Merge>
 Datum combine_states(FunctionCallInfo fcinfo, const char* what, Merge&& merge) {
@@ -113,42 +149,5 @@ Datum deserialize_state(FunctionCallInfo fcinfo, const char* what, Read&& read) 
     ByteReader r(bytes.data(), bytes.size());
     return PointerGetDatum(read(context, r));
 }
-
-// ---- Results
-
-inline Datum null_result(FunctionCallInfo fcinfo) {
-    fcinfo->isnull = true;
-    return (Datum)0;
-}
-Datum jsonb_from_string(const std::string& json);
-Datum text_result(std::string_view s);
-// A number in messages, as %g prints it.
-std::string format_double(double v);
-// A text Datum; call it inside pg_call() (it allocates).
-inline Datum text_datum(std::string_view s) { return PointerGetDatum(cstring_to_text_with_len(s.data(), int(s.size()))); }
-
-// The rows of a materialised set-returning function.
-class ResultRows {
-public:
-    explicit ResultRows(FunctionCallInfo fcinfo);
-    // One row: fill(values, nulls) sets the columns and runs inside
-    // pg_call(), so it may allocate (text_datum) but must hold only
-    // trivially destructible locals. Checks for interrupts first.
-    template <typename Fill>
-    void add(Fill&& fill) {
-        pg_call([&] {
-            CHECK_FOR_INTERRUPTS();
-            Datum values[kMaxColumns] = {};
-            bool nulls[kMaxColumns] = {};
-            fill(values, nulls);
-            put(values, nulls);
-        });
-    }
-
-private:
-    static constexpr int kMaxColumns = 8;
-    void put(Datum* values, bool* nulls);
-    FunctionCallInfo fcinfo_;
-};
 
 }  // namespace recsys::pg
