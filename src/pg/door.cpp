@@ -85,28 +85,6 @@ Context backend_context() {
     return ctx;
 }
 
-std::string text_arg(FunctionCallInfo fcinfo, int n) {
-    const char* data = nullptr;
-    int size = 0;
-    pg_call([&] {
-        text* t = PG_GETARG_TEXT_PP(n);
-        data = VARDATA_ANY(t);
-        size = VARSIZE_ANY_EXHDR(t);
-    });
-    return std::string(data, size);
-}
-
-std::span<const uint8_t> bytea_arg(FunctionCallInfo fcinfo, int n) {
-    const uint8_t* data = nullptr;
-    size_t size = 0;
-    pg_call([&] {
-        bytea* b = PG_GETARG_BYTEA_PP(n);
-        data = reinterpret_cast<const uint8_t*>(VARDATA_ANY(b));
-        size = VARSIZE_ANY_EXHDR(b);
-    });
-    return {data, size};
-}
-
 MemoryContext aggregate_context(FunctionCallInfo fcinfo, const char* what) {
     MemoryContext context = nullptr;
     pg_call([&] {
@@ -135,30 +113,5 @@ SearchPathScope::SearchPathScope(const std::string& search_path) {
 // As at the end of a function with a SET clause; an error before this point
 // is cleaned up by the (sub)transaction's abort instead.
 SearchPathScope::~SearchPathScope() { AtEOXact_GUC(true, nest_level_); }
-
-bytea* bytea_result(const void* data, size_t size) {
-    bytea* out = nullptr;
-    if (size > MaxAllocSize - VARHDRSZ)
-        throw Error(ErrorKind::ResourceLimit, "model of " + std::to_string(size >> 20) + " MB is larger than the 1 GB a bytea can hold",
-                    "Lower the model size (e.g. fewer neighbours or factors, or max_items).");
-    pg_call([&] {
-        out = static_cast<bytea*>(palloc(size + VARHDRSZ));
-        SET_VARSIZE(out, size + VARHDRSZ);
-        // In pieces, checking for interrupts: a model of a gigabyte takes seconds to copy.
-        constexpr size_t kPiece = size_t(32) << 20;
-        for (size_t done = 0; done < size; done += kPiece) {
-            CHECK_FOR_INTERRUPTS();
-            memcpy(VARDATA(out) + done, static_cast<const char*>(data) + done, std::min(kPiece, size - done));
-        }
-    });
-    return out;
-}
-
-Datum jsonb_from_string(const std::string& json) {
-    Datum out = (Datum)0;
-    const char* text = json.c_str();
-    pg_call([&] { out = DirectFunctionCall1(jsonb_in, CStringGetDatum(text)); });
-    return out;
-}
 
 }  // namespace recsys::pg

@@ -79,10 +79,6 @@ extern bool setting_progress;
 extern char* setting_default_model;
 extern char* setting_pseudonymize_key;
 
-// Argument helpers; each runs inside pg_call().
-std::string text_arg(FunctionCallInfo fcinfo, int n);
-std::span<const uint8_t> bytea_arg(FunctionCallInfo fcinfo, int n);  // valid during the call
-
 // The aggregate's memory context; an error if the function was not called
 // as part of an aggregate (`what` names it).
 MemoryContext aggregate_context(FunctionCallInfo fcinfo, const char* what);
@@ -114,7 +110,6 @@ private:
     int nest_level_ = 0;
 };
 
-bytea* bytea_result(const void* data, size_t size);
-Datum jsonb_from_string(const std::string& json);
+// Argument fetching and results: args.h.
 
 }  // namespace recsys::pg

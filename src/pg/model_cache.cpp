@@ -1,9 +1,14 @@
 #include "model_cache.h"
 
 #include <algorithm>
+#include <cstring>
 #include <unordered_map>
 
-#include "errors.h"
+#include "args.h"
+
+extern "C" {
+PG_FUNCTION_INFO_V1(recsys_cache_stats);
+}
 
 namespace recsys::pg {
 
@@ -31,6 +36,12 @@ struct Cache {
 };
 Cache cache;
 
+struct Trained {
+    std::vector<uint8_t> bytes;
+    std::string description;
+};
+std::optional<Trained> last_trained;
+
 // What the cache counts for a model: its stored bytes plus its id maps.
 size_t counted_bytes(const Model& m, size_t stored) { return stored + 64 * (size_t(m.n_users()) + m.n_items()); }
 
@@ -39,6 +50,7 @@ void drop_transient(XactEvent event, void*) {
         event != XACT_EVENT_PARALLEL_ABORT)
         return;
     std::erase_if(cache.models, [](const auto& kv) { return kv.second.transient; });
+    last_trained.reset();
 }
 
 // Keeps the cache within recsys.cache_memory after `added` came in.
@@ -247,6 +259,33 @@ CacheStats cache_stats() {
     return {cache.decodes, cache.hits, cache.evictions, cache.models.size(), cache.bytes};
 }
 
+void remember_trained(std::vector<uint8_t> bytes, std::string description) {
+    last_trained = Trained{std::move(bytes), std::move(description)};
+}
+
+std::optional<std::string> recall_trained(std::span<const uint8_t> bytes) {
+    if (!last_trained || last_trained->bytes.size() != bytes.size() ||
+        std::memcmp(last_trained->bytes.data(), bytes.data(), bytes.size()) != 0)
+        return std::nullopt;
+    std::string description = std::move(last_trained->description);
+    last_trained.reset();
+    return description;
+}
+
 void register_model_cache() { RegisterXactCallback(drop_transient, nullptr); }
 
 }  // namespace recsys::pg
+
+using namespace recsys::pg;
+
+// recsys_cache_stats(): the counts above and the limit, as jsonb.
+extern "C" Datum recsys_cache_stats(PG_FUNCTION_ARGS) {
+    return guarded([&]() -> Datum {
+        CacheStats s = cache_stats();
+        return jsonb_from_string("{\"decodes\": " + std::to_string(s.decodes) + ", \"hits\": " + std::to_string(s.hits) +
+                                 ", \"evictions\": " + std::to_string(s.evictions) +
+                                 ", \"cached_models\": " + std::to_string(s.cached) +
+                                 ", \"cached_bytes\": " + std::to_string(s.cached_bytes) +
+                                 ", \"limit_bytes\": " + std::to_string(uint64_t(setting_cache_memory_kb) << 10) + "}");
+    });
+}

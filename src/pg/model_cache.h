@@ -9,7 +9,9 @@
 
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "door.h"
 #include "model.h"
@@ -42,6 +44,16 @@ struct CacheStats {
     uint64_t cached_bytes;
 };
 CacheStats cache_stats();
+
+// The model this backend has just trained, kept as its bytes with its
+// description so that describe_model of exactly those bytes (train() stores
+// through save_model, which describes what it stores) need not decode them
+// again. One model at a time; dropped once recalled, or at the end of the
+// transaction.
+void remember_trained(std::vector<uint8_t> bytes, std::string description);
+// The description if `bytes` are exactly the remembered ones (compared byte
+// for byte, so any other bytea is decoded and validated as before).
+std::optional<std::string> recall_trained(std::span<const uint8_t> bytes);
 
 void register_model_cache();
 

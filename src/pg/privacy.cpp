@@ -1,6 +1,5 @@
 // SQL functions for privacy: keyed pseudonyms and masking of personal data.
-#include "door.h"
-#include "errors.h"
+#include "args.h"
 #include "privacy.h"
 
 extern "C" {
@@ -39,23 +38,6 @@ std::string key_arg(FunctionCallInfo fcinfo) {
     return key;
 }
 
-// The id as the text that is hashed: integers by their decimal form, so 42
-// and '42' get the same pseudonym.
-std::string id_arg(FunctionCallInfo fcinfo) {
-    Oid type = InvalidOid;
-    pg_call([&] { type = get_fn_expr_argtype(fcinfo->flinfo, 0); });
-    if (type == INT8OID) return std::to_string(PG_GETARG_INT64(0));
-    return text_arg(fcinfo, 0);
-}
-
-Datum text_result(const std::string& s) {
-    Datum out = (Datum)0;
-    const char* data = s.data();
-    size_t size = s.size();
-    pg_call([&] { out = PointerGetDatum(cstring_to_text_with_len(data, int(size))); });
-    return out;
-}
-
 size_t count_arg(FunctionCallInfo fcinfo, int n, const char* what) {
     int32 v = PG_GETARG_INT32(n);
     if (v < 0)
@@ -68,21 +50,15 @@ size_t count_arg(FunctionCallInfo fcinfo, int n, const char* what) {
 
 extern "C" Datum recsys_pseudonymize(PG_FUNCTION_ARGS) {
     return guarded([&]() -> Datum {
-        if (PG_ARGISNULL(0)) {
-            fcinfo->isnull = true;
-            return (Datum)0;
-        }
-        return Int64GetDatum(pseudonymize(key_arg(fcinfo), std::string_view(id_arg(fcinfo))));
+        if (PG_ARGISNULL(0)) return null_result(fcinfo);
+        return Int64GetDatum(pseudonymize(key_arg(fcinfo), std::string_view(id_text_arg(fcinfo, 0, "id"))));
     });
 }
 
 extern "C" Datum recsys_pseudonymize_hex(PG_FUNCTION_ARGS) {
     return guarded([&]() -> Datum {
-        if (PG_ARGISNULL(0)) {
-            fcinfo->isnull = true;
-            return (Datum)0;
-        }
-        return text_result(pseudonymize_hex(key_arg(fcinfo), std::string_view(id_arg(fcinfo))));
+        if (PG_ARGISNULL(0)) return null_result(fcinfo);
+        return text_result(pseudonymize_hex(key_arg(fcinfo), std::string_view(id_text_arg(fcinfo, 0, "id"))));
     });
 }
 

@@ -1,5 +1,7 @@
 // Reads the rows of a user's query (run with the caller's rights) in
-// batches through SPI, as text, so the C++ side never touches SPI.
+// batches through SPI, as text, so the C++ side never touches SPI. The SQL
+// functions that check a caller's query for train() (recsys_query_body,
+// recsys_query_columns) are in query_reader.cpp too.
 #pragma once
 
 #include <functional>
