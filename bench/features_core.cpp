@@ -2,7 +2,8 @@
 // users, 3.7k items, 400k purchase rows in ~20k baskets over a year, 20
 // categories): time split, FeatureBuilder, re-buy and union candidates
 // (re-buys + a random "base model" top 150 per user), their recall, and the
-// feature matrix with two extra columns. One JSON line per step, then a total.
+// feature matrix with two extra columns. One JSON line per step, then a
+// total (one thread), then the feature matrix again on two threads.
 //   bench/features_core [purchases] [model_top_n]
 #include <chrono>
 #include <cmath>
@@ -67,7 +68,8 @@ int main(int argc, char** argv) {
         }
     }
 
-    const recsys::Context ctx;
+    recsys::Context ctx;
+    ctx.memory_limit_bytes = uint64_t(4) << 30;
     Timer total, t;
     const SplitTimes times = default_split_times(purchases);
     const TimeSplit split = time_split(purchases, times.cutoff, times.window, ctx);
@@ -98,6 +100,10 @@ int main(int argc, char** argv) {
     }
     const std::vector<ExtraColumn> extra = {{"base_score", score}, {"base_rank", rank}};
     const FeatureMatrix m = fb.compute(candidates, extra, ctx);
-    t.report("features", ",\"rows\":" + std::to_string(m.rows) + ",\"cols\":" + std::to_string(m.cols));
-    total.report("total", "");
+    t.report("features", ",\"threads\":1,\"rows\":" + std::to_string(m.rows) + ",\"cols\":" + std::to_string(m.cols));
+    total.report("total", ",\"threads\":1");
+    ctx.threads = 2;
+    t = Timer{};
+    const FeatureMatrix m2 = fb.compute(candidates, extra, ctx);
+    t.report("features", ",\"threads\":2,\"rows\":" + std::to_string(m2.rows) + ",\"cols\":" + std::to_string(m2.cols));
 }

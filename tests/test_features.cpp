@@ -359,6 +359,19 @@ TEST(PurchaseFeatures, InputOrderDoesNotMatter) {
     for (size_t k = 0; k < a.values.size(); ++k) expect_near_or_nan(b.values[k], a.values[k], a.names[k % a.cols]);
 }
 
+TEST(PurchaseFeatures, ThreadCountDoesNotChangeTheBytes) {
+    Context one, two;
+    two.threads = 2;
+    const Data d = make_data(22);
+    const FeatureBuilder fb(d.purchases, d.n_users, d.n_items, d.now, d.attributes, {}, one);
+    std::vector<UserItem> pairs;
+    for (int k = 0; k < 40; ++k) {
+        const auto all = all_pairs(d.n_users, d.n_items);  // > 4096 rows: several chunks
+        pairs.insert(pairs.end(), all.begin(), all.end());
+    }
+    EXPECT_TRUE(same_bits(fb.compute(pairs, one), fb.compute(pairs, two)));
+}
+
 TEST(PurchaseFeatures, ExtraColumns) {
     const Context ctx;
     const Data d = make_data(4);

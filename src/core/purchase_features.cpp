@@ -5,6 +5,7 @@
 #include <unordered_set>
 
 #include "errors.h"
+#include "parallel.h"
 
 namespace recsys::features {
 
@@ -157,6 +158,7 @@ FeatureBuilder::FeatureBuilder(std::span<const Purchase> purchases, uint32_t n_u
                 "purchase features", "Build features from fewer purchases.");
     std::vector<Purchase> h;
     h.reserve(n_hist);
+    ui_.reserve(n_hist);  // at most one entry per event
     for (const Purchase& p : purchases)
         if (p.ts < now) h.push_back(p);
     ctx.cancel_point();
@@ -395,12 +397,18 @@ FeatureMatrix FeatureBuilder::compute(std::span<const UserItem> pairs, std::span
     const size_t total_cols = m.cols + extra.size();
     ctx.reserve(uint64_t(m.rows) * total_cols * sizeof(float), "feature matrix", "Score fewer candidate pairs at a time.");
     m.values.resize(m.rows * total_cols);
-    for (size_t r = 0; r < m.rows; ++r) {
-        if (r % kCancelEvery == 0) ctx.cancel_point();
-        float* row = m.values.data() + r * total_cols;
-        fill_row(pairs[r], row);
-        for (size_t j = 0; j < extra.size(); ++j) row[m.cols + j] = extra[j].values[r];
-    }
+    // Rows are independent: any thread count gives the same bytes.
+    parallel_for(
+        m.rows, ctx,
+        [&](uint64_t begin, uint64_t end) {
+            ctx.cancel_point();
+            for (uint64_t r = begin; r < end; ++r) {
+                float* row = m.values.data() + r * total_cols;
+                fill_row(pairs[r], row);
+                for (size_t j = 0; j < extra.size(); ++j) row[m.cols + j] = extra[j].values[r];
+            }
+        },
+        kCancelEvery);
     m.cols = total_cols;
     for (const ExtraColumn& c : extra) m.names.push_back(c.name);
     return m;
@@ -434,6 +442,11 @@ std::vector<UserItem> union_candidates(std::span<const std::vector<std::vector<u
     for (const auto& l : lists) n_users = std::max(n_users, l.size());
     // seen[item] == user + 1 marks the item taken for this user: no clearing between users.
     std::vector<uint64_t> seen(n_items, 0);
+    uint64_t most = 0;
+    for (const auto& l : lists)
+        for (const auto& items : l) most += top_n == 0 ? items.size() : std::min(items.size(), top_n);
+    ctx.reserve(most * sizeof(UserItem) + uint64_t(n_items) * sizeof(uint64_t), "candidate pairs",
+                "Take fewer candidates per user.");
     std::vector<UserItem> out;
     for (size_t u = 0; u < n_users; ++u) {
         if (u % 256 == 0) ctx.cancel_point();

@@ -1,7 +1,9 @@
-// (Not named features.h: that would shadow glibc's <features.h>, as src/core is an include path.)
 // Purchase features for a second-stage ranker (issue 13): a time split into
 // history and label pairs, per (user, item) candidate features computed from
 // the history alone, and candidate generation helpers with their recall.
+//
+// (Not named features.h: that would shadow glibc's <features.h>, src/core
+// being an include path.)
 //
 // Everything works on dense indexes (users < n_users, items < n_items); the
 // glue maps real ids with IdMap. Times are int64 seconds since the epoch.
@@ -174,6 +176,7 @@ public:
 
     // Features of each pair (indexes must be in range), then `extra` columns
     // (each with pairs.size() values). Pairs may repeat and come in any order.
+    // Runs on ctx.threads threads; the result does not depend on their number.
     FeatureMatrix compute(std::span<const UserItem> pairs, std::span<const ExtraColumn> extra,
                           const Context& ctx) const;
     FeatureMatrix compute(std::span<const UserItem> pairs, const Context& ctx) const {
