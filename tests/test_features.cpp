@@ -624,6 +624,16 @@ TEST(Candidates, UnionAndRecallMatchNaive) {
             EXPECT_EQ(r.new_labels, fresh);
             EXPECT_EQ(r.new_found, fresh_found);
             EXPECT_DOUBLE_EQ(r.recall(), double(found) / double(distinct.size()));
+
+            const std::vector<float> y = candidate_targets(got, labels, ctx);
+            ASSERT_EQ(y.size(), got.size());
+            size_t ones = 0;
+            for (size_t k = 0; k < got.size(); ++k) {
+                const bool in = std::find(labels.begin(), labels.end(), got[k]) != labels.end();
+                EXPECT_EQ(y[k], in ? 1.0f : 0.0f);
+                ones += in;
+            }
+            EXPECT_EQ(ones, found);  // candidates are distinct
         }
     }
     const Context ctx2;

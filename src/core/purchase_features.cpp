@@ -469,6 +469,20 @@ std::vector<UserItem> union_candidates(std::span<const std::vector<std::vector<u
     return out;
 }
 
+std::vector<float> candidate_targets(std::span<const UserItem> candidates, std::span<const UserItem> labels,
+                                     const Context& ctx) {
+    std::vector<UserItem> lab(labels.begin(), labels.end());
+    std::sort(lab.begin(), lab.end());
+    ctx.cancel_point();
+    ctx.reserve(uint64_t(candidates.size()) * sizeof(float), "candidate targets", "Score fewer candidate pairs at a time.");
+    std::vector<float> y(candidates.size());
+    for (size_t k = 0; k < candidates.size(); ++k) {
+        if (k % kCancelEvery == 0) ctx.cancel_point();
+        y[k] = std::binary_search(lab.begin(), lab.end(), candidates[k]) ? 1.0f : 0.0f;
+    }
+    return y;
+}
+
 CandidateRecall candidate_recall(std::span<const UserItem> candidates, std::span<const UserItem> labels,
                                  const FeatureBuilder& builder, const Context& ctx) {
     std::vector<UserItem> cand(candidates.begin(), candidates.end());

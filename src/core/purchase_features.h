@@ -231,6 +231,11 @@ std::vector<std::vector<uint32_t>> rebuy_candidates(const FeatureBuilder& builde
 std::vector<UserItem> union_candidates(std::span<const std::vector<std::vector<uint32_t>>> lists, size_t top_n,
                                        uint32_t n_items, const Context& ctx);
 
+// The training target of each candidate: 1 if the pair is among `labels`
+// (any order, repeats fine), else 0; aligned with `candidates`.
+std::vector<float> candidate_targets(std::span<const UserItem> candidates, std::span<const UserItem> labels,
+                                     const Context& ctx);
+
 struct CandidateRecall {
     uint64_t labels = 0, found = 0;          // all label pairs
     uint64_t new_labels = 0, new_found = 0;  // label pairs not bought before the cutoff
