@@ -15,47 +15,60 @@
 // Feature columns, in order (FeatureBuilder::names()). "days" of a time ts
 // are (now - ts) / 86400 (fractional); an "event" is one purchase row with
 // ts < now; a "day" is floor(ts / 86400) (UTC calendar day). Prices are unit
-// prices; NaN prices are skipped by every price mean. NaN = missing.
+// prices; NaN prices are skipped by every price mean. NaN = missing. Values
+// are computed in double and stored as float.
 //
-// | column                   | definition                                                          | NaN when                         |
-// |--------------------------|---------------------------------------------------------------------|----------------------------------|
-// | user_n_purchases         | the user's events                                                   | never (0 without history)        |
-// | user_n_baskets           | distinct ts among the user's events (one basket = one timestamp)     | never (0)                        |
-// | user_n_items             | distinct items among the user's events                              | never (0)                        |
-// | user_days_since_last     | days of the user's latest event                                     | no history                       |
-// | user_tenure_days         | days of the user's earliest event                                   | no history                       |
-// | user_mean_price          | mean price over the user's events with a price                      | no priced event                  |
-// | user_std_price           | population std (divide by n) of those prices                        | no priced event                  |
-// | user_mean_basket_size    | user_n_purchases / user_n_baskets                                   | no history                       |
-// | user_cat_share_<c>       | share of the user's events whose item has category c; one column    | no history                       |
-// |                          | per top category c (index), top = the top_categories categories     |                                  |
-// |                          | with most events in the history (ties: lower index), only those     |                                  |
-// |                          | with at least one event; no columns without categories              |                                  |
-// | item_n_purchases         | the item's events                                                   | never (0)                        |
-// | item_buyers              | distinct users among the item's events                              | never (0)                        |
-// | item_buyers_recent       | distinct users with an event of the item with ts >= now - R days    | never (0)                        |
-// | item_trend               | (n_recent + 1) / (n_earlier * R / B + 1): n_recent = the item's     | never (1 for an unsold item)     |
-// |                          | events with ts in [now - R days, now), n_earlier = events in         |                                  |
-// |                          | [now - (R + B) days, now - R days); i.e. recent count over the count |                                  |
-// |                          | the earlier daily rate predicts, both smoothed by +1                 |                                  |
-// | item_mean_price          | mean price over the item's events with a price                      | no priced event                  |
-// | item_list_price          | the attribute list price                                            | not given                        |
-// | item_category            | the item's category index, as a number                              | no category                      |
-// | item_age_days            | days of the item's earliest event                                   | never sold                       |
-// | ui_times_bought          | distinct days with an event of this user and item                   | never (0)                        |
-// | ui_total_quantity        | sum of quantity over those events                                   | never (0)                        |
-// | ui_days_since_last       | days of the latest such event                                       | never bought                     |
-// | ui_mean_interval_days    | (latest - earliest such ts) / 86400 / (ui_times_bought - 1)         | ui_times_bought < 2              |
-// | ui_due                   | ui_days_since_last / ui_mean_interval_days                          | interval NaN                     |
-// | ui_user_category_share   | share of the user's events whose item has the candidate's category  | item without category, or user   |
-// |                          |                                                                     | without history                  |
-// | ui_relative_price        | item price / user_mean_price, item price = item_mean_price, or      | either missing, or user mean 0   |
-// |                          | item_list_price when the item has no priced event                   |                                  |
-// | ui_bought_before         | 1 if the user bought the item before now, else 0                    | never                            |
+// | column                 | definition                                                           | NaN when                       |
+// |------------------------|----------------------------------------------------------------------|--------------------------------|
+// | user_n_purchases       | the user's events                                                    | never (0 without history)      |
+// | user_n_baskets         | distinct ts among the user's events (one basket = one timestamp)     | never (0)                      |
+// | user_n_items           | distinct items among the user's events                               | never (0)                      |
+// | user_days_since_last   | days of the user's latest event                                      | no history                     |
+// | user_tenure_days       | days of the user's earliest event                                    | no history                     |
+// | user_mean_price        | mean price over the user's events with a price                       | no priced event                |
+// | user_std_price         | population std (divide by n) of those prices                         | no priced event                |
+// | user_mean_basket_size  | user_n_purchases / user_n_baskets                                    | no history                     |
+// | user_cat_share_<c>     | share of the user's events whose item has category c; one column     | no history                     |
+// |                        | per top category c (index), top = the top_categories categories      |                                |
+// |                        | with most events in the history (ties: lower index), only those      |                                |
+// |                        | with at least one event; no columns without categories               |                                |
+// | item_n_purchases       | the item's events                                                    | never (0)                      |
+// | item_buyers            | distinct users among the item's events                               | never (0)                      |
+// | item_buyers_recent     | distinct users with an event of the item with ts >= now - R days     | never (0)                      |
+// | item_trend             | (n_recent + 1) / (n_earlier * R / B + 1): n_recent = the item's      | never (1 for an unsold item)   |
+// |                        | events with ts in [now - R days, now), n_earlier = events in         |                                |
+// |                        | [now - (R + B) days, now - R days); i.e. recent count over the count |                                |
+// |                        | the earlier daily rate predicts, both smoothed by +1                 |                                |
+// | item_mean_price        | mean price over the item's events with a price                       | no priced event                |
+// | item_list_price        | the attribute list price                                             | not given                      |
+// | item_category          | the item's category index, as a number                               | no category                    |
+// | item_age_days          | days of the item's earliest event                                    | never sold                     |
+// | ui_times_bought        | distinct days with an event of this user and item                    | never (0)                      |
+// | ui_total_quantity      | sum of quantity over those events                                    | never (0)                      |
+// | ui_days_since_last     | days of the latest such event                                        | never bought                   |
+// | ui_mean_interval_days  | (latest - earliest such ts) / 86400 / (ui_times_bought - 1)          | ui_times_bought < 2            |
+// | ui_due                 | ui_days_since_last / ui_mean_interval_days                           | interval NaN                   |
+// | ui_user_category_share | share of the user's events whose item has the candidate's category   | item without category, or user |
+// |                        |                                                                      | without history                |
+// | ui_relative_price      | item price / user_mean_price, item price = item_mean_price, or       | either missing, or user mean 0 |
+// |                        | item_list_price when the item has no priced event                    |                                |
+// | ui_bought_before       | 1 if the user bought the item before now, else 0                     | never                          |
 //
 // R = Options::recent_days (default 30), B = Options::trend_base_days
 // (default 90). Caller columns (base model score, rank, ...) follow, in the
 // order given to compute().
+//
+// Typical use. Training:
+//   SplitTimes t = default_split_times(purchases);
+//   TimeSplit s = time_split(purchases, t.cutoff, t.window, ctx);
+//   FeatureBuilder fb(purchases, n_users, n_items, t.cutoff, attributes, {}, ctx);
+//   auto pairs = union_candidates({rebuy_candidates(fb, 50, ctx), base_top_n}, 100, n_items, ctx);
+//   FeatureMatrix x = fb.compute(pairs, {{"base_score", score}, {"base_rank", rank}}, ctx);
+//   std::vector<float> y = candidate_targets(pairs, s.labels, ctx);
+// The base model behind base_top_n / score / rank must be trained on
+// s.history only, or its columns leak the labels. Serving: a FeatureBuilder
+// at now = the current time (or latest ts + 1), base model on everything;
+// the columns are the same as long as the top categories are (compare names()).
 #pragma once
 
 #include <cmath>
