@@ -94,6 +94,10 @@ std::map<std::string, double> reference(const Data& d, const Options& o, uint32_
     }
     std::sort(vol.begin(), vol.end());
     if (vol.size() > o.top_categories) vol.resize(o.top_categories);
+    if (!o.fixed_categories.empty()) {
+        vol.clear();
+        for (uint32_t c : o.fixed_categories) vol.push_back({0, c});
+    }
 
     // User.
     double n = 0, min_ts = 1e300, max_ts = -1e300, psum = 0, pn = 0;
@@ -218,6 +222,7 @@ TEST(PurchaseFeatures, EveryColumnMatchesNaiveLoops) {
         o.recent_days = seed % 3 ? 30 : 7.5;
         o.trend_base_days = seed % 4 ? 90 : 20;
         if (seed == 8) d.attributes = {};  // no attributes at all
+        if (seed == 7) o.fixed_categories = {4, 0, 2};
         const FeatureBuilder fb(d.purchases, d.n_users, d.n_items, d.now, d.attributes, o, ctx);
         std::vector<UserItem> pairs = all_pairs(d.n_users, d.n_items);
         pairs.push_back({3, 2});  // repeats are fine
@@ -241,7 +246,8 @@ TEST(PurchaseFeatures, EveryColumnMatchesNaiveLoops) {
         // Top categories by volume, best first, in the column order.
         for (size_t k = 0; k < fb.top_categories().size(); ++k)
             EXPECT_EQ(m.names[8 + k], "user_cat_share_" + std::to_string(fb.top_categories()[k]));
-        EXPECT_LE(fb.top_categories().size(), o.top_categories);
+        if (seed == 7) EXPECT_EQ(fb.top_categories(), o.fixed_categories);
+        else EXPECT_LE(fb.top_categories().size(), o.top_categories);
         if (seed == 8) EXPECT_TRUE(fb.top_categories().empty());
     }
 }
@@ -345,6 +351,24 @@ TEST(PurchaseFeatures, NoLeakagePastTheCutoff) {
         EXPECT_FALSE(same_bits(base, FeatureBuilder(e.purchases, e.n_users, e.n_items, e.now, e.attributes, {}, ctx)
                                          .compute(pairs, ctx)));
     }
+}
+
+TEST(PurchaseFeatures, ServingBuilderKeepsTrainingColumns) {
+    // Later data can reorder the category volumes; fixed categories keep the columns.
+    const Context ctx;
+    Data d = make_data(23);
+    Options o;
+    o.top_categories = 3;
+    const FeatureBuilder train(d.purchases, d.n_users, d.n_items, d.now, d.attributes, o, ctx);
+    const uint32_t last = train.top_categories().back();
+    uint32_t item = 0;
+    while (d.attributes.category[item] != last) ++item;
+    for (int k = 0; k < 500; ++k) d.purchases.push_back({0, item, d.now + 10, 1, 1});
+    const FeatureBuilder moved(d.purchases, d.n_users, d.n_items, d.now + 100, d.attributes, o, ctx);
+    EXPECT_EQ(moved.top_categories().front(), last);  // the test would catch a change
+    o.fixed_categories = train.top_categories();
+    const FeatureBuilder serve(d.purchases, d.n_users, d.n_items, d.now + 100, d.attributes, o, ctx);
+    EXPECT_EQ(serve.names(), train.names());
 }
 
 TEST(PurchaseFeatures, InputOrderDoesNotMatter) {
@@ -456,6 +480,12 @@ TEST(PurchaseFeatures, BadInput) {
     Options o;
     o.recent_days = 0;
     expect_error([&] { build({}, {}, o); });
+    o = {};
+    a.list_price.clear();
+    o.fixed_categories = {1, 2};
+    EXPECT_EQ(message(expect_error([&] { build({}, a, o); })), "fixed category 2 is not below n_categories 2");
+    o.fixed_categories = {1, 1};
+    EXPECT_EQ(message(expect_error([&] { build({}, a, o); })), "fixed category 1 is given twice");
     o = {};
     o.trend_base_days = NaN;
     expect_error([&] { build({}, {}, o); });

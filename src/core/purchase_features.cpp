@@ -177,7 +177,17 @@ FeatureBuilder::FeatureBuilder(std::span<const Purchase> purchases, uint32_t n_u
     std::vector<uint64_t> cat_volume(attributes.n_categories, 0);
     for (const Purchase& p : h)
         if (item_category_[p.item] != kNoCategory) ++cat_volume[item_category_[p.item]];
-    {
+    if (!options.fixed_categories.empty()) {
+        std::vector<bool> taken(attributes.n_categories, false);
+        for (uint32_t c : options.fixed_categories) {
+            if (c >= attributes.n_categories)
+                throw invalid_input("fixed category " + std::to_string(c) + " is not below n_categories " +
+                                    std::to_string(attributes.n_categories));
+            if (taken[c]) throw invalid_input("fixed category " + std::to_string(c) + " is given twice");
+            taken[c] = true;
+        }
+        top_categories_ = options.fixed_categories;
+    } else {
         std::vector<uint32_t> cats;
         for (uint32_t c = 0; c < attributes.n_categories; ++c)
             if (cat_volume[c] > 0) cats.push_back(c);

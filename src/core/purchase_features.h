@@ -67,8 +67,9 @@
 //   std::vector<float> y = candidate_targets(pairs, s.labels, ctx);
 // The base model behind base_top_n / score / rank must be trained on
 // s.history only, or its columns leak the labels. Serving: a FeatureBuilder
-// at now = the current time (or latest ts + 1), base model on everything;
-// the columns are the same as long as the top categories are (compare names()).
+// at now = the current time (or latest ts + 1), base model on everything,
+// Options::fixed_categories = the training builder's top_categories(), so
+// that the columns are the same.
 #pragma once
 
 #include <cmath>
@@ -141,6 +142,11 @@ struct ItemAttributes {
 
 struct Options {
     uint32_t top_categories = 10;  // C: user_cat_share_<c> columns
+    // When not empty: exactly these categories, in this order, for the
+    // user_cat_share_<c> columns (top_categories ignored). Pass a training
+    // builder's top_categories() to a serving builder so that both have the
+    // same columns. Distinct, each < n_categories.
+    std::vector<uint32_t> fixed_categories;
     double recent_days = 30;       // R
     double trend_base_days = 90;   // B
 };
