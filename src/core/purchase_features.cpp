@@ -210,7 +210,9 @@ FeatureBuilder::FeatureBuilder(std::span<const Purchase> purchases, uint32_t n_u
                           "ui_due", "ui_user_category_share", "ui_relative_price", "ui_bought_before"})
         names_.push_back(n);
 
-    // Per user.
+    // Per user. Many top categories make these columns the largest part.
+    ctx.reserve(uint64_t(n_users) * n_user_cols_ * sizeof(float) + uint64_t(n_items) * n_item_cols_ * sizeof(float),
+                "per-user purchase features", "Ask for fewer top categories.");
     user_cols_.assign(uint64_t(n_users) * n_user_cols_, kNaN);
     user_events_.assign(n_users, 0);
     user_mean_price_.assign(n_users, std::nan(""));
