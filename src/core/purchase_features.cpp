@@ -248,6 +248,7 @@ FeatureBuilder::FeatureBuilder(std::span<const Purchase> purchases, uint32_t n_u
             r = r_end;
         }
         ui_start_[u + 1] = ui_.size();
+        user_cat_start_[u + 1] = user_cat_.size();  // none without history
         col[2] = float(distinct_items);
         col[1] = 0;
         if (n == 0) continue;
@@ -295,8 +296,6 @@ FeatureBuilder::FeatureBuilder(std::span<const Purchase> purchases, uint32_t n_u
         }
         user_cat_start_[u + 1] = user_cat_.size();
     }
-    // Users without history have no category runs: carry the starts on.
-    for (uint32_t u = 0; u < n_users; ++u) user_cat_start_[u + 1] = std::max(user_cat_start_[u + 1], user_cat_start_[u]);
 
     // Per item.
     const double recent_s = options.recent_days * kSecondsPerDay;
