@@ -49,12 +49,14 @@ Data make_data(uint64_t seed) {
         d.attributes.list_price.push_back(g.below(2) ? NaN : 1 + g.below(50) / 4.0);
     }
     d.now = kBase + 200 * kDay;
-    // Users 0..9 random; 10 and 11 one purchase each; 12 and 13 none before now.
+    // Users 0..9 random (4: only after now); 10 and 11 one purchase each; 12 and
+    // 13 none before now.
     for (uint32_t u = 0; u < 10; ++u) {
         const uint32_t baskets = 1 + g.below(8);
         for (uint32_t b = 0; b < baskets; ++b) {
             // Spread over 260 days: some after now. Same-day baskets are likely.
-            const int64_t ts = kBase + int64_t(g.below(26)) * 10 * kDay + int64_t(g.below(3)) * 3600 + g.below(5);
+            int64_t ts = kBase + int64_t(g.below(26)) * 10 * kDay + int64_t(g.below(3)) * 3600 + g.below(5);
+            if (u == 4) ts = d.now + int64_t(b) * kDay;  // a user without history among others
             const uint32_t rows = 1 + g.below(4);
             for (uint32_t r = 0; r < rows; ++r) {
                 Purchase p;
