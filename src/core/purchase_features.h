@@ -62,8 +62,10 @@
 //   SplitTimes t = default_split_times(purchases);
 //   TimeSplit s = time_split(purchases, t.cutoff, t.window, ctx);
 //   FeatureBuilder fb(purchases, n_users, n_items, t.cutoff, attributes, {}, ctx);
-//   auto pairs = union_candidates({rebuy_candidates(fb, 50, ctx), base_top_n}, 100, n_items, ctx);
-//   FeatureMatrix x = fb.compute(pairs, {{"base_score", score}, {"base_rank", rank}}, ctx);
+//   std::vector<std::vector<std::vector<uint32_t>>> lists = {rebuy_candidates(fb, 50, ctx), base_top_n};
+//   std::vector<UserItem> pairs = union_candidates(lists, 100, n_items, ctx);
+//   std::vector<ExtraColumn> extra = {{"base_score", score}, {"base_rank", rank}};  // per pair
+//   FeatureMatrix x = fb.compute(pairs, extra, ctx);
 //   std::vector<float> y = candidate_targets(pairs, s.labels, ctx);
 // The base model behind base_top_n / score / rank must be trained on
 // s.history only, or its columns leak the labels. Serving: a FeatureBuilder
