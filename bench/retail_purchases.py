@@ -1,0 +1,22 @@
+#!/usr/bin/env python3
+"""Writes the e-commerce purchases bench/features_core reads:
+"user,item,ts,quantity,price" lines after a header (ts: seconds since the
+epoch, the invoice time read as UTC), one per invoice line with a customer, a
+positive quantity and price, and an invoice not starting with C (the rows
+bench/retail_pairs.py keeps, not collapsed to pairs).
+Usage: bench/retail_purchases.py [../shared/data/online-retail/purchases.csv.gz] > /tmp/purchases.csv"""
+import csv
+import gzip
+import sys
+from datetime import datetime, timezone
+
+path = sys.argv[1] if len(sys.argv) > 1 else "../shared/data/online-retail/purchases.csv.gz"
+out = csv.writer(sys.stdout, lineterminator="\n")
+out.writerow(["user", "item", "ts", "quantity", "price"])
+with gzip.open(path, "rt", newline="") as f:
+    for row in csv.DictReader(f):
+        if (row["customer_id"] and not row["invoice"].startswith("C")
+                and float(row["quantity"]) > 0 and float(row["unit_price"]) > 0):
+            ts = datetime.strptime(row["invoice_date"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)
+            out.writerow([row["customer_id"], row["stock_code"], int(ts.timestamp()),
+                          row["quantity"], row["unit_price"]])
