@@ -11,7 +11,7 @@ MODULE_big = recsys
 # upgrade script is committed there, frozen, when the version moves on) are
 # installed as they are.
 EXTVERSION := $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" $(EXTENSION).control)
-SQL_INSTALL = install roles store_table store train serve normalise privacy evaluate tune
+SQL_INSTALL = install roles algorithms store_table store train serve normalise privacy evaluate tune
 SQL_UPGRADE = $(filter-out install store_table,$(SQL_INSTALL))
 SQL_UPGRADES = $(patsubst src/pg/sql/upgrade--%.sql,src/pg/$(EXTENSION)--%.sql,\
                  $(wildcard src/pg/sql/upgrade--*--$(EXTVERSION).sql))
@@ -38,6 +38,10 @@ SHLIB_LINK += -lstdc++ -lcrypto -pthread
 # The core (no PostgreSQL header) is numeric code: -O3, as in the CMake
 # build, where -O2 made BPR's SGD loop 2x slower.
 src/core/%.o: override CXXFLAGS += -O3
+
+# BPR's interleaved SGD steps must round exactly as one step after the other:
+# no contraction into FMA, which GCC decides per code path.
+src/core/bpr.o: override CXXFLAGS += -ffp-contract=off
 
 # The AVX2 + FMA build of the dense kernels (src/core/dense.h), chosen at run
 # time on CPUs that have them.

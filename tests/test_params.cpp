@@ -86,7 +86,7 @@ TEST(ParamsParse, DuplicateKeyLastWins) {
 
 TEST(ParamsParse, NonObjectsRejected) {
     const std::string not_object = "invalid parameters: parameters must be a JSON object, like {\"neighbours\": 50}";
-    for (const char* json : {"", "   ", "[]", "[1, 2]", "42", "\"a\"", "true", "null", "neighbours=50"})
+    for (const char* json : {"[]", "[1, 2]", "42", "\"a\"", "true", "null"})
         EXPECT_EQ(parse_error(json), not_object) << "input: '" << json << "'";
     Error e = expect_error([] { Params::parse_json("[1]"); });
     EXPECT_NE(e.hint().find("flat JSON object"), std::string::npos) << e.hint();
@@ -101,37 +101,23 @@ TEST(ParamsParse, NestedValuesRejected) {
               "invalid parameters: parameter \"n\" must be a number, a string or a boolean");
 }
 
-TEST(ParamsParse, TrailingTextRejected) {
-    EXPECT_EQ(parse_error(R"({"a": 1} x)"), "invalid parameters: unexpected text after the parameters object");
-    EXPECT_EQ(parse_error(R"({} {})"), "invalid parameters: unexpected text after the parameters object");
-    EXPECT_EQ(parse_error(R"({"a": true}})"), "invalid parameters: unexpected text after the parameters object");
-}
-
-TEST(ParamsParse, BadNumbersRejected) {
-    for (const char* json : {R"({"a": 1.2.3})", R"({"a": -})", R"({"a": 1e})", R"({"a": 1e999})", R"({"a": --1})",
-                             R"({"a": 1-2})", R"({"a": -1e400})"})
-        EXPECT_EQ(parse_error(json), "invalid parameters: parameter \"a\" is not a valid number") << json;
-    // A leading '+' is not JSON.
-    EXPECT_EQ(parse_error(R"({"a": +1})"),
-              "invalid parameters: parameter \"a\" must be a number, a string or a boolean");
-}
-
-TEST(ParamsParse, MalformedObjectsRejected) {
-    EXPECT_EQ(parse_error(R"({"a" 1})"), "invalid parameters: expected ':' after a parameter name");
-    EXPECT_EQ(parse_error(R"({"a": 1 "b": 2})"), "invalid parameters: expected ',' or '}' in the parameters");
-    EXPECT_EQ(parse_error(R"({"a": 1)"), "invalid parameters: expected ',' or '}' in the parameters");
-    EXPECT_EQ(parse_error(R"({"a": 1,})"), "invalid parameters: expected a quoted parameter name");
-    EXPECT_EQ(parse_error(R"({a: 1})"), "invalid parameters: expected a quoted parameter name");
-    EXPECT_EQ(parse_error(R"({"a": "x)"), "invalid parameters: unterminated string");
-    EXPECT_EQ(parse_error(R"({"a)"), "invalid parameters: unterminated string");
-    EXPECT_EQ(parse_error(R"({"a": "x\)"), "invalid parameters: unterminated string");
+// Syntax errors come from the JSON library (nlohmann): the message says
+// where, without the library's exception id.
+TEST(ParamsParse, SyntaxErrorsRejectedWithPosition) {
+    for (const char* json : {"", "   ", "neighbours=50", R"({"a": 1} x)", R"({} {})", R"({"a": true}})",
+                             R"({"a": 1.2.3})", R"({"a": -})", R"({"a": 1e})", R"({"a": --1})", R"({"a": 1-2})",
+                             R"({"a": +1})", R"({"a" 1})", R"({"a": 1 "b": 2})", R"({"a": 1)", R"({"a": 1,})",
+                             R"({a: 1})", R"({"a": "x)", R"({"a)", R"({"a": "x\)", R"({"a": tru})",
+                             R"({"a": True})", R"({"a": trueish})", "{"}) {
+        const std::string msg = parse_error(json);
+        EXPECT_EQ(msg.rfind("invalid parameters: ", 0), 0u) << json;
+        EXPECT_NE(msg.find("column"), std::string::npos) << json << ": " << msg;
+        EXPECT_EQ(msg.find("[json.exception"), std::string::npos) << msg;
+    }
+    // Numbers beyond a double are refused, not read as infinity.
+    for (const char* json : {R"({"a": 1e999})", R"({"a": -1e400})"})
+        EXPECT_NE(parse_error(json).find("overflow"), std::string::npos) << json;
     EXPECT_EQ(Params::parse_json(R"({"a": "\u0041\u00e9"})").get_string("a", "", {"A\xc3\xa9"}), "A\xc3\xa9");
-    // Literals must be spelt exactly.
-    for (const char* json : {R"({"a": tru})", R"({"a": True})", R"({"a": f})"})
-        EXPECT_EQ(parse_error(json), "invalid parameters: parameter \"a\" must be a number, a string or a boolean")
-            << json;
-    EXPECT_EQ(parse_error(R"({"a": trueish})"), "invalid parameters: expected ',' or '}' in the parameters");
-    EXPECT_EQ(parse_error("{"), "invalid parameters: expected a quoted parameter name");
 }
 
 // ---------------------------------------------------------------- getters

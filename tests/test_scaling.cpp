@@ -178,7 +178,6 @@ TEST(ScalerJson, RejectsBadObjects) {
              R"({"method":"zscore","mean":1})",                       // missing stddev
              R"({"method":"zscore","mean":1,"stddev":-1})",           // negative spread
              R"({"method":"zscore","mean":1,"stddev":2,"x":3})",      // unknown key
-             R"({"method":"zscore","mean":1,"mean":1,"stddev":2})",   // duplicate key
              R"({"method":"zscore","mean":"1","stddev":2})",          // string for a number
              R"({"method":"zscore","mean":nan,"stddev":2})",
              R"({"method":"zscore","mean":1e999,"stddev":2})",

@@ -486,16 +486,53 @@ std::string format_progress(uint32_t it, uint32_t iterations, double loss, doubl
 
 }  // namespace
 
+namespace {
+
+// Defaults measured on real purchase data (README, "Choosing a model").
+constexpr ParamSpec kFactors{"factors", ParamType::Int, "128", 1, kMaxFactors, "", "[32, 64, 128, 256]",
+                             "latent factors per user and item"};
+// Fixed in tune(): more iterations rarely change the ranking and only cost time.
+constexpr ParamSpec kIterations{"iterations", ParamType::Int, "15", 1, 100000, "", "15", "alternating sweeps"};
+constexpr ParamSpec kRegularization{"regularization", ParamType::Double, "10", 0, 1e9, "",
+                                    "[0.01, 0.1, 1, 10, 100]", "L2 regularisation λ of both factor matrices"};
+constexpr ParamSpec kAlpha{"alpha", ParamType::Double, "1", 0, 1e9, "", "[0.1, 1, 10]",
+                           "confidence of an observed pair: 1 + alpha · weight (the others: 1)"};
+constexpr ParamSpec kSeed{"seed", ParamType::Int, "42", 0, 9223372036854775807.0, "", "",
+                          "initialisation of the factors"};
+constexpr ParamSpec kCgSteps{"cg_steps", ParamType::Int, "3", 1, 1000, "", "",
+                             "conjugate-gradient steps per row and iteration"};
+constexpr ParamSpec kSolver{"solver", ParamType::Choice, "\"cg\"", 0, 0, "cg|cholesky", "",
+                            "\"cholesky\": the exact solve, slow, for checking"};
+constexpr ParamSpec kBinary{"binary", ParamType::Bool, "true", 0, 0, "", "",
+                            "every observed pair weighs 1, also in folded-in baskets"};
+constexpr const ParamSpec* kParams[] = {&kFactors, &kIterations, &kRegularization, &kAlpha,
+                                        &kSeed,    &kCgSteps,    &kSolver,         &kBinary};
+
+// Both factor matrices in the kernels' padded layout plus as returned.
+uint64_t factor_bytes(uint64_t n_users, uint64_t n_items, uint64_t f) {
+    return (n_users + n_items) * (padded(Index(f)) + f) * sizeof(float);
+}
+
+MemoryEstimate memory(const Params& params, uint64_t n_users, uint64_t n_items) {
+    const auto f = uint64_t(params.integer(kFactors));
+    std::string formula = "(";  // appended piecewise: GCC 12 warns falsely (-Wrestrict) on one long +
+    formula += std::to_string(n_users) + " users + " + std::to_string(n_items) + " items) x (";
+    formula += std::to_string(padded(Index(f))) + " + " + std::to_string(f) + ") floats";
+    return {factor_bytes(n_users, n_items, f), formula};
+}
+
+}  // namespace
+
 Options read_options(const Params& params) {
     Options o;
-    o.factors = uint32_t(params.get_int("factors", o.factors, 1, kMaxFactors));
-    o.iterations = uint32_t(params.get_int("iterations", o.iterations, 1, 100000));
-    o.regularization = float(params.get_double("regularization", o.regularization, 0.0, 1e9));
-    o.alpha = float(params.get_double("alpha", o.alpha, 0.0, 1e9));
-    o.seed = uint64_t(params.get_int("seed", int64_t(o.seed), 0, INT64_MAX));
-    o.cg_steps = uint32_t(params.get_int("cg_steps", o.cg_steps, 1, 1000));
-    o.cholesky = params.get_string("solver", "cg", {"cg", "cholesky"}) == "cholesky";
-    o.binary = params.get_bool("binary", o.binary);
+    o.factors = uint32_t(params.integer(kFactors));
+    o.iterations = uint32_t(params.integer(kIterations));
+    o.regularization = float(params.number(kRegularization));
+    o.alpha = float(params.number(kAlpha));
+    o.seed = uint64_t(params.integer(kSeed));
+    o.cg_steps = uint32_t(params.integer(kCgSteps));
+    o.cholesky = params.choice(kSolver) == "cholesky";
+    o.binary = params.boolean(kBinary);
     params.reject_unknown("als");
     return o;
 }
@@ -503,8 +540,7 @@ Options read_options(const Params& params) {
 FactorPair fit(const CsrMatrix& x, const Options& opt, const Context& ctx,
                const std::function<void(uint32_t, const FactorPair&, double)>& after_iteration) {
     const Index f = opt.factors;
-    const uint64_t fp = padded(f);
-    ctx.reserve((uint64_t(x.rows) + x.cols) * (fp + f) * sizeof(float) + x.bytes() + uint64_t(x.cols) * sizeof(double),
+    ctx.reserve(factor_bytes(x.rows, x.cols, uint64_t(f)) + x.bytes() + uint64_t(x.cols) * sizeof(double),
                 "ALS training", "Lower \"factors\", or raise recsys.memory_limit.");
     check_confidence(x, opt);
     const CsrMatrix xt = x.transpose();
@@ -752,5 +788,9 @@ std::unique_ptr<Scorer> read(ByteReader& r, uint32_t n_users, uint32_t n_items) 
     }
     return make_scorer(std::move(m), alpha, regularization, binary != 0);
 }
+
+const Algorithm algorithm{
+    "als", "implicit-feedback matrix factorisation (Hu, Koren & Volinsky 2008), conjugate-gradient solver", kParams,
+    train, read, memory, {.learns_users = true, .fold_in = true, .similar_items = true, .explain = true}};
 
 }  // namespace recsys::als

@@ -34,10 +34,12 @@
 
 namespace recsys::als {
 
+extern const Algorithm algorithm;
+
 using Factors = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 struct Options {
-    // Defaults measured on real purchase data (README, "Choosing a model").
+    // The defaults of the parameters (kParams in als.cpp) for C++ callers.
     uint32_t factors = 128;
     uint32_t iterations = 15;
     float regularization = 10.0f;

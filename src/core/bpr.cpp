@@ -423,13 +423,42 @@ private:
 
 }  // namespace
 
+namespace {
+
+constexpr ParamSpec kFactors{"factors", ParamType::Int, "64", 1, kMaxFactors, "", "[32, 64, 128]",
+                             "latent factors per user and item"};
+constexpr ParamSpec kIterations{"iterations", ParamType::Int, "100", 1, 100000, "", "",
+                                "epochs: each draws one (user, bought, not bought) triple per purchase"};
+constexpr ParamSpec kLearningRate{"learning_rate", ParamType::Double, "0.01", 1e-9, 10, "", "[0.01, 0.05]",
+                                  "SGD step size"};
+constexpr ParamSpec kRegularization{"regularization", ParamType::Double, "0.01", 0, 1e3, "", "[0.001, 0.01]",
+                                    "L2 regularisation of factors and biases"};
+constexpr ParamSpec kSeed{"seed", ParamType::Int, "42", 0, 9223372036854775807.0, "", "",
+                          "initialisation and sampling"};
+constexpr const ParamSpec* kParams[] = {&kFactors, &kIterations, &kLearningRate, &kRegularization, &kSeed};
+
+// Factor rows while training (padded to cache lines) and as returned.
+uint64_t factor_bytes(uint64_t n_users, uint64_t n_items, uint64_t f) {
+    return (n_users + n_items) * (2 * f + 16) * sizeof(float);
+}
+
+MemoryEstimate memory(const Params& params, uint64_t n_users, uint64_t n_items) {
+    const auto f = uint64_t(params.integer(kFactors));
+    std::string formula = "(";  // appended piecewise: GCC 12 warns falsely (-Wrestrict) on one long +
+    formula += std::to_string(n_users) + " users + " + std::to_string(n_items) + " items) x (2 x ";
+    formula += std::to_string(f) + " + 16) floats";
+    return {factor_bytes(n_users, n_items, f), formula};
+}
+
+}  // namespace
+
 Options read_options(const Params& params) {
     Options o;
-    o.factors = uint32_t(params.get_int("factors", 64, 1, kMaxFactors));
-    o.iterations = uint32_t(params.get_int("iterations", 100, 1, 100000));
-    o.learning_rate = float(params.get_double("learning_rate", 0.01, 1e-9, 10.0));
-    o.regularization = float(params.get_double("regularization", 0.01, 0.0, 1e3));
-    o.seed = uint64_t(params.get_int("seed", 42, 0, INT64_MAX));
+    o.factors = uint32_t(params.integer(kFactors));
+    o.iterations = uint32_t(params.integer(kIterations));
+    o.learning_rate = float(params.number(kLearningRate));
+    o.regularization = float(params.number(kRegularization));
+    o.seed = uint64_t(params.integer(kSeed));
     params.reject_unknown("bpr");
     return o;
 }
@@ -445,9 +474,8 @@ BprFactors fit(const CsrMatrix& x, const Options& opt, const Context& ctx,
     // search takes several dependent reads.
     const uint64_t words = (uint64_t(x.cols) + 63) / 64;
     const bool use_bitmap = uint64_t(x.rows) * words * sizeof(uint64_t) <= opt.max_bitmap_bytes;
-    // Factor rows while training (padded to cache lines) and as returned,
-    // the pairs (twice), the bitmap.
-    ctx.reserve((uint64_t(x.rows) + x.cols) * (2 * f + 16) * sizeof(float) + nnz * 4 * sizeof(uint32_t) +
+    // Factors, the pairs (twice), the bitmap.
+    ctx.reserve(factor_bytes(x.rows, x.cols, uint64_t(f)) + nnz * 4 * sizeof(uint32_t) +
                     (use_bitmap ? uint64_t(x.rows) * words * sizeof(uint64_t) : 0),
                 "BPR training", "Lower \"factors\", or raise recsys.memory_limit.");
     SplitMix64 rng(opt.seed);
@@ -585,5 +613,9 @@ std::unique_ptr<Scorer> read(ByteReader& r, uint32_t n_users, uint32_t n_items) 
     read_floats(m.bias.data(), n_items);
     return make_scorer(std::move(m), opt);
 }
+
+const Algorithm algorithm{
+    "bpr", "matrix factorisation trained on a ranking loss (Rendle et al. 2009), item biases, SGD", kParams, train,
+    read, memory, {.learns_users = true, .fold_in = true, .similar_items = true, .tuned_by_default = false}};
 
 }  // namespace recsys::bpr

@@ -35,6 +35,8 @@
 
 namespace recsys::bpr {
 
+extern const Algorithm algorithm;
+
 using Factors = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 struct Options {

@@ -277,21 +277,37 @@ std::unique_ptr<float[]> ease_weights(const Dense& p, const Context& ctx) {
     return b;
 }
 
+constexpr ParamSpec kLambda{"lambda", ParamType::Double, "100", 0, 1e12, "", "[10, 30, 100, 300, 1000, 3000]",
+                           "L2 regularisation, > 0"};
+constexpr ParamSpec kBinary{"binary", ParamType::Bool, "true", 0, 0, "", "",
+                            "every observed pair counts 1, not its summed weight (bulk quantities would swamp XᵀX)"};
+constexpr ParamSpec kMaxItems{"max_items", ParamType::Int, "", 1, UINT32_MAX, "", "",
+                              "model only the most popular items (default: all); the others fall back to popularity"};
+constexpr const ParamSpec* kParams[] = {&kLambda, &kBinary, &kMaxItems};
+
+// At the peak of training: the Gram matrix (becoming L) and P.
+uint64_t dense_bytes(uint64_t m) { return 2 * m * m * sizeof(Real); }
+
+MemoryEstimate memory(const Params& params, uint64_t, uint64_t n_items) {
+    const auto m = std::min(n_items, uint64_t(params.integer(kMaxItems, int64_t(std::max<uint64_t>(n_items, 1)))));
+    return {dense_bytes(m), "2 x " + std::to_string(m) + "^2 x " + std::to_string(sizeof(Real)) + " bytes"};
+}
+
 }  // namespace
 
 std::unique_ptr<Scorer> train(const Interactions& data, const Params& params, const Context& ctx) {
     const CsrMatrix& x = data.matrix;
-    const double lambda = params.get_double("lambda", 100.0, 0.0, 1e12);
-    const bool binary = params.get_bool("binary", true);
-    const auto max_items = uint32_t(params.get_int("max_items", std::max<uint32_t>(x.cols, 1), 1, UINT32_MAX));
+    const double lambda = params.number(kLambda);
+    const bool binary = params.boolean(kBinary);
+    const auto max_items = uint32_t(params.integer(kMaxItems, std::max<uint32_t>(x.cols, 1)));
     params.reject_unknown("ease");
     if (!(lambda > 0.0)) throw invalid_input("parameter \"lambda\" must be greater than 0",
                                               "Pass a positive regularisation, e.g. {\"lambda\": 100} (the default).");
 
     std::vector<uint32_t> items = modeled_items(x, max_items);
     const uint64_t m = items.size();
-    // At the peak: the Gram matrix (becoming L) and P, plus X twice.
-    ctx.reserve(2 * m * m * sizeof(Real) + 2 * x.bytes(),
+    // Plus X twice.
+    ctx.reserve(dense_bytes(m) + 2 * x.bytes(),
                 "EASE training on " + std::to_string(m) + " items (two dense " + std::to_string(m) + " x " +
                     std::to_string(m) + " matrices)",
                 "Set \"max_items\" to model only the most popular items, or raise recsys.memory_limit.");
@@ -318,5 +334,9 @@ std::unique_ptr<Scorer> train(const Interactions& data, const Params& params, co
 }
 
 std::unique_ptr<Scorer> read(ByteReader& r, uint32_t, uint32_t n_items) { return EaseScorer::read(r, n_items); }
+
+const Algorithm algorithm{
+    "ease", "a closed-form item-item model (Steck 2019): B = I − P·diag(1/diag P), P = (XᵀX + λI)⁻¹", kParams,
+    train, read, memory, {.fold_in = true, .similar_items = true, .explain = true}};
 
 }  // namespace recsys::ease

@@ -4,13 +4,7 @@
 // B[j,k] = −P[j,k] / P[k,k] off the diagonal and 0 on it. A user's (or a
 // basket's) score for item k is Σ_j x_j·B[j,k].
 //
-// Parameters:
-//   lambda     (default 100)  L2 regularisation, > 0.
-//   binary     (default true) every observed pair counts 1, not its summed
-//                             weight (bulk quantities would swamp G).
-//   max_items  (default: all) model only the max_items most popular items
-//                             (by distinct users, ties by index). The others
-//                             get no EASE score and fall back to popularity.
+// Parameters: kParams in ease.cpp (README, algorithm_parameters()).
 //
 // Training needs two dense items × items float64 matrices at once; it is
 // refused, before allocating, when they exceed the memory limit. B is kept
@@ -28,6 +22,8 @@
 #include "model.h"
 
 namespace recsys::ease {
+
+extern const Algorithm algorithm;
 
 std::unique_ptr<Scorer> train(const Interactions& data, const Params& params, const Context& ctx);
 std::unique_ptr<Scorer> read(ByteReader& r, uint32_t n_users, uint32_t n_items);

@@ -135,23 +135,42 @@ struct Settings {
     uint64_t seed = 0;
 };
 
+constexpr ParamSpec kSimilarity{"similarity", ParamType::Choice, "\"cosine\"", 0, 0, "cosine|cooccurrence|jaccard", "",
+                               "\"cosine\"; \"jaccard\": |A∩B| / (|A∪B| + shrinkage); \"cooccurrence\": common "
+                               "buyers (\"bought together\")"};
+// 10: fewer neighbours ranked better on the wholesale sample at every setting
+// measured (5 > 10 > 20 > 50 > 100 > 200), and 10 still fills
+// similar_items(item, 10). Denser data wants more: tune() tries both.
+constexpr ParamSpec kNeighbours{"neighbours", ParamType::Int, "10", 1, 100000, "", "[5, 10, 20, 50, 100]",
+                                "the most similar items kept per item"};
+constexpr ParamSpec kWeighting{"weighting", ParamType::Choice, "\"bm25\"", 0, 0, "none|tfidf|bm25",
+                               "[\"bm25\", \"tfidf\", \"none\"]",
+                               "cosine: weighting of the user-item matrix (and of a basket at scoring time)"};
+constexpr ParamSpec kBinary{"binary", ParamType::Bool, "", 0, 0, "", "",
+                            "replace quantities by 1 first (default: true, except with BM25 weighting)"};
+constexpr ParamSpec kShrinkage{"shrinkage", ParamType::Double, "0", 0, 1e9, "", "",
+                               "cosine and jaccard: added to the denominator, damping pairs with few common buyers"};
+constexpr ParamSpec kBm25K1{"bm25_k1", ParamType::Double, "1.2", 0, 1e6, "", "", "BM25 weighting: saturation"};
+constexpr ParamSpec kBm25B{"bm25_b", ParamType::Double, "0.75", 0, 1, "", "", "BM25 weighting: length normalisation"};
+constexpr ParamSpec kMaxItemsPerUser{"max_items_per_user", ParamType::Int, "10", 2, 1000, "", "",
+                                     "cooccurrence with epsilon: the most items a customer counts for"};
+constexpr const ParamSpec* kParams[] = {&kSimilarity, &kNeighbours,   &kWeighting, &kBinary, &kShrinkage,
+                                        &kBm25K1,     &kBm25B,        &kEpsilon,   &kMaxItemsPerUser, &kNoiseSeed};
+
 // Reads and cross-checks the parameters; a combination that means nothing is
 // an error rather than silently ignored.
 Settings read_settings(const Params& params) {
     Settings s;
-    const std::string similarity = params.get_string("similarity", "cosine", {"cosine", "cooccurrence", "jaccard"});
+    const std::string similarity = params.choice(kSimilarity);
     s.similarity = similarity == "cosine"         ? Similarity::Cosine
                    : similarity == "cooccurrence" ? Similarity::Cooccurrence
                                                   : Similarity::Jaccard;
-    // 10: fewer neighbours ranked better on the wholesale sample at every
-    // setting measured (5 > 10 > 20 > 50 > 100 > 200), and 10 still fills
-    // similar_items(item, 10).
-    s.neighbours = uint32_t(params.get_int("neighbours", 10, 1, 100000));
+    s.neighbours = uint32_t(params.integer(kNeighbours));
     if (s.similarity != Similarity::Cooccurrence && params.has("epsilon"))
         throw invalid_input("parameter \"epsilon\" applies only to \"similarity\": \"cooccurrence\"",
                             "Differential privacy is offered for co-occurrence counts (and popularity).");
     if (s.similarity == Similarity::Cosine) {
-        const std::string weighting = params.get_string("weighting", "bm25", {"none", "tfidf", "bm25"});
+        const std::string weighting = params.choice(kWeighting);
         s.weighting = weighting == "none" ? Weighting::None : weighting == "tfidf" ? Weighting::Tfidf : Weighting::Bm25;
         // Binary by default, except under BM25, whose k1 saturation already
         // tames large quantities: on the wholesale sample (bench/itemknn_core,
@@ -159,11 +178,11 @@ Settings read_settings(const Params& params) {
         // against 0.215 binary (a buyer of 74,215 units dominates every cosine
         // they take part in), tf-idf 0.139 against 0.236, but BM25 0.247
         // against 0.238.
-        s.binary = params.get_bool("binary", s.weighting != Weighting::Bm25);
-        s.shrinkage = params.get_double("shrinkage", 0.0, 0.0, 1e9);
+        s.binary = params.boolean(kBinary, s.weighting != Weighting::Bm25);
+        s.shrinkage = params.number(kShrinkage);
         if (s.weighting == Weighting::Bm25) {
-            s.bm25_k1 = params.get_double("bm25_k1", 1.2, 0.0, 1e6);
-            s.bm25_b = params.get_double("bm25_b", 0.75, 0.0, 1.0);
+            s.bm25_k1 = params.number(kBm25K1);
+            s.bm25_b = params.number(kBm25B);
         } else {
             for (const char* key : {"bm25_k1", "bm25_b"})
                 if (params.has(key))
@@ -180,19 +199,16 @@ Settings read_settings(const Params& params) {
                 throw invalid_input("parameter \"" + std::string(key) +
                                         "\" applies only with \"similarity\": \"cosine\" and \"weighting\": \"bm25\"",
                                     "Remove \"" + std::string(key) + "\".");
-        if (!params.get_bool("binary", true))
+        if (!params.boolean(kBinary, true))
             throw invalid_input("similarity \"" + similarity + "\" needs binary input, so \"binary\" cannot be false",
                                 "Use \"similarity\": \"cosine\" to use weights, or remove \"binary\".");
         if (s.similarity == Similarity::Cooccurrence && params.has("epsilon")) {
-            s.epsilon = params.get_double("epsilon", 1.0, 1e-6, 1e6);
-            s.max_items_per_user = params.get_int("max_items_per_user", 10, 2, 1000);
-            // Whoever knows the seed can remove the noise, and models record
-            // their parameters: without an explicit seed (for tests) it is random.
-            s.seed = params.has("seed") ? uint64_t(params.get_int("seed", 0, 0, int64_t(1) << 53))
-                                        : (uint64_t(std::random_device{}()) << 32) ^ std::random_device{}();
+            s.epsilon = params.number(kEpsilon, 1.0);
+            s.max_items_per_user = params.integer(kMaxItemsPerUser);
+            s.seed = noise_seed(params);
         }
         if (s.similarity == Similarity::Jaccard) {
-            s.shrinkage = params.get_double("shrinkage", 0.0, 0.0, 1e9);
+            s.shrinkage = params.number(kShrinkage);
         } else if (params.has("shrinkage")) {
             throw invalid_input("parameter \"shrinkage\" does not apply to \"similarity\": \"cooccurrence\"",
                                 "Co-occurrence similarities are plain counts; use \"jaccard\" or \"cosine\" to "
@@ -354,5 +370,9 @@ std::unique_ptr<Scorer> train(const Interactions& data, const Params& params, co
 }
 
 std::unique_ptr<Scorer> read(ByteReader& r, uint32_t, uint32_t n_items) { return ItemKnnScorer::read(r, n_items); }
+
+const Algorithm algorithm{
+    "itemknn", "item-item similarity (cosine on BM25-weighted purchases by default), the most similar kept per item",
+    kParams, train, read, nullptr, {.fold_in = true, .similar_items = true, .explain = true}};
 
 }  // namespace recsys::itemknn

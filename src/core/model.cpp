@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <cstring>
 #include <numeric>
-#include <random>
 
 #include "errors.h"
 #include "popularity.h"
@@ -85,6 +84,31 @@ bool canonical_params(const std::string& json) {
 
 }  // namespace
 
+namespace {
+
+constexpr ParamSpec kMinUsersPerItem{"min_users_per_item", ParamType::Int, "1", 1, UINT32_MAX, "", "",
+                                     "k-anonymity: drop items bought by fewer distinct users"};
+constexpr ParamSpec kMinItemsPerUser{"min_items_per_user", ParamType::Int, "1", 1, UINT32_MAX, "", "",
+                                     "k-anonymity: drop users with fewer items"};
+constexpr ParamSpec kStoreHistory{"store_history", ParamType::Bool, "true", 0, 0, "", "",
+                                  "false keeps no per-user data in the model: it then serves baskets only"};
+constexpr ParamSpec kPseudonymizedIds{"pseudonymized_ids", ParamType::Bool, "false", 0, 0, "", "",
+                                      "a declaration, shown by describe_model, that the user ids are pseudonyms"};
+constexpr const ParamSpec* kCommonParams[] = {&kMinUsersPerItem, &kMinItemsPerUser, &kStoreHistory,
+                                              &kPseudonymizedIds};
+
+// The algorithm's own declaration of a parameter it shares with the model
+// (the differential-privacy bound of the fallback ranking).
+const ParamSpec& own_spec(const Algorithm& alg, std::string_view name) {
+    for (const ParamSpec* p : alg.params)
+        if (p->name == name) return *p;
+    throw Error(ErrorKind::Internal, std::string(alg.name) + " declares no parameter " + std::string(name));
+}
+
+}  // namespace
+
+std::span<const ParamSpec* const> common_params() { return kCommonParams; }
+
 Basket Model::history_of(uint32_t user) const {
     auto items = history.row_indices(user);
     auto weights = history.row_values(user);
@@ -106,7 +130,7 @@ std::string Model::describe_json() const {
            ", \"rows\": " + std::to_string(rows_added) + ", \"skipped_rows\": " + std::to_string(rows_skipped) +
            ", \"user_id_type\": " + id_type(users) + ", \"item_id_type\": " + id_type(items) +
            ", \"per_user_history\": " + (has_users() ? "true" : "false") +
-           ", \"user_ids\": " + (Params::parse_json(params_json).get_bool("pseudonymized_ids", false) ? "\"pseudonymized\"" : "\"raw\"") + "}";
+           ", \"user_ids\": " + (Params::parse_json(params_json).boolean(kPseudonymizedIds) ? "\"pseudonymized\"" : "\"raw\"") + "}";
 }
 
 std::vector<uint8_t> Model::serialize(const Context& ctx) const {
@@ -202,11 +226,11 @@ Model train_model(std::string_view algorithm, const InteractionBuilder& rows, st
                   const Context& ctx) {
     const Algorithm& alg = find_algorithm(algorithm);
     Params params = Params::parse_json(params_json);
-    const auto min_users = uint32_t(params.get_int("min_users_per_item", 1, 1, UINT32_MAX));
-    const auto min_items = uint32_t(params.get_int("min_items_per_user", 1, 1, UINT32_MAX));
-    const bool store_history = params.get_bool("store_history", true);
-    params.get_bool("pseudonymized_ids", false);
-    if (!store_history && alg.learns_users)
+    const auto min_users = uint32_t(params.integer(kMinUsersPerItem));
+    const auto min_items = uint32_t(params.integer(kMinItemsPerUser));
+    const bool store_history = params.boolean(kStoreHistory);
+    params.boolean(kPseudonymizedIds);
+    if (!store_history && alg.can.learns_users)
         throw invalid_input(std::string(alg.name) + " learns a vector per user, so it cannot be trained with \"store_history\": false",
                             "Use popularity, itemknn or ease, which serve baskets without per-user data.");
     Interactions data = rows.build(ctx);
@@ -233,10 +257,9 @@ Model train_model(std::string_view algorithm, const InteractionBuilder& rows, st
     } else if (params.has("epsilon")) {
         // A differentially private model keeps a private fallback ranking too
         // (with the same epsilon: 2 epsilon for the model as a whole).
-        const uint64_t seed = params.has("seed") ? uint64_t(params.get_int("seed", 0, 0, int64_t(1) << 53)) + 1
-                                                 : (uint64_t(std::random_device{}()) << 32) ^ std::random_device{}();
-        auto noisy = popularity::private_counts(data.matrix, params.get_double("epsilon", 1.0, 1e-6, 1e6),
-                                                params.get_int("max_items_per_user", 10, 1, 1000000), seed);
+        auto noisy = popularity::private_counts(data.matrix, params.number(kEpsilon, 1.0),
+                                                params.integer(own_spec(alg, "max_items_per_user")),
+                                                noise_seed(params) + 1);
         std::copy(noisy.begin(), noisy.end(), m.popularity.begin());
     } else {
         for (uint32_t item : data.matrix.indices) m.popularity[item] += 1.0f;

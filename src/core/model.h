@@ -77,19 +77,42 @@ public:
     virtual void write(ByteWriter& w) const = 0;
 };
 
-// How an algorithm is trained and read back; one entry per algorithm in
-// algorithms.cpp.
+// What an algorithm can do besides recommending to the users it was trained on.
+struct Capabilities {
+    bool learns_users = false;      // keeps a vector per user: cannot train with "store_history": false
+    bool fold_in = false;           // recommends for an anonymous basket (recommend_for_items)
+    bool similar_items = false;     // Scorer::similar
+    bool explain = false;           // Scorer::explain
+    bool incremental = false;       // updates without a full retrain
+    bool tuned_by_default = true;   // tune() tries it when not given a list of algorithms
+};
+
+// The memory an algorithm's training needs for its own structures, given the
+// data's shape, and how that figure is made ("2 x 300^2 x 8 bytes").
+struct MemoryEstimate {
+    uint64_t bytes = 0;
+    std::string formula;
+};
+
+// Everything about an algorithm, declared once in its own file (its
+// `algorithm` object) and listed in algorithms.cpp: training, reading back,
+// parameters, memory and capabilities. The SQL surface (algorithms(),
+// algorithm_parameters(), tune()'s search space and memory check,
+// describe_model) and the README's parameter tables are read from here.
 struct Algorithm {
     std::string_view name;
+    std::string_view summary;
+    std::span<const ParamSpec* const> params;
     // Reads (and validates) its parameters from `params`, trains on X.
     std::unique_ptr<Scorer> (*train)(const Interactions& data, const Params& params, const Context& ctx);
     // Reads the payload written by Scorer::write; validates sizes.
     std::unique_ptr<Scorer> (*read)(ByteReader& r, uint32_t n_users, uint32_t n_items);
-    // Whether the scorer keeps something per user (factors), so the model
-    // cannot be trained without per-user data ("store_history": false).
-    bool learns_users = false;
+    // Null when the algorithm's memory is small next to its input's.
+    MemoryEstimate (*memory)(const Params& params, uint64_t n_users, uint64_t n_items) = nullptr;
+    Capabilities can;
 };
 
+std::span<const Algorithm* const> all_algorithms();
 const Algorithm& find_algorithm(std::string_view name);  // throws invalid_input
 
 class Model {
@@ -141,6 +164,16 @@ public:
 //       purchases); it then serves baskets only (recommend_for_items);
 //   pseudonymized_ids (false): a declaration, shown by describe, that the
 //       user ids are pseudonyms.
+std::span<const ParamSpec* const> common_params();
+// The registry as JSON, for the SQL surface: [{"name", "summary",
+// "capabilities": {...}, "params": [{"name", "type", "default", "min", "max",
+// "choices", "tune", "doc", "common"}]}], common parameters last.
+std::string algorithms_json();
+// memory() of an algorithm for a parameter set (checked as training would),
+// as {"bytes": n, "formula": "..."}, or "null" if it declares none.
+std::string memory_estimate_json(std::string_view algorithm, std::string_view params_json, uint64_t n_users,
+                                 uint64_t n_items);
+
 Model train_model(std::string_view algorithm, const InteractionBuilder& rows, std::string_view params_json,
                   const Context& ctx);
 

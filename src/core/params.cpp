@@ -4,144 +4,37 @@
 #include <cstdio>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "errors.h"
 
 namespace recsys {
 
 namespace {
 
-// A small parser for the one shape parameters take: a flat JSON object.
-class JsonReader {
-public:
-    explicit JsonReader(std::string_view s) : s_(s) {}
-
-    Params parse_object() {
-        Params p;
-        skip_ws();
-        expect('{', "parameters must be a JSON object, like {\"neighbours\": 50}");
-        skip_ws();
-        if (peek() == '}') {
-            ++i_;
-        } else {
-            for (;;) {
-                skip_ws();
-                std::string key = parse_string();
-                skip_ws();
-                expect(':', "expected ':' after a parameter name");
-                skip_ws();
-                p.set(key, parse_value(key));
-                skip_ws();
-                if (peek() == ',') { ++i_; continue; }
-                expect('}', "expected ',' or '}' in the parameters");
-                break;
-            }
-        }
-        skip_ws();
-        if (i_ != s_.size()) fail("unexpected text after the parameters object");
-        return p;
-    }
-
-private:
-    [[noreturn]] void fail(const std::string& what) const {
-        throw invalid_input("invalid parameters: " + what,
-                            "Pass a flat JSON object of numbers, strings and booleans, e.g. '{\"neighbours\": 50}'.");
-    }
-    char peek() const { return i_ < s_.size() ? s_[i_] : '\0'; }
-    void skip_ws() {
-        while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r')) ++i_;
-    }
-    void expect(char c, const std::string& what) {
-        if (peek() != c) fail(what);
-        ++i_;
-    }
-    std::string parse_string() {
-        expect('"', "expected a quoted parameter name");
-        std::string out;
-        while (i_ < s_.size() && s_[i_] != '"') {
-            char c = s_[i_++];
-            if (c == '\\') {
-                if (i_ >= s_.size()) break;
-                char e = s_[i_++];
-                switch (e) {
-                    case 'n': out += '\n'; break;
-                    case 't': out += '\t'; break;
-                    case 'r': out += '\r'; break;
-                    case 'b': out += '\b'; break;
-                    case 'f': out += '\f'; break;
-                    case 'u': append_utf8(out, parse_hex4()); break;
-                    default: out += e;
-                }
-            } else {
-                out += c;
-            }
-        }
-        expect('"', "unterminated string");
-        return out;
-    }
-    unsigned parse_hex4() {
-        if (i_ + 4 > s_.size()) fail("incomplete \\u escape");
-        unsigned v = 0;
-        for (int k = 0; k < 4; ++k) {
-            char c = s_[i_++];
-            v <<= 4;
-            if (c >= '0' && c <= '9') v |= unsigned(c - '0');
-            else if (c >= 'a' && c <= 'f') v |= unsigned(c - 'a' + 10);
-            else if (c >= 'A' && c <= 'F') v |= unsigned(c - 'A' + 10);
-            else fail("invalid \\u escape");
-        }
-        if (v >= 0xD800 && v <= 0xDFFF) fail("\\u escapes of surrogates are not supported; write the character itself");
-        return v;
-    }
-    static void append_utf8(std::string& out, unsigned v) {
-        if (v < 0x80) {
-            out += char(v);
-        } else if (v < 0x800) {
-            out += char(0xC0 | (v >> 6));
-            out += char(0x80 | (v & 0x3F));
-        } else {
-            out += char(0xE0 | (v >> 12));
-            out += char(0x80 | ((v >> 6) & 0x3F));
-            out += char(0x80 | (v & 0x3F));
-        }
-    }
-    Params::Value parse_value(const std::string& key) {
-        char c = peek();
-        if (c == '"') return parse_string();
-        if (s_.substr(i_, 4) == "true") { i_ += 4; return true; }
-        if (s_.substr(i_, 5) == "false") { i_ += 5; return false; }
-        if (c == '-' || (c >= '0' && c <= '9')) {
-            size_t start = i_;
-            while (i_ < s_.size() && std::string_view("+-0123456789.eE").find(s_[i_]) != std::string_view::npos) ++i_;
-            std::string num(s_.substr(start, i_ - start));
-            char* end = nullptr;
-            double v = std::strtod(num.c_str(), &end);
-            if (end != num.c_str() + num.size() || !std::isfinite(v)) fail("parameter \"" + key + "\" is not a valid number");
-            return v;
-        }
-        fail("parameter \"" + key + "\" must be a number, a string or a boolean");
-    }
-
-    std::string_view s_;
-    size_t i_ = 0;
-};
-
-std::string quote(const std::string& s) {
-    std::string out = "\"";
-    for (char c : s) {
-        if (c == '"' || c == '\\') { out += '\\'; out += c; }
-        else if (c == '\n') out += "\\n";
-        else if (c == '\t') out += "\\t";
-        else if (c == '\r') out += "\\r";
-        else if (static_cast<unsigned char>(c) < 0x20) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\u%04x", c);
-            out += buf;
-        } else out += c;
-    }
-    return out + "\"";
+[[noreturn]] void parse_failure(const std::string& what) {
+    throw invalid_input("invalid parameters: " + what,
+                        "Pass a flat JSON object of numbers, strings and booleans, e.g. '{\"neighbours\": 50}'.");
 }
 
-std::string format_number(double v) {
+// nlohmann's messages start with "[json.exception.parse_error.101] ": not for users.
+std::string without_exception_id(const char* what) {
+    std::string_view s(what);
+    if (!s.empty() && s[0] == '[') {
+        auto close = s.find("] ");
+        if (close != std::string_view::npos) s.remove_prefix(close + 2);
+    }
+    return std::string(s);
+}
+
+std::string quote(const std::string& s) {
+    // Replaces invalid UTF-8 rather than throwing: a corrupted model's text must fail later, not here.
+    return nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace
+
+std::string json_number(double v) {
     if (v == std::floor(v) && std::fabs(v) < 1e15) return std::to_string(int64_t(v));
     char buf[32];
     for (int precision = 6; precision <= 17; ++precision) {  // the shortest text that reads back exactly
@@ -151,6 +44,8 @@ std::string format_number(double v) {
     return buf;
 }
 
+namespace {
+
 Error out_of_range(const std::string& key, const std::string& value, const std::string& min, const std::string& max) {
     return invalid_input("parameter \"" + key + "\" is " + value + ", but must be between " + min + " and " + max,
                          "Pass a value in that range, or leave \"" + key + "\" out for the algorithm's default.");
@@ -158,7 +53,33 @@ Error out_of_range(const std::string& key, const std::string& value, const std::
 
 }  // namespace
 
-Params Params::parse_json(std::string_view json) { return JsonReader(json).parse_object(); }
+Params Params::parse_json(std::string_view json) {
+    nlohmann::json doc;
+    try {
+        doc = nlohmann::json::parse(json);
+    } catch (const nlohmann::json::out_of_range&) {
+        // Its message quotes the number, which may be hundreds of digits long.
+        parse_failure("a number is beyond the range of a double (number overflow)");
+    } catch (const nlohmann::json::exception& e) {
+        parse_failure(without_exception_id(e.what()));
+    }
+    if (!doc.is_object()) parse_failure("parameters must be a JSON object, like {\"neighbours\": 50}");
+    Params p;
+    for (const auto& [key, value] : doc.items()) {
+        if (value.is_boolean()) {
+            p.set(key, value.get<bool>());
+        } else if (value.is_number()) {
+            const double v = value.get<double>();
+            if (!std::isfinite(v)) parse_failure("parameter \"" + key + "\" is not a valid number");
+            p.set(key, v);
+        } else if (value.is_string()) {
+            p.set(key, value.get<std::string>());
+        } else {
+            parse_failure("parameter \"" + key + "\" must be a number, a string or a boolean");
+        }
+    }
+    return p;
+}
 
 namespace {
 std::string object_json(const std::map<std::string, Params::Value>& values) {
@@ -168,7 +89,7 @@ std::string object_json(const std::map<std::string, Params::Value>& values) {
         if (!first) out += ", ";
         first = false;
         out += quote(key) + ": ";
-        if (auto d = std::get_if<double>(&value)) out += format_number(*d);
+        if (auto d = std::get_if<double>(&value)) out += json_number(*d);
         else if (auto b = std::get_if<bool>(&value)) out += *b ? "true" : "false";
         else out += quote(std::get<std::string>(value));
     }
@@ -186,8 +107,8 @@ double Params::get_double(const std::string& key, double def, double min, double
     auto d = std::get_if<double>(&it->second);
     if (!d)
         throw invalid_input("parameter \"" + key + "\" must be a number",
-                            "Pass a JSON number, not a string, e.g. {\"" + key + "\": " + format_number(def) + "}.");
-    if (!(*d >= min && *d <= max)) throw out_of_range(key, format_number(*d), format_number(min), format_number(max));
+                            "Pass a JSON number, not a string, e.g. {\"" + key + "\": " + json_number(def) + "}.");
+    if (!(*d >= min && *d <= max)) throw out_of_range(key, json_number(*d), json_number(min), json_number(max));
     effective_[key] = *d;
     return *d;
 }
@@ -195,10 +116,10 @@ double Params::get_double(const std::string& key, double def, double min, double
 int64_t Params::get_int(const std::string& key, int64_t def, int64_t min, int64_t max) const {
     double d = get_double(key, double(def), double(min), double(max));
     if (d != std::floor(d))
-        throw invalid_input("parameter \"" + key + "\" must be a whole number, not " + format_number(d),
-                            "Round it, e.g. {\"" + key + "\": " + format_number(std::round(d)) + "}.");
+        throw invalid_input("parameter \"" + key + "\" must be a whole number, not " + json_number(d),
+                            "Round it, e.g. {\"" + key + "\": " + json_number(std::round(d)) + "}.");
     // double(max) rounds INT64_MAX up to 2^63, which no int64 holds.
-    if (d >= 0x1p63) throw out_of_range(key, format_number(d), std::to_string(min), std::to_string(max));
+    if (d >= 0x1p63) throw out_of_range(key, json_number(d), std::to_string(min), std::to_string(max));
     return int64_t(d);
 }
 
@@ -240,6 +161,59 @@ void Params::reject_unknown(std::string_view algorithm) const {
                             known.empty() ? "This algorithm takes no parameters; pass '{}'."
                                           : "Known parameters: " + known + ".");
     }
+}
+
+// ---------------------------------------------------------------- declared parameters
+
+namespace {
+
+std::vector<std::string> split_choices(std::string_view choices) {
+    std::vector<std::string> out;
+    for (size_t start = 0;;) {
+        size_t bar = choices.find('|', start);
+        out.emplace_back(choices.substr(start, bar - start));
+        if (bar == std::string_view::npos) return out;
+        start = bar + 1;
+    }
+}
+
+// A declared default; a spec without one must be read with a derived default.
+const nlohmann::json& declared_default(const ParamSpec& spec, nlohmann::json& storage) {
+    if (spec.default_json.empty())
+        throw Error(ErrorKind::Internal, "parameter \"" + std::string(spec.name) + "\" has no declared default");
+    storage = nlohmann::json::parse(spec.default_json);
+    return storage;
+}
+
+}  // namespace
+
+double Params::number(const ParamSpec& spec) const {
+    nlohmann::json d;
+    return number(spec, declared_default(spec, d).get<double>());
+}
+double Params::number(const ParamSpec& spec, double derived_default) const {
+    return get_double(std::string(spec.name), derived_default, spec.min, spec.max);
+}
+int64_t Params::integer(const ParamSpec& spec) const {
+    nlohmann::json d;
+    return integer(spec, declared_default(spec, d).get<int64_t>());
+}
+int64_t Params::integer(const ParamSpec& spec, int64_t derived_default) const {
+    // The bounds of an Int spec are whole numbers held exactly by a double,
+    // except INT64_MAX (2^63 - 1), which reads as 2^63.
+    const auto bound = [](double b) { return b >= 0x1p63 ? INT64_MAX : int64_t(b); };
+    return get_int(std::string(spec.name), derived_default, bound(spec.min), bound(spec.max));
+}
+bool Params::boolean(const ParamSpec& spec) const {
+    nlohmann::json d;
+    return boolean(spec, declared_default(spec, d).get<bool>());
+}
+bool Params::boolean(const ParamSpec& spec, bool derived_default) const {
+    return get_bool(std::string(spec.name), derived_default);
+}
+std::string Params::choice(const ParamSpec& spec) const {
+    nlohmann::json d;
+    return get_string(std::string(spec.name), declared_default(spec, d).get<std::string>(), split_choices(spec.choices));
 }
 
 }  // namespace recsys

@@ -1,5 +1,10 @@
 // Training parameters: a flat JSON object of numbers, strings and booleans.
 // Every key must be read by the algorithm, so a misspelt one is an error.
+//
+// Each algorithm declares its parameters once, as ParamSpecs (see
+// algorithm.h): type, default, range or choices, tune()'s default search
+// values and a one-line description. Training reads values through the spec,
+// so the default and the range checked are the ones the registry shows.
 #pragma once
 
 #include <map>
@@ -10,6 +15,25 @@
 #include <vector>
 
 namespace recsys {
+
+enum class ParamType { Int, Double, Bool, Choice };
+
+struct ParamSpec {
+    std::string_view name;
+    ParamType type;
+    // The default as JSON ("10", "0.75", "true", "\"cosine\""); empty when it
+    // is derived from the data or other parameters (`doc` says how).
+    std::string_view default_json;
+    double min = 0, max = 0;       // Int and Double, inclusive
+    std::string_view choices;      // Choice: the allowed strings, "|"-separated
+    // tune()'s default search values as JSON: an array to search, one value
+    // to fix, empty to leave the parameter at its default.
+    std::string_view tune_json;
+    std::string_view doc;
+};
+
+// The shortest text that reads back as the same double ("10", "0.1", "1e+20").
+std::string json_number(double v);
 
 class Params {
 public:
@@ -26,6 +50,16 @@ public:
     bool get_bool(const std::string& key, bool def) const;
     std::string get_string(const std::string& key, const std::string& def,
                            const std::vector<std::string>& allowed) const;
+
+    // Reads a declared parameter with its declared default and range. The
+    // second form supplies the default of a spec whose default is derived.
+    double number(const ParamSpec& spec) const;
+    double number(const ParamSpec& spec, double derived_default) const;
+    int64_t integer(const ParamSpec& spec) const;
+    int64_t integer(const ParamSpec& spec, int64_t derived_default) const;
+    bool boolean(const ParamSpec& spec) const;
+    bool boolean(const ParamSpec& spec, bool derived_default) const;
+    std::string choice(const ParamSpec& spec) const;
 
     void set(const std::string& key, Value v) { values_[key] = std::move(v); }
     // Throws if a key was never read: "unknown parameter "x" for itemknn (known: ...)".

@@ -24,24 +24,26 @@ private:
     std::vector<float> counts_;
 };
 
+constexpr ParamSpec kBy{"by", ParamType::Choice, "\"users\"", 0, 0, "users|weight", "",
+                       "\"users\": how many distinct customers bought the item (robust to bulk buyers); "
+                       "\"weight\": the summed weight (e.g. units sold)"};
+constexpr ParamSpec kMaxItemsPerUser{"max_items_per_user", ParamType::Int, "50", 1, 1e6, "", "",
+                                     "with epsilon: the most items a customer counts for"};
+constexpr const ParamSpec* kParams[] = {&kBy, &kEpsilon, &kMaxItemsPerUser, &kNoiseSeed};
+
 }  // namespace
 
 std::unique_ptr<Scorer> train(const Interactions& data, const Params& params, const Context& ctx) {
-    // "users": how many distinct customers bought the item (robust to bulk
-    // buyers); "weight": the summed weight (e.g. units sold).
-    std::string by = params.get_string("by", "users", {"users", "weight"});
+    const std::string by = params.choice(kBy);
     // Differential privacy for the released counts (optional).
     const bool private_release = params.has("epsilon");
     double epsilon = 0;
     int64_t bound = 0;
     uint64_t seed = 0;
     if (private_release) {
-        epsilon = params.get_double("epsilon", 1.0, 1e-6, 1e6);
-        bound = params.get_int("max_items_per_user", 50, 1, 1000000);
-        // Whoever knows the seed can subtract the noise, and the model records
-        // its parameters: without an explicit seed (for tests) it is random.
-        seed = params.has("seed") ? uint64_t(params.get_int("seed", 0, 0, int64_t(1) << 53))
-                                  : (uint64_t(std::random_device{}()) << 32) ^ std::random_device{}();
+        epsilon = params.number(kEpsilon, 1.0);
+        bound = params.integer(kMaxItemsPerUser);
+        seed = noise_seed(params);
         if (by != "users")
             throw invalid_input("\"epsilon\" needs \"by\": \"users\"", "Differentially private popularity counts buyers.");
     }
@@ -72,5 +74,9 @@ std::unique_ptr<Scorer> read(ByteReader& r, uint32_t, uint32_t n_items) {
     if (counts.size() != n_items) throw corrupted("model is corrupted (popularity size)");
     return std::make_unique<PopularityScorer>(std::move(counts));
 }
+
+const Algorithm algorithm{
+    "popularity", "how many distinct customers bought each item: the baseline, and every model's fallback",
+    kParams, train, read, nullptr, {.fold_in = true, .tuned_by_default = true}};
 
 }  // namespace recsys::popularity

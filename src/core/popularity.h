@@ -6,6 +6,8 @@
 
 namespace recsys::popularity {
 
+extern const Algorithm algorithm;
+
 std::unique_ptr<Scorer> train(const Interactions& data, const Params& params, const Context& ctx);
 std::unique_ptr<Scorer> read(ByteReader& r, uint32_t n_users, uint32_t n_items);
 

@@ -273,4 +273,15 @@ CsrMatrix bound_contributions(const CsrMatrix& x, int64_t bound, uint64_t seed) 
     return out;
 }
 
+const ParamSpec kEpsilon{"epsilon", ParamType::Double, "", 1e-6, 1e6, "", "",
+                         "differential privacy: release noisy counts with this epsilon (smaller is more private); "
+                         "absent: exact counts"};
+const ParamSpec kNoiseSeed{"seed", ParamType::Int, "", 0, 0x1p53, "", "",
+                           "with epsilon: the noise seed, for tests (default: random)"};
+
+uint64_t noise_seed(const Params& params) {
+    return params.has("seed") ? uint64_t(params.integer(kNoiseSeed, 0))
+                              : (uint64_t(std::random_device{}()) << 32) ^ std::random_device{}();
+}
+
 }  // namespace recsys

@@ -12,6 +12,8 @@
 
 #include "csr.h"
 
+#include "params.h"
+
 namespace recsys {
 
 // ---------------------------------------------------------------- pseudonyms
@@ -116,6 +118,15 @@ std::vector<double> noisy_counts(std::span<const double> counts, int64_t max_ite
 // their items (weights set to 1), so that one user can change a count over
 // items by at most `bound`, and a count over item pairs by bound(bound-1)/2.
 CsrMatrix bound_contributions(const CsrMatrix& x, int64_t bound, uint64_t seed);
+
+// The parameters of a differentially private release, shared by the
+// algorithms that offer one (each declares its own bound on a user's items).
+extern const ParamSpec kEpsilon;
+extern const ParamSpec kNoiseSeed;
+// The noise seed: the "seed" parameter (for tests), otherwise random, since
+// whoever knows the seed can remove the noise and models record their
+// parameters.
+uint64_t noise_seed(const Params& params);
 
 struct KAnonymityResult {
     CsrMatrix matrix;                 // kept rows and columns, renumbered from 0

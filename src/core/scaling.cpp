@@ -1,12 +1,11 @@
 #include "scaling.h"
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 #include <cmath>
-#include <map>
 #include <utility>
-#include <variant>
+
+#include <nlohmann/json.hpp>
 
 #include "errors.h"
 
@@ -50,82 +49,6 @@ double read_finite(ByteReader& r) {
     if (!std::isfinite(x)) throw corrupted("scaler state is corrupted (non-finite number)");
     return x;
 }
-
-// A parser for flat JSON objects whose values are numbers or strings: all
-// that scaler parameters need.
-using JsonValue = std::variant<double, std::string>;
-
-class FlatJsonParser {
-public:
-    explicit FlatJsonParser(std::string_view text) : s_(text) {}
-
-    std::map<std::string, JsonValue> parse() {
-        std::map<std::string, JsonValue> out;
-        expect('{');
-        if (peek() == '}') {
-            ++pos_;
-        } else {
-            for (;;) {
-                std::string key = string();
-                expect(':');
-                JsonValue value = peek() == '"' ? JsonValue(string()) : JsonValue(number());
-                if (!out.emplace(key, std::move(value)).second) fail("duplicate key \"" + key + "\"");
-                if (peek() == ',') { ++pos_; continue; }
-                expect('}');
-                break;
-            }
-        }
-        if (peek() != '\0') fail("unexpected text after the closing \"}\"");
-        return out;
-    }
-
-private:
-    [[noreturn]] void fail(const std::string& what) const {
-        throw invalid_input("invalid scaler parameters: " + what + " at offset " + std::to_string(pos_),
-                            kJsonHint);
-    }
-    char peek() {
-        while (pos_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[pos_]))) ++pos_;
-        return pos_ < s_.size() ? s_[pos_] : '\0';
-    }
-    void expect(char c) {
-        if (peek() != c) fail(std::string("expected \"") + c + "\"");
-        ++pos_;
-    }
-    std::string string() {
-        expect('"');
-        std::string out;
-        while (pos_ < s_.size() && s_[pos_] != '"') {
-            char c = s_[pos_++];
-            if (c == '\\') {
-                if (pos_ >= s_.size()) break;
-                char e = s_[pos_++];
-                if (e != '"' && e != '\\' && e != '/') fail("unsupported escape in string");
-                c = e;
-            }
-            out += c;
-        }
-        if (pos_ >= s_.size()) fail("unterminated string");
-        ++pos_;
-        return out;
-    }
-    double number() {
-        peek();
-        size_t start = pos_;
-        const std::string_view number_chars = "+-.0123456789eE";
-        while (pos_ < s_.size() && number_chars.find(s_[pos_]) != std::string_view::npos) ++pos_;
-        double v = 0;
-        auto [end, ec] = std::from_chars(s_.data() + start, s_.data() + pos_, v);
-        if (start == pos_ || ec != std::errc() || end != s_.data() + pos_ || !std::isfinite(v)) {
-            pos_ = start;
-            fail("expected a finite number or a string");
-        }
-        return v;
-    }
-
-    std::string_view s_;
-    size_t pos_ = 0;
-};
 
 std::string number_text(double x) {
     char buf[64];
@@ -176,12 +99,16 @@ std::string ScalerParams::to_json() const {
 }
 
 ScalerParams ScalerParams::parse_json(std::string_view json) {
-    auto fields = FlatJsonParser(json).parse();
-
-    auto method_field = fields.find("method");
-    if (method_field == fields.end() || !std::holds_alternative<std::string>(method_field->second))
+    nlohmann::json fields;
+    try {
+        fields = nlohmann::json::parse(json);
+    } catch (const nlohmann::json::exception&) {
+        throw invalid_input("invalid scaler parameters: not a JSON object", kJsonHint);
+    }
+    if (!fields.is_object()) throw invalid_input("invalid scaler parameters: not a JSON object", kJsonHint);
+    if (!fields.contains("method") || !fields["method"].is_string())
         throw invalid_input("invalid scaler parameters: needs a string \"method\"", kJsonHint);
-    const std::string& name = std::get<std::string>(method_field->second);
+    const std::string name = fields["method"].get<std::string>();
     ScalerParams p;
     if (name == "minmax") p.method = ScaleMethod::MinMax;
     else if (name == "zscore") p.method = ScaleMethod::ZScore;
@@ -192,11 +119,10 @@ ScalerParams ScalerParams::parse_json(std::string_view json) {
 
     auto [first, second] = keys_of(p.method);
     auto number = [&](const char* key) {
-        auto it = fields.find(key);
-        if (it == fields.end() || !std::holds_alternative<double>(it->second))
+        if (!fields.contains(key) || !fields[key].is_number() || !std::isfinite(fields[key].get<double>()))
             throw invalid_input("invalid scaler parameters: " + name + " needs a number \"" + key + "\"",
                                 kJsonHint);
-        return std::get<double>(it->second);
+        return fields[key].get<double>();
     };
     double a = number(first);
     double b = number(second);

@@ -35,8 +35,9 @@ struct ScalerParams {
     // "stddev":..} or {"method":"robust","median":..,"iqr":..}; numbers are
     // written with the shortest text that reads back to the same double.
     std::string to_json() const;
-    // Accepts exactly the objects to_json writes (keys in any order,
-    // whitespace allowed); anything else is invalid_input.
+    // Accepts the objects to_json writes (keys in any order, whitespace
+    // allowed; of a repeated key the last, as jsonb keeps); anything else is
+    // invalid_input.
     static ScalerParams parse_json(std::string_view json);
 };
 

@@ -9,26 +9,15 @@
 -- The search space used when the caller gives none. Lists are grids; a scalar
 -- is a fixed value. Ranges that matter by orders of magnitude (regularisation,
 -- lambda, alpha) are log-spaced; the coarse-to-fine step fills in between.
+-- Each algorithm declares, per parameter, the values tune() tries (see
+-- algorithm_parameters()); popularity, with none, is one candidate: the floor
+-- every personalised model must beat.
 CREATE FUNCTION recsys_tune_default_space() RETURNS jsonb
 LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, recsys, pg_temp AS $$
-    SELECT jsonb_build_object(
-        -- one candidate: the floor every personalised model must beat
-        'popularity', jsonb_build_object(),
-        -- few neighbours win on sparse wholesale data, many on dense
-        -- group structure, so the grid spans both
-        'itemknn', jsonb_build_object('neighbours', jsonb_build_array(5, 10, 20, 50, 100),
-                                      'weighting', jsonb_build_array('bm25', 'tfidf', 'none')),
-        'ease', jsonb_build_object('lambda', jsonb_build_array(10, 30, 100, 300, 1000, 3000)),
-        -- iterations fixed: more rarely changes the ranking and only costs time
-        'als', jsonb_build_object('factors', jsonb_build_array(32, 64, 128, 256),
-                                  'regularization', jsonb_build_array(0.01, 0.1, 1, 10, 100),
-                                  'alpha', jsonb_build_array(0.1, 1, 10),
-                                  'iterations', 15),
-        -- tried only when asked for (algorithms => or search_space =>): slow
-        -- and, on the data measured, never the best
-        'bpr', jsonb_build_object('factors', jsonb_build_array(32, 64, 128),
-                                  'learning_rate', jsonb_build_array(0.01, 0.05),
-                                  'regularization', jsonb_build_array(0.001, 0.01)))
+    SELECT jsonb_object_agg(a.name, coalesce((SELECT jsonb_object_agg(p.parameter, p.tune_values)
+                                                FROM recsys.algorithm_parameters(a.name) p
+                                               WHERE p.tune_values IS NOT NULL), '{}'))
+      FROM recsys.algorithms() a
 $$;
 COMMENT ON FUNCTION recsys_tune_default_space() IS
     'The search space tune() uses by default, per algorithm: parameter -> list of values (or one fixed value).';
@@ -55,7 +44,7 @@ BEGIN
     FOR algo IN SELECT jsonb_object_keys(coalesce(overrides, '{}')) LOOP
         IF NOT defaults ? algo THEN
             RAISE EXCEPTION 'unknown algorithm "%" in search_space', algo USING ERRCODE = 'invalid_parameter_value',
-                HINT = 'Known algorithms: popularity, itemknn, ease, als, bpr.';
+                HINT = format('Known algorithms: %s.', (SELECT string_agg(a.name, ', ') FROM recsys.algorithms() a));
         END IF;
         IF NOT algo = ANY (algorithms) THEN
             RAISE EXCEPTION 'search_space names "%", which is not among the algorithms to try', algo
@@ -178,29 +167,13 @@ LANGUAGE plpgsql STABLE SET search_path = pg_catalog, recsys, pg_temp AS $$
 DECLARE
     memory_limit constant bigint := least(pg_size_bytes(current_setting('recsys.memory_limit')),
                                           pg_size_bytes(current_setting('recsys.max_memory')));
-    m bigint;
-    f bigint;
-    needed numeric;
-    how text;
+    estimate constant jsonb := recsys.recsys_memory_estimate(algorithm, params, n_users, n_items);
 BEGIN
-    IF algorithm = 'ease' THEN
-        -- two dense item x item matrices of doubles
-        m := least(n_items, coalesce((params ->> 'max_items')::bigint, n_items));
-        needed := 2 * m::numeric * m * 8;
-        how := format('2 x %s^2 x 8 bytes', m);
-    ELSIF algorithm IN ('als', 'bpr') THEN
-        -- user and item factors, plus the solver's padded copy for ALS
-        f := coalesce((params ->> 'factors')::bigint, 64);
-        needed := 2 * (n_users + n_items)::numeric * f * 4;
-        how := format('2 x (%s users + %s items) x %s factors x 4 bytes', n_users, n_items, f);
-    ELSE
+    IF estimate IS NULL OR (estimate ->> 'bytes')::numeric <= memory_limit THEN
         RETURN NULL;
     END IF;
-    IF needed <= memory_limit THEN
-        RETURN NULL;
-    END IF;
-    RETURN format('needs %s = %s, more than recsys.memory_limit (%s)', how, pg_size_pretty(needed),
-                  current_setting('recsys.memory_limit'));
+    RETURN format('needs %s = %s, more than recsys.memory_limit (%s)', estimate ->> 'formula',
+                  pg_size_pretty((estimate ->> 'bytes')::numeric), current_setting('recsys.memory_limit'));
 END
 $$;
 COMMENT ON FUNCTION recsys_tune_too_big(text, jsonb, bigint, bigint) IS
@@ -235,7 +208,8 @@ RETURNS TABLE (candidate integer, algorithm text, params jsonb, score double pre
                chosen boolean)
 LANGUAGE plpgsql SET search_path = pg_catalog, recsys, pg_temp AS $$
 DECLARE
-    known constant text[] := ARRAY['popularity', 'itemknn', 'ease', 'als', 'bpr'];
+    known constant text[] := ARRAY(SELECT a.name FROM recsys.algorithms() a);
+    untuned constant text[] := ARRAY(SELECT a.name FROM recsys.algorithms() a WHERE NOT a.tuned_by_default);
     -- One scratch name per backend: concurrent tunes of the same name do not
     -- collide on the model table's key, and train() replaces it per candidate.
     scratch constant text := format('%s (tune candidate, backend %s)', recsys_tune_with_path.name, pg_backend_pid());
@@ -300,11 +274,12 @@ BEGIN
     END IF;
     -- popularity is always tried, first: the floor a personalised model must
     -- beat, and on ties (ties go to the earlier candidate) the simplest wins.
-    -- Without a list: every algorithm but bpr, plus any the search space names.
+    -- Without a list: every algorithm tuned by default (all but bpr), plus any
+    -- the search space names.
     SELECT array_agg(a ORDER BY array_position(known, a)) INTO algos
       FROM unnest(known) a
      WHERE a = 'popularity'
-        OR (recsys_tune_with_path.algorithms IS NULL AND a <> 'bpr')
+        OR (recsys_tune_with_path.algorithms IS NULL AND NOT a = ANY (untuned))
         OR a = ANY (recsys_tune_with_path.algorithms)
         OR (recsys_tune_with_path.algorithms IS NULL AND jsonb_typeof(recsys_tune_with_path.search_space) = 'object' AND recsys_tune_with_path.search_space ? a);
     space := recsys.recsys_tune_search_space(
@@ -360,11 +335,14 @@ BEGIN
     -- Every grid point, each algorithm's in its own order (random: by a hash of
     -- the seed and the point, the same on every machine), then interleaved
     -- round-robin so that a budget cut still leaves each algorithm tried.
-    -- ALS and BPR get the seed too, so their initialisation is reproducible.
+    -- Algorithms seeded by default (ALS, BPR) get the seed too, so their
+    -- initialisation is reproducible.
     SELECT array_agg(jsonb_build_object('algorithm', g.algo, 'params', g.params) ORDER BY g.algo <> 'popularity', g.r, g.o)
       INTO queue
       FROM (SELECT a.algo, a.o,
-                   CASE WHEN a.algo IN ('als', 'bpr') AND NOT p.params ? 'seed'
+                   CASE WHEN EXISTS (SELECT FROM recsys.algorithm_parameters(a.algo) s
+                                      WHERE s.parameter = 'seed' AND s.default_value IS NOT NULL)
+                             AND NOT p.params ? 'seed'
                         THEN p.params || jsonb_build_object('seed', recsys_tune_with_path.seed) ELSE p.params END AS params,
                    row_number() OVER (PARTITION BY a.algo
                                       ORDER BY CASE WHEN recsys_tune_with_path.search = 'random'
