@@ -1,5 +1,6 @@
 // SQL access to the algorithm registry (core: algorithms.cpp): what each
 // algorithm is, takes and can do, and how much memory its training needs.
+#include "args.h"
 #include "door.h"
 #include "model.h"
 
@@ -19,16 +20,12 @@ extern "C" Datum recsys_algorithms_json(PG_FUNCTION_ARGS) {
 extern "C" Datum recsys_memory_estimate(PG_FUNCTION_ARGS) {
     return guarded([&]() -> Datum {
         const std::string algorithm = text_arg(fcinfo, 0);
-        char* params = nullptr;
-        pg_call([&] {
-            Jsonb* j = PG_GETARG_JSONB_P(1);
-            params = JsonbToCString(nullptr, &j->root, VARSIZE(j));
-        });
+        const std::string params = jsonb_arg(fcinfo, 1);
         const int64 n_users = PG_GETARG_INT64(2), n_items = PG_GETARG_INT64(3);
         if (n_users < 0 || n_items < 0)
             throw invalid_input("n_users and n_items must not be negative", "Pass the data's numbers of users and items.");
         const std::string out = memory_estimate_json(algorithm, params, uint64_t(n_users), uint64_t(n_items));
-        if (out == "null") PG_RETURN_NULL();
+        if (out == "null") return null_result(fcinfo);
         return jsonb_from_string(out);
     });
 }
