@@ -509,16 +509,13 @@ constexpr const ParamSpec* kParams[] = {&kFactors, &kIterations, &kRegularizatio
                                         &kSeed,    &kCgSteps,    &kSolver,         &kBinary};
 
 // Both factor matrices in the kernels' padded layout plus as returned.
-uint64_t factor_bytes(uint64_t n_users, uint64_t n_items, uint64_t f) {
-    return (n_users + n_items) * (padded(Index(f)) + f) * sizeof(float);
+MemoryEstimate training_memory(uint64_t n_users, uint64_t n_items, uint64_t f) {
+    return recsys::factor_memory(n_users, n_items, padded(Index(f)) + f,
+                                 std::to_string(padded(Index(f))) + " + " + std::to_string(f));
 }
 
 MemoryEstimate memory(const Params& params, uint64_t n_users, uint64_t n_items) {
-    const auto f = uint64_t(params.integer(kFactors));
-    std::string formula = "(";  // appended piecewise: GCC 12 warns falsely (-Wrestrict) on one long +
-    formula += std::to_string(n_users) + " users + " + std::to_string(n_items) + " items) x (";
-    formula += std::to_string(padded(Index(f))) + " + " + std::to_string(f) + ") floats";
-    return {factor_bytes(n_users, n_items, f), formula};
+    return training_memory(n_users, n_items, uint64_t(params.integer(kFactors)));
 }
 
 }  // namespace
@@ -540,7 +537,7 @@ Options read_options(const Params& params) {
 FactorPair fit(const CsrMatrix& x, const Options& opt, const Context& ctx,
                const std::function<void(uint32_t, const FactorPair&, double)>& after_iteration) {
     const Index f = opt.factors;
-    ctx.reserve(factor_bytes(x.rows, x.cols, uint64_t(f)) + x.bytes() + uint64_t(x.cols) * sizeof(double),
+    ctx.reserve(training_memory(x.rows, x.cols, uint64_t(f)).bytes + x.bytes() + uint64_t(x.cols) * sizeof(double),
                 "ALS training", "Lower \"factors\", or raise recsys.memory_limit.");
     check_confidence(x, opt);
     const CsrMatrix xt = x.transpose();

@@ -438,16 +438,12 @@ constexpr ParamSpec kSeed{"seed", ParamType::Int, "42", 0, 9223372036854775807.0
 constexpr const ParamSpec* kParams[] = {&kFactors, &kIterations, &kLearningRate, &kRegularization, &kSeed};
 
 // Factor rows while training (padded to cache lines) and as returned.
-uint64_t factor_bytes(uint64_t n_users, uint64_t n_items, uint64_t f) {
-    return (n_users + n_items) * (2 * f + 16) * sizeof(float);
+MemoryEstimate training_memory(uint64_t n_users, uint64_t n_items, uint64_t f) {
+    return recsys::factor_memory(n_users, n_items, 2 * f + 16, "2 x " + std::to_string(f) + " + 16");
 }
 
 MemoryEstimate memory(const Params& params, uint64_t n_users, uint64_t n_items) {
-    const auto f = uint64_t(params.integer(kFactors));
-    std::string formula = "(";  // appended piecewise: GCC 12 warns falsely (-Wrestrict) on one long +
-    formula += std::to_string(n_users) + " users + " + std::to_string(n_items) + " items) x (2 x ";
-    formula += std::to_string(f) + " + 16) floats";
-    return {factor_bytes(n_users, n_items, f), formula};
+    return training_memory(n_users, n_items, uint64_t(params.integer(kFactors)));
 }
 
 }  // namespace
@@ -475,7 +471,7 @@ BprFactors fit(const CsrMatrix& x, const Options& opt, const Context& ctx,
     const uint64_t words = (uint64_t(x.cols) + 63) / 64;
     const bool use_bitmap = uint64_t(x.rows) * words * sizeof(uint64_t) <= opt.max_bitmap_bytes;
     // Factors, the pairs (twice), the bitmap.
-    ctx.reserve(factor_bytes(x.rows, x.cols, uint64_t(f)) + nnz * 4 * sizeof(uint32_t) +
+    ctx.reserve(training_memory(x.rows, x.cols, uint64_t(f)).bytes + nnz * 4 * sizeof(uint32_t) +
                     (use_bitmap ? uint64_t(x.rows) * words * sizeof(uint64_t) : 0),
                 "BPR training", "Lower \"factors\", or raise recsys.memory_limit.");
     SplitMix64 rng(opt.seed);

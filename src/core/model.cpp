@@ -109,6 +109,13 @@ const ParamSpec& own_spec(const Algorithm& alg, std::string_view name) {
 
 std::span<const ParamSpec* const> common_params() { return kCommonParams; }
 
+MemoryEstimate factor_memory(uint64_t n_users, uint64_t n_items, uint64_t floats_per_row, const std::string& per_row) {
+    std::string formula = "(";  // appended piecewise: GCC 12 warns falsely (-Wrestrict) on one long +
+    formula += std::to_string(n_users) + " users + " + std::to_string(n_items) + " items) x (";
+    formula += per_row + ") floats";
+    return {(n_users + n_items) * floats_per_row * sizeof(float), formula};
+}
+
 Basket Model::history_of(uint32_t user) const {
     auto items = history.row_indices(user);
     auto weights = history.row_values(user);

@@ -94,6 +94,10 @@ struct MemoryEstimate {
     std::string formula;
 };
 
+// A factor model's estimate: `floats_per_row` floats (`per_row`, as a
+// formula) for every user and every item.
+MemoryEstimate factor_memory(uint64_t n_users, uint64_t n_items, uint64_t floats_per_row, const std::string& per_row);
+
 // Everything about an algorithm, declared once in its own file (its
 // `algorithm` object) and listed in algorithms.cpp: training, reading back,
 // parameters, memory and capabilities. The SQL surface (algorithms(),
