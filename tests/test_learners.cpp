@@ -201,6 +201,23 @@ TEST(Learners, TreeRecoversThreshold) {
         if (std::abs(s.row(i)[0] - 0.6f) > 0.02f) EXPECT_EQ(m->predict_one(s.row(i)) > 0, s.y[i] == 1) << i;
 }
 
+TEST(Learners, ForestAveragesItsTrees) {
+    // Without sampling every tree of the forest is the single tree: the
+    // average is that tree, whatever the number of rounds.
+    const Data s = linear_data(2000, 13, 0.1);
+    auto one = fit("tree", s, R"({"max_depth": 3})");
+    for (int n : {1, 7, 20}) {
+        auto forest = fit("forest", s,
+                          R"({"max_depth": 3, "subsample": 1, "colsample_bynode": 1, "n_trees": )" + std::to_string(n) + "}");
+        const auto a = scores(*one, s), b = scores(*forest, s);
+        for (size_t i = 0; i < a.size(); i += 10) EXPECT_NEAR(a[i], b[i], 1e-5) << n << " trees, row " << i;
+    }
+    // With sampling the trees differ, and the forest beats one of them.
+    const Data test = linear_data(1000, 14, 0.1);
+    EXPECT_GT(auc(scores(*fit("forest", s, R"({"max_depth": 3})"), test), test.y),
+              auc(scores(*fit("forest", s, R"({"max_depth": 3, "n_trees": 1})"), test), test.y) + 0.01);
+}
+
 TEST(Learners, HeldOutAuc) {
     const Data train = linear_data(3000, 21, 0.1), test = linear_data(1000, 22, 0.1);
     const Data rank_train = with_groups(train, 10), rank_test = with_groups(test, 10);

@@ -9,7 +9,6 @@
 #include <string>
 
 #include "learner_detail.h"
-#include "rng.h"
 
 namespace recsys::learn::detail {
 
@@ -65,19 +64,16 @@ uint64_t fnv1a(const uint8_t* p, size_t n) {
     return h;
 }
 
-constexpr uint32_t kForestTreesPerBooster = 10;
-
 class XgbLearner final : public Learner {
 public:
     std::string kind_;
-    std::vector<Booster> boosters;  // margins averaged (forest: one per 10 trees)
-    mutable std::mutex mutex;       // XGBoost keeps per-booster prediction state
+    Booster booster;
+    mutable std::mutex mutex;  // XGBoost keeps per-booster prediction state
 
     XgbLearner(std::string_view kind, uint32_t d, std::string params) : kind_(kind) { set_base(d, std::move(params)); }
     std::string kind() const override { return kind_; }
 
-    // XGBoost output of `type` (1 margin, 2 contributions), averaged over
-    // the boosters, into out (rows × width).
+    // XGBoost output of `type` (1 margin, 2 contributions) into out (rows × width).
     void run(const float* x, uint64_t rows, int type, size_t width, float* out) const {
         DMatrix m;
         make_dmatrix(m, x, rows, n_features(), 1);
@@ -85,17 +81,14 @@ public:
                                    ", \"training\": false, \"iteration_begin\": 0, \"iteration_end\": 0, "
                                    "\"strict_shape\": false}";
         std::lock_guard<std::mutex> lock(mutex);
-        const float inv = 1.0f / float(boosters.size());
-        for (size_t k = 0; k < boosters.size(); ++k) {
-            const bst_ulong* shape = nullptr;
-            bst_ulong dim = 0;
-            const float* result = nullptr;
-            xgb_check(XGBoosterPredictFromDMatrix(boosters[k].h, m.h, config.c_str(), &shape, &dim, &result), "predict");
-            bst_ulong total = 1;
-            for (bst_ulong i = 0; i < dim; ++i) total *= shape[i];
-            if (total != rows * width) throw Error(ErrorKind::Internal, "XGBoost prediction of unexpected shape");
-            for (uint64_t i = 0; i < rows * width; ++i) out[i] = (k == 0 ? 0.0f : out[i]) + result[i] * inv;
-        }
+        const bst_ulong* shape = nullptr;
+        bst_ulong dim = 0;
+        const float* result = nullptr;
+        xgb_check(XGBoosterPredictFromDMatrix(booster.h, m.h, config.c_str(), &shape, &dim, &result), "predict");
+        bst_ulong total = 1;
+        for (bst_ulong i = 0; i < dim; ++i) total *= shape[i];
+        if (total != rows * width) throw Error(ErrorKind::Internal, "XGBoost prediction of unexpected shape");
+        std::copy(result, result + rows * width, out);
     }
     void predict(const float* x, uint64_t rows, float* out) const override {
         if (rows == 0) return;
@@ -110,21 +103,19 @@ public:
     std::optional<std::vector<double>> importance() const override {
         std::vector<double> imp(n_features(), 0.0);
         std::lock_guard<std::mutex> lock(mutex);
-        for (const Booster& b : boosters) {
-            bst_ulong n = 0, dim = 0;
-            const char** names = nullptr;
-            const bst_ulong* shape = nullptr;
-            const float* scores = nullptr;
-            xgb_check(XGBoosterFeatureScore(b.h, "{\"importance_type\": \"total_gain\"}", &n, &names, &dim, &shape,
-                                            &scores),
-                      "feature score");
-            for (bst_ulong i = 0; i < n; ++i) {
-                // Without feature names XGBoost calls feature j "fj".
-                unsigned long j = 0;
-                if (names[i][0] != 'f' || std::sscanf(names[i] + 1, "%lu", &j) != 1 || j >= n_features())
-                    throw Error(ErrorKind::Internal, std::string("XGBoost feature name ") + names[i]);
-                imp[j] += scores[i];
-            }
+        bst_ulong n = 0, dim = 0;
+        const char** names = nullptr;
+        const bst_ulong* shape = nullptr;
+        const float* scores = nullptr;
+        xgb_check(XGBoosterFeatureScore(booster.h, "{\"importance_type\": \"total_gain\"}", &n, &names, &dim, &shape,
+                                        &scores),
+                  "feature score");
+        for (bst_ulong i = 0; i < n; ++i) {
+            // Without feature names XGBoost calls feature j "fj".
+            unsigned long j = 0;
+            if (names[i][0] != 'f' || std::sscanf(names[i] + 1, "%lu", &j) != 1 || j >= n_features())
+                throw Error(ErrorKind::Internal, std::string("XGBoost feature name ") + names[i]);
+            imp[j] += scores[i];
         }
         return imp;
     }
@@ -132,14 +123,11 @@ public:
 protected:
     void write_payload(ByteWriter& w) const override {
         std::lock_guard<std::mutex> lock(mutex);
-        w.put<uint32_t>(uint32_t(boosters.size()));
-        for (const Booster& b : boosters) {
-            bst_ulong len = 0;
-            const char* data = nullptr;
-            xgb_check(XGBoosterSaveModelToBuffer(b.h, "{\"format\": \"ubj\"}", &len, &data), "save");
-            w.put_array(reinterpret_cast<const uint8_t*>(data), len);
-            w.put<uint64_t>(fnv1a(reinterpret_cast<const uint8_t*>(data), len));
-        }
+        bst_ulong len = 0;
+        const char* data = nullptr;
+        xgb_check(XGBoosterSaveModelToBuffer(booster.h, "{\"format\": \"ubj\"}", &len, &data), "save");
+        w.put_array(reinterpret_cast<const uint8_t*>(data), len);
+        w.put<uint64_t>(fnv1a(reinterpret_cast<const uint8_t*>(data), len));
     }
 };
 
@@ -159,20 +147,26 @@ std::unique_ptr<Learner> fit_xgb(std::string_view kind, const TrainingSet& t, co
     // Our parameters, checked here, turned into XGBoost's.
     std::vector<std::pair<std::string, std::string>> xp = {
         {"booster", "gbtree"}, {"tree_method", "hist"}, {"verbosity", "0"},
-        {"nthread", std::to_string(std::max(1, ctx.threads))}, {"validate_parameters", "1"}};
+        {"nthread", std::to_string(std::max(1, ctx.threads))}, {"validate_parameters", "1"}, {"base_score", "0.5"}};
     const int max_depth = int(p.get_int("max_depth", forest ? 8 : 6, 1, 20));
     xp.push_back({"max_depth", std::to_string(max_depth)});
     xp.push_back({"min_child_weight", num(p.get_double("min_child_weight", 1, 0, 1e12))});
     xp.push_back({"lambda", num(p.get_double("lambda", 1, 0, 1e12))});
     int rounds = 1, early = 0;
-    uint32_t n_trees = 1;
+    uint32_t n_trees = 1, per_round = 1;
     uint64_t seed = 0;
     if (forest) {
         n_trees = uint32_t(p.get_int("n_trees", 100, 1, 5000));
         xp.push_back({"subsample", num(p.get_double("subsample", 0.632, 1e-3, 1))});
         xp.push_back({"colsample_bynode",
                       num(p.get_double("colsample_bynode", std::sqrt(double(t.cols)) / t.cols, 1e-3, 1))});
-        xp.push_back({"eta", "1"});
+        // Grown per_round trees at a time (XGBoost averages the trees of a
+        // round) on the gradients at the base margin, never the boosted
+        // ones: with eta = 1 / rounds the margin is the average of all trees.
+        for (per_round = std::min<uint32_t>(10, n_trees); n_trees % per_round != 0;) --per_round;
+        rounds = int(n_trees / per_round);
+        xp.push_back({"num_parallel_tree", std::to_string(per_round)});
+        xp.push_back({"eta", num(1.0 / rounds)});
         xp.push_back({"objective", "binary:logistic"});
         seed = uint64_t(p.get_int("seed", 0, 0, INT32_MAX));
     } else if (tree) {
@@ -197,9 +191,8 @@ std::unique_ptr<Learner> fit_xgb(std::string_view kind, const TrainingSet& t, co
     p.reject_unknown(std::string(kind));
 
     // XGBoost's copy of the data (8 bytes per present value), its histogram
-    // index (1 byte per value), gradients and per-booster prediction caches.
-    const uint64_t n_boosters = forest ? (n_trees + kForestTreesPerBooster - 1) / kForestTreesPerBooster : 1;
-    auto bytes = [&](const TrainingSet& s) { return s.rows * s.cols * 10 + s.rows * (40 + 4 * n_boosters); };
+    // index (1 byte per value), gradients and prediction caches.
+    auto bytes = [&](const TrainingSet& s) { return s.rows * s.cols * 10 + s.rows * 48; };
     ctx.reserve(bytes(t) + (v ? bytes(*v) : 0), "XGBoost's training matrix", "Train on fewer rows or features.");
 
     DMatrix train, valid;
@@ -212,76 +205,69 @@ std::unique_ptr<Learner> fit_xgb(std::string_view kind, const TrainingSet& t, co
         xgb_check(XGDMatrixSetFloatInfo(valid.h, "label", v->y, bst_ulong(v->rows)), "labels");
         if (rank) xgb_check(XGDMatrixSetUIntInfo(valid.h, "group", v->groups.data(), v->groups.size()), "groups");
     }
+    // The forest's fixed log-loss gradients at margin 0 (probability 0.5).
+    std::vector<float> grad, hess;
+    if (forest) {
+        grad.resize(t.rows);
+        hess.assign(t.rows, 0.25f);
+        for (uint64_t i = 0; i < t.rows; ++i) grad[i] = 0.5f - t.y[i];
+    }
 
     auto m = std::make_unique<XgbLearner>(kind, t.cols, p.effective_json());
-    for (uint64_t k = 0; k < n_boosters; ++k) {
+    Booster& b = m->booster;
+    xgb_check(XGBoosterCreate(&train.h, 1, &b.h), "create");
+    for (const auto& [name, value] : xp) set_param(b, name.c_str(), value);
+    set_param(b, "seed", std::to_string(seed));
+    int best = 0;
+    double best_value = 0;
+    for (int it = 0; it < rounds; ++it) {
         ctx.cancel_point();
-        Booster b;
-        xgb_check(XGBoosterCreate(&train.h, 1, &b.h), "create");
-        for (const auto& [name, value] : xp) set_param(b, name.c_str(), value);
-        // Each group of a forest's trees gets its own seed: together one forest.
-        set_param(b, "seed", std::to_string(forest ? mix_seed(seed, k) >> 33 : seed));
-        if (forest) {
-            const uint32_t here = std::min<uint32_t>(kForestTreesPerBooster, n_trees - uint32_t(k) * kForestTreesPerBooster);
-            set_param(b, "num_parallel_tree", std::to_string(here));
-        }
-        int best = 0;
-        double best_value = 0;
-        for (int it = 0; it < rounds; ++it) {
-            ctx.cancel_point();
+        if (forest)
+            xgb_check(XGBoosterBoostOneIter(b.h, train.h, grad.data(), hess.data(), t.rows), "training");
+        else
             xgb_check(XGBoosterUpdateOneIter(b.h, it, train.h), "training");
-            std::string line = "iteration " + std::to_string(it + 1) + "/" + std::to_string(rounds);
-            if (forest) line = "trees " + std::to_string(std::min<uint64_t>(n_trees, (k + 1) * kForestTreesPerBooster)) +
-                               "/" + std::to_string(n_trees);
-            if (use_valid) {
-                const char* names[] = {"valid"};
-                const char* out = nullptr;
-                xgb_check(XGBoosterEvalOneIter(b.h, it, &valid.h, names, 1, &out), "evaluation");
-                const double value = eval_value(out);
-                line += std::string(": ") + (rank ? "validation ndcg " : "validation log-loss ") + num(value);
-                const bool better = it == 0 || (rank ? value > best_value : value < best_value);
-                if (better) {
-                    best = it;
-                    best_value = value;
-                }
-            }
-            ctx.progress(line);
-            if (use_valid && early > 0 && it - best >= early) break;
-        }
+        std::string line = forest ? "trees " + std::to_string((it + 1) * per_round) + "/" + std::to_string(n_trees)
+                                  : "iteration " + std::to_string(it + 1) + "/" + std::to_string(rounds);
         if (use_valid) {
-            int done = 0;
-            xgb_check(XGBoosterBoostedRounds(b.h, &done), "rounds");
-            if (best + 1 < done) {
-                Booster sliced;
-                xgb_check(XGBoosterSlice(b.h, 0, best + 1, 1, &sliced.h), "slice");
-                b = std::move(sliced);
+            const char* names[] = {"valid"};
+            const char* out = nullptr;
+            xgb_check(XGBoosterEvalOneIter(b.h, it, &valid.h, names, 1, &out), "evaluation");
+            const double value = eval_value(out);
+            line += std::string(": ") + (rank ? "validation ndcg " : "validation log-loss ") + num(value);
+            if (it == 0 || (rank ? value > best_value : value < best_value)) {
+                best = it;
+                best_value = value;
             }
         }
-        set_param(b, "nthread", "1");  // serving
-        m->boosters.push_back(std::move(b));
+        ctx.progress(line);
+        if (use_valid && early > 0 && it - best >= early) break;
     }
+    if (use_valid) {
+        int done = 0;
+        xgb_check(XGBoosterBoostedRounds(b.h, &done), "rounds");
+        if (best + 1 < done) {  // keep the rounds up to the best one
+            Booster sliced;
+            xgb_check(XGBoosterSlice(b.h, 0, best + 1, 1, &sliced.h), "slice");
+            b = std::move(sliced);
+        }
+    }
+    set_param(b, "nthread", "1");  // serving
     return m;
 }
 
 std::unique_ptr<Learner> read_xgb(std::string_view kind, ByteReader& r, uint32_t d) {
     auto m = std::make_unique<XgbLearner>(kind, d, "");
-    const uint32_t n = r.get<uint32_t>();
-    if (n == 0 || n > 1000) throw corrupted("learner is corrupted (booster count)");
-    for (uint32_t k = 0; k < n; ++k) {
-        const std::vector<uint8_t> blob = r.get_array<uint8_t>();
-        if (r.get<uint64_t>() != fnv1a(blob.data(), blob.size()))
-            throw corrupted("learner is corrupted (booster checksum)");
-        Booster b;
-        xgb_check(XGBoosterCreate(nullptr, 0, &b.h), "create");
-        if (XGBoosterLoadModelFromBuffer(b.h, blob.data(), blob.size()) != 0)
-            throw corrupted(std::string("learner is corrupted (XGBoost: ") + XGBGetLastError() + ")");
-        bst_ulong features = 0;
-        if (XGBoosterGetNumFeature(b.h, &features) != 0 || features != d)
-            throw corrupted("learner is corrupted (booster feature count)");
-        set_param(b, "nthread", "1");
-        set_param(b, "verbosity", "0");
-        m->boosters.push_back(std::move(b));
-    }
+    const std::vector<uint8_t> blob = r.get_array<uint8_t>();
+    if (r.get<uint64_t>() != fnv1a(blob.data(), blob.size())) throw corrupted("learner is corrupted (booster checksum)");
+    Booster& b = m->booster;
+    xgb_check(XGBoosterCreate(nullptr, 0, &b.h), "create");
+    if (XGBoosterLoadModelFromBuffer(b.h, blob.data(), blob.size()) != 0)
+        throw corrupted(std::string("learner is corrupted (XGBoost: ") + XGBGetLastError() + ")");
+    bst_ulong features = 0;
+    if (XGBoosterGetNumFeature(b.h, &features) != 0 || features != d)
+        throw corrupted("learner is corrupted (booster feature count)");
+    set_param(b, "nthread", "1");
+    set_param(b, "verbosity", "0");
     return m;
 }
 

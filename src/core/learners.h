@@ -37,9 +37,10 @@
 //                   n_trees (default 100, 1..5000), max_depth (8, 1..20),
 //                   subsample (0.632), colsample_bynode (default
 //                   sqrt(cols)/cols), min_child_weight (1), lambda (1), seed (0).
-//                 Grown 10 trees at a time (separate boosters averaged: the
-//                 same model as one forest), so that a cancel is seen
-//                 between groups of 10 trees.
+//                 Grown k trees per round (k the largest divisor of
+//                 n_trees up to 10), every round on the log-loss gradients at
+//                 margin 0 and eta = 1 / rounds: one forest, with a cancel
+//                 point between rounds.
 //   boosted       XGBoost gradient boosted trees, binary:logistic, hist.
 //                   rounds (default 200, 1..10000), eta (0.1), max_depth (6),
 //                   min_child_weight (1), subsample (1), colsample_bytree (1),
