@@ -224,9 +224,11 @@ Sums logistic_sums(const TrainingSet& t, const Standardiser& st, const Eigen::Ve
     const uint64_t kSub = 512;
     const uint64_t n_blocks = std::min<uint64_t>(32, (t.rows + 4095) / 4096);
     std::vector<Sums> parts(n_blocks);
+    using RowMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
     parallel_for_with_state(
-        n_blocks, ctx, [&] { return Eigen::MatrixXd(kSub, D); },
-        [&](Eigen::MatrixXd& Z, uint64_t b0, uint64_t b1) {
+        n_blocks, ctx, [&] { return RowMatrix(kSub, D); },
+        [&](RowMatrix& Z, uint64_t b0, uint64_t b1) {
+            Eigen::VectorXd w(kSub), r(kSub);
             for (uint64_t b = b0; b < b1; ++b) {
                 Sums& s = parts[b];
                 s.g = Eigen::VectorXd::Zero(D);
@@ -235,20 +237,17 @@ Sums logistic_sums(const TrainingSet& t, const Standardiser& st, const Eigen::Ve
                 for (uint64_t i0 = begin; i0 < end; i0 += kSub) {
                     ctx.cancel_point();
                     const uint64_t m = std::min(kSub, end - i0);
-                    std::vector<double> z(D);
-                    Eigen::VectorXd w(m), r(m);
                     for (uint64_t k = 0; k < m; ++k) {
-                        st.transform(t.x + (i0 + k) * t.cols, z.data());
-                        z[D - 1] = 1;
-                        Z.row(k) = Eigen::Map<const Eigen::RowVectorXd>(z.data(), D);
+                        st.transform(t.x + (i0 + k) * t.cols, Z.row(k).data());
+                        Z(k, D - 1) = 1;
                         const double margin = Z.row(k).dot(theta), y = t.y[i0 + k], p = sigmoid(margin);
                         s.loss += log_loss(margin, y);
                         r[k] = p - y;
                         w[k] = std::sqrt(p * (1 - p));
                     }
                     auto Zm = Z.topRows(m);
-                    s.g.noalias() += Zm.transpose() * r;
-                    const Eigen::MatrixXd Zw = w.asDiagonal() * Zm;
+                    s.g.noalias() += Zm.transpose() * r.head(m);
+                    const RowMatrix Zw = w.head(m).asDiagonal() * Zm;
                     s.H.selfadjointView<Eigen::Lower>().rankUpdate(Zw.transpose());
                 }
             }
