@@ -92,7 +92,23 @@ public:
     }
     void predict(const float* x, uint64_t rows, float* out) const override {
         if (rows == 0) return;
-        run(x, rows, 1, 1, out);
+        // In place, without a copy into a DMatrix (a single serving row
+        // costs a few microseconds).
+        const std::string array = "{\"data\": [" + std::to_string(reinterpret_cast<uintptr_t>(x)) +
+                                  ", true], \"shape\": [" + std::to_string(rows) + ", " + std::to_string(n_features()) +
+                                  "], \"typestr\": \"<f4\", \"version\": 3}";
+        const char* config =
+            "{\"type\": 1, \"training\": false, \"iteration_begin\": 0, \"iteration_end\": 0, "
+            "\"strict_shape\": false, \"missing\": NaN, \"cache_id\": 0}";
+        std::lock_guard<std::mutex> lock(mutex);
+        const bst_ulong* shape = nullptr;
+        bst_ulong dim = 0;
+        const float* result = nullptr;
+        xgb_check(XGBoosterPredictFromDense(booster.h, array.c_str(), config, nullptr, &shape, &dim, &result), "predict");
+        bst_ulong total = 1;
+        for (bst_ulong i = 0; i < dim; ++i) total *= shape[i];
+        if (total != rows) throw Error(ErrorKind::Internal, "XGBoost prediction of unexpected shape");
+        std::copy(result, result + rows, out);
     }
     bool contributions(const float* row, std::vector<double>& out) const override {
         std::vector<float> c(n_features() + 1);
