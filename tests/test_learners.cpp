@@ -218,6 +218,17 @@ TEST(Learners, ForestAveragesItsTrees) {
               auc(scores(*fit("forest", s, R"({"max_depth": 3, "n_trees": 1})"), test), test.y) + 0.01);
 }
 
+TEST(Learners, SampledTreesDeterministicForASeed) {
+    const Data s = linear_data(2000, 15, 0.1);
+    for (const auto& [kind, p] : std::vector<std::pair<std::string, std::string>>{
+             {"forest", R"({"n_trees": 20, "max_depth": 4)"}, {"boosted", R"({"rounds": 10, "subsample": 0.5)"}}) {
+        SCOPED_TRACE(kind);
+        const auto a = bytes_of(*fit(kind, s, p + R"(, "seed": 3})")), b = bytes_of(*fit(kind, s, p + R"(, "seed": 3})"));
+        EXPECT_EQ(a, b);
+        EXPECT_NE(a, bytes_of(*fit(kind, s, p + R"(, "seed": 4})")));
+    }
+}
+
 TEST(Learners, HeldOutAuc) {
     const Data train = linear_data(3000, 21, 0.1), test = linear_data(1000, 22, 0.1);
     const Data rank_train = with_groups(train, 10), rank_test = with_groups(test, 10);

@@ -67,7 +67,19 @@
 //                   validation_fraction (0.1, used without a validation set),
 //                   seed (0).
 //
-// Groups are used by boosted_rank only; the others ignore them.
+// Groups are used by boosted_rank only, and a validation set by boosted,
+// boosted_rank and mlp only; the others ignore them.
+//
+// The bytes of a learner (write / read_learner) hold the XGBoost model as
+// UBJSON with a 64-bit FNV-1a checksum checked before XGBoost parses it: a
+// truncated or damaged learner is a corrupted() error. (The checksum guards
+// against damage, not against a forged model: XGBoost's own loader is then
+// the only check.)
+//
+// XGBoost runs on OpenMP: with more threads than idle cores, libgomp's
+// default busy waiting makes training several times slower (measured 4×
+// with 2 threads on 2 loaded cores). OMP_WAIT_POLICY=PASSIVE in the
+// server's environment avoids it; it cannot be set from inside the process.
 //
 // Threads: fit uses at most ctx.threads (XGBoost's nthread). A fitted or
 // read learner predicts on one thread (serving). predict / contributions /
