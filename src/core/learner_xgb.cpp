@@ -207,8 +207,9 @@ std::unique_ptr<Learner> fit_xgb(std::string_view kind, const TrainingSet& t, co
     p.reject_unknown(std::string(kind));
 
     // XGBoost's copy of the data (8 bytes per present value), its histogram
-    // index (1 byte per value), gradients and prediction caches.
-    auto bytes = [&](const TrainingSet& s) { return s.rows * s.cols * 10 + s.rows * 48; };
+    // index and quantile sketch, gradients and prediction caches: measured
+    // 340 MB peak for 800,000 × 35 values (hist, 2 threads), ~12 bytes a value.
+    auto bytes = [&](const TrainingSet& s) { return s.rows * s.cols * 13 + s.rows * 64; };
     ctx.reserve(bytes(t) + (v ? bytes(*v) : 0), "XGBoost's training matrix", "Train on fewer rows or features.");
 
     DMatrix train, valid;
