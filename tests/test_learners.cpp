@@ -11,6 +11,7 @@
 #include "learner_detail.h"
 #include "learners.h"
 #include "rng.h"
+#include "stop_check.h"
 
 using namespace recsys;
 using namespace recsys::learn;
@@ -396,6 +397,25 @@ TEST(Learners, CancelStopsFit) {
             const TrainingSet t = (kind == "boosted_rank" ? rank_train : train).view();
             EXPECT_THROW(fit_learner(kind, t, nullptr, Params::parse_json(params), ctx), Cancelled);
             EXPECT_LT(lines, polls + 1);  // a cancel point at least per round or epoch
+        }
+    }
+}
+
+TEST(Learners, CancelFreesWhatFitAllocated) {
+    const Data train = linear_data(3000, 82, 0.1);
+    const Data rank_train = with_groups(train, 10);
+    for (const auto& [kind, params] : kKinds) {
+        SCOPED_TRACE(kind);
+        const TrainingSet t = (kind == "boosted_rank" ? rank_train : train).view();
+        Context warm;
+        warm.threads = 2;
+        fit_learner(kind, t, nullptr, Params::parse_json(params), warm);  // OpenMP's threads start once
+        for (int polls : kind == "tree" ? std::vector<int>{1} : std::vector<int>{2, 5}) {
+            Context ctx;
+            ctx.threads = 2;
+            std::string progress;
+            stop_check::cancel_after(ctx, "", polls, progress);
+            stop_check::expect_cancelled_and_freed([&] { fit_learner(kind, t, nullptr, Params::parse_json(params), ctx); });
         }
     }
 }
