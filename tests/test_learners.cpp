@@ -404,18 +404,20 @@ TEST(Learners, CancelStopsFit) {
 TEST(Learners, CancelFreesWhatFitAllocated) {
     const Data train = linear_data(3000, 82, 0.1);
     const Data rank_train = with_groups(train, 10);
-    for (const auto& [kind, params] : kKinds) {
+    for (const auto& run : kKinds) {
+        const std::string& kind = run.first;  // a structured binding cannot be captured (clang 14)
+        const Params params = Params::parse_json(run.second);
         SCOPED_TRACE(kind);
         const TrainingSet t = (kind == "boosted_rank" ? rank_train : train).view();
         Context warm;
         warm.threads = 2;
-        fit_learner(kind, t, nullptr, Params::parse_json(params), warm);  // OpenMP's threads start once
+        fit_learner(kind, t, nullptr, params, warm);  // OpenMP's threads start once
         for (int polls : kind == "tree" ? std::vector<int>{1} : std::vector<int>{2, 5}) {
             Context ctx;
             ctx.threads = 2;
             std::string progress;
             stop_check::cancel_after(ctx, "", polls, progress);
-            stop_check::expect_cancelled_and_freed([&] { fit_learner(kind, t, nullptr, Params::parse_json(params), ctx); });
+            stop_check::expect_cancelled_and_freed([&] { fit_learner(kind, t, nullptr, params, ctx); });
         }
     }
 }
