@@ -83,8 +83,10 @@
 // Cancel points: every Newton step and 512 rows of it (logistic), every
 // boosting round (boosted, boosted_rank), every k trees (forest), every
 // minibatch (mlp); a single tree is one XGBoost call, cancelled before it
-// only. A round on 800,000 × 35 rows takes about 0.2 s (boosted) to a few
-// seconds (forest, 10 trees of depth 8).
+// only. Measured on 800,000 × 35 rows, 2 threads on 2 busy cores
+// (bench/learners_core): a round takes about 0.3 s (boosted), a forest's
+// round of 10 trees of depth 8 about 6 s, the first round of any XGBoost
+// learner several seconds more (its histogram index).
 //
 // XGBoost runs on OpenMP: with more threads than idle cores, libgomp's
 // default busy waiting makes training several times slower (measured 4×
