@@ -15,7 +15,8 @@ start_cluster() {
     fi
     export PGHOST=$CLUSTER_DIR PGPORT=${RECSYS_PGPORT:-54329} PGDATABASE=postgres
     "${RUN_AS[@]}" "$PG_BIN/initdb" -D "$CLUSTER_DIR/data" -U "$PGUSER" --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
-    "${RUN_AS[@]}" "$PG_BIN/pg_ctl" -D "$CLUSTER_DIR/data" -l "$CLUSTER_DIR/log" -w start \
+    # XGBoost's OpenMP threads sleep rather than spin while they wait (README, Install).
+    OMP_WAIT_POLICY=PASSIVE "${RUN_AS[@]}" "$PG_BIN/pg_ctl" -D "$CLUSTER_DIR/data" -l "$CLUSTER_DIR/log" -w start \
         -o "-p $PGPORT -k $CLUSTER_DIR -c listen_addresses='' -c max_worker_processes=8 -c max_parallel_workers_per_gather=2" >/dev/null
     trap stop_cluster EXIT
 }
