@@ -1,10 +1,11 @@
 // RP3beta quality and training time over its parameters, against
 // popularity, item-kNN and EASE at their defaults.
-//   bench/rp3beta_core pairs.csv [threads] [grid]
+//   bench/rp3beta_core pairs.csv [threads] [grid | params.json ...]
 // pairs.csv: "user,item[,weight]" lines after a header line (bench/retail_pairs.py);
 // the split and the metrics are those of bench_util.h. Without "grid", the
 // baselines and rp3beta at its defaults and at each tune() value; with it,
-// every alpha x beta x neighbours x normalise of a wider grid. Prints one
+// every alpha x beta x neighbours x normalise of a wider grid; with JSON
+// objects, the baselines and rp3beta with each of them. Prints one
 // JSON line per model.
 #include <chrono>
 #include <cstdio>
@@ -32,11 +33,13 @@ int main(int argc, char** argv) {
 
     std::vector<std::pair<std::string, std::string>> runs = {
         {"popularity", "{}"}, {"itemknn", "{}"}, {"ease", "{}"}, {"rp3beta", "{}"}};
-    if (grid) {
+    if (argc > 3 && argv[3][0] == '{') {
+        for (int a = 3; a < argc; ++a) runs.emplace_back("rp3beta", argv[a]);
+    } else if (grid) {
         for (const char* normalise : {"true", "false"})
-            for (double alpha : {0.5, 0.75, 1.0, 1.25})
+            for (double alpha : {0.25, 0.5, 0.75, 1.0, 1.25})
                 for (double beta : {0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8})
-                    for (int k : {20, 50, 100, 200, 500}) {
+                    for (int k : {10, 20, 50, 100, 200}) {
                         char p[160];
                         std::snprintf(p, sizeof p,
                                       "{\"alpha\": %g, \"beta\": %g, \"neighbours\": %d, \"normalise\": %s}", alpha,

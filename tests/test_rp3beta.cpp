@@ -160,7 +160,7 @@ TEST(Rp3beta, HandComputed) {
     InteractionBuilder b;
     for (auto [u, i] : {std::pair{1, "A"}, {1, "B"}, {2, "A"}, {2, "B"}, {2, "C"}, {3, "C"}})
         b.add(int64_t(u), std::string_view(i), 7.0);
-    const Model m = train_model("rp3beta", b, R"({"beta": 0, "normalise": false})", Context{});
+    const Model m = train_model("rp3beta", b, R"({"alpha": 1, "beta": 0, "normalise": false})", Context{});
     const uint32_t A = *m.items.find("A"), B = *m.items.find("B"), C = *m.items.find("C");
     auto sa = similar_items(m, A, 10);
     ASSERT_EQ(sa.size(), 2u);
@@ -175,7 +175,7 @@ TEST(Rp3beta, HandComputed) {
     EXPECT_NEAR(recs[1].score, 0.5 / 3, 1e-7);
     EXPECT_EQ(recs[0].item, std::min(A, B));
     // Normalised (the default), beta 1: row A = (B: 5/12 / 2, C: 1/6 / 2) / sum.
-    const Model n = train_model("rp3beta", b, R"({"beta": 1})", Context{});
+    const Model n = train_model("rp3beta", b, R"({"alpha": 1, "beta": 1})", Context{});
     auto na = similar_items(n, A, 10);
     ASSERT_EQ(na.size(), 2u);
     EXPECT_NEAR(na[0].score, (5.0 / 24) / (5.0 / 24 + 1.0 / 12), 1e-6);
