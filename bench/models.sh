@@ -51,6 +51,8 @@ if [ -f "$DATA" ]; then
     done
     step retail_itemknn "(SELECT count(*) FROM retail_split WHERE NOT is_test)" \
         "SELECT train('r_knn', 'itemknn', '$TRAIN')" "$(quality r_knn retail_split)"
+    step retail_rp3beta "(SELECT count(*) FROM retail_split WHERE NOT is_test)" \
+        "SELECT train('r_rp3', 'rp3beta', '$TRAIN')" "$(quality r_rp3 retail_split)"
     step retail_popularity "(SELECT count(*) FROM retail_split WHERE NOT is_test)" \
         "SELECT train('r_pop', 'popularity', '$TRAIN')" "$(quality r_pop retail_split)"
 else

@@ -101,7 +101,7 @@ TEST(Registry, NamesAreUniqueAndFindable) {
         for (const ParamSpec* p : all_params(*a)) EXPECT_TRUE(params.insert(p->name).second) << a->name << "." << p->name;
     }
     Error e = expect_error([] { find_algorithm("knn"); });
-    EXPECT_EQ(e.hint(), "Known algorithms: popularity, itemknn, ease, als, bpr.");
+    EXPECT_EQ(e.hint(), "Known algorithms: popularity, itemknn, ease, als, bpr, rp3beta.");
 }
 
 TEST(Registry, DeclaredDefaultsAndTuningValuesAreValid) {

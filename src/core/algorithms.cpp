@@ -8,12 +8,14 @@
 #include "itemknn.h"
 #include "model.h"
 #include "popularity.h"
+#include "rp3beta.h"
 
 namespace recsys {
 
 namespace {
 constexpr const Algorithm* kAlgorithms[] = {
     &popularity::algorithm, &itemknn::algorithm, &ease::algorithm, &als::algorithm, &bpr::algorithm,
+    &rp3beta::algorithm,
 };
 
 const char* type_name(ParamType t) {

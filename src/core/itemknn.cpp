@@ -82,9 +82,10 @@ public:
         w.put_array(neighbours_.values);
     }
 
-    static std::unique_ptr<Scorer> read(ByteReader& r, uint32_t n_items) {
+    // `flags`: already read by the caller, or read here.
+    static std::unique_ptr<Scorer> read(ByteReader& r, uint32_t n_items, std::optional<uint8_t> flags = {}) {
         BasketWeighting bw;
-        bw.flags = r.get<uint8_t>();
+        bw.flags = flags ? *flags : r.get<uint8_t>();
         const uint8_t kind = bw.flags & (BasketWeighting::kTfidf | BasketWeighting::kBm25);
         if ((bw.flags & ~uint8_t(7)) != 0 || kind == (BasketWeighting::kTfidf | BasketWeighting::kBm25))
             throw corrupted("model is corrupted (item-kNN weighting flags)");
@@ -370,6 +371,17 @@ std::unique_ptr<Scorer> train(const Interactions& data, const Params& params, co
 }
 
 std::unique_ptr<Scorer> read(ByteReader& r, uint32_t, uint32_t n_items) { return ItemKnnScorer::read(r, n_items); }
+
+std::unique_ptr<Scorer> neighbour_scorer(CsrMatrix neighbours) {
+    BasketWeighting binary;
+    binary.flags = BasketWeighting::kBinary;
+    return std::make_unique<ItemKnnScorer>(std::move(neighbours), std::move(binary));
+}
+
+std::unique_ptr<Scorer> read_neighbour_scorer(ByteReader& r, uint32_t n_items) {
+    if (r.get<uint8_t>() != BasketWeighting::kBinary) throw corrupted("model is corrupted (neighbour-list flags)");
+    return ItemKnnScorer::read(r, n_items, BasketWeighting::kBinary);
+}
 
 const Algorithm algorithm{
     "itemknn", "item-item similarity (cosine on BM25-weighted purchases by default), the most similar kept per item",

@@ -46,4 +46,11 @@ extern const Algorithm algorithm;
 std::unique_ptr<Scorer> train(const Interactions& data, const Params& params, const Context& ctx);
 std::unique_ptr<Scorer> read(ByteReader& r, uint32_t n_users, uint32_t n_items);
 
+// The item-kNN scorer for other neighbour-list models (rp3beta.h): row j of
+// `neighbours` (items x items, sorted by index) holds j's weights; every
+// basket item counts 1. Written as item-kNN's binary payload, read back by
+// read_neighbour_scorer, which accepts that payload only.
+std::unique_ptr<Scorer> neighbour_scorer(CsrMatrix neighbours);
+std::unique_ptr<Scorer> read_neighbour_scorer(ByteReader& r, uint32_t n_items);
+
 }  // namespace recsys::itemknn
