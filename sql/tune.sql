@@ -49,7 +49,7 @@ SELECT m.algorithm = r.algorithm AS same_algorithm, m.params @> r.params AS same
 FROM recsys_models m JOIN groups_run r ON r.chosen WHERE m.name = 'groups';
 SELECT name FROM recsys_models ORDER BY name;
 SELECT count(*) AS recommended FROM recommend(1, 5, model => 'groups');
--- 12 candidates of 54: 9 from the grid, then the fine step around the winner
+-- 12 candidates of the default grid: 9 from it, then the fine step around the winner
 -- (whatever of the last 3 it leaves unused goes to the rest of the grid)
 SELECT count(*) FILTER (WHERE x ->> 'phase' = 'coarse') AS coarse, count(*) FILTER (WHERE x ->> 'phase' = 'fine') > 0 AS refined,
        count(*) AS total
