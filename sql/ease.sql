@@ -22,9 +22,17 @@ SELECT train('capped', 'ease', 'SELECT customer_id AS user_id, stock_code AS ite
              '{"max_items": 6}') -> 'params' ->> 'max_items' AS max_items;
 SELECT count(*) AS rows, count(*) FILTER (WHERE source = 'model') <= 6 AS at_most_6_modeled
 FROM recommend(2, 20, model => 'capped');
--- a catalogue too large for the memory limit is refused before allocating
+-- by default, a catalogue too large for the memory limit is modelled as far
+-- as it fits (the most popular items), and a NOTICE says so; the model
+-- records the number
 SET recsys.memory_limit = '1MB';
-SELECT recsys_train('ease', customer_id, 'item' || (customer_id * 13 + i) % 1000)
+SELECT train('fitted', 'ease', $$SELECT customer_id AS user_id, 'item' || (customer_id * 13 + i) % 1000 AS item_id
+                               FROM generate_series(1, 2000) customer_id, generate_series(1, 3) i$$)
+       -> 'params' ->> 'max_items' AS max_items;
+SELECT count(*) AS rows, count(*) FILTER (WHERE source = 'popularity') > 0 AS some_by_popularity
+FROM recommend_for_items(ARRAY['item999'], 300, model => 'fitted');
+-- an explicit max_items that does not fit is refused before allocating
+SELECT recsys_train('ease', customer_id, 'item' || (customer_id * 13 + i) % 1000, 1, '{"max_items": 1000}')
 FROM generate_series(1, 2000) customer_id, generate_series(1, 3) i;
 RESET recsys.memory_limit;
 SELECT train('bad', 'ease', 'SELECT customer_id AS user_id, stock_code AS item_id FROM ease_purchases', '{"lambda": 0}');

@@ -115,18 +115,23 @@ SELECT count(*) AS candidates FROM tune('three', 'SELECT customer_id AS user_id,
                                         max_candidates => 3);
 SELECT metrics -> 'tune' ->> 'stopped_by' AS stopped_by FROM recsys_models WHERE name = 'three';
 
--- candidates that cannot fit are skipped, never attempted: EASE on 299 items
--- (one of the 300 is never bought) needs 2 x 299^2 x 8 bytes, more than 1MB;
--- with max_items it fits
+-- candidates that cannot fit are skipped, never attempted: EASE on all 299
+-- items (one of the 300 is never bought) needs 2 x 299^2 x 8 bytes, more than
+-- 1MB; with a smaller max_items it fits, and with the default max_items it
+-- models as many items as fit
 SET recsys.memory_limit = '1MB';
 SELECT count(*) FILTER (WHERE algorithm = 'ease') AS ease_tried, count(*) AS candidates
 FROM tune('small', 'SELECT customer_id AS user_id, stock_code AS item_id FROM tune_groups',
-          algorithms => ARRAY['ease'], search_space => '{"ease": {"lambda": [100, 200]}}');
+          algorithms => ARRAY['ease'], search_space => '{"ease": {"lambda": [100, 200], "max_items": 299}}');
 SELECT x ->> 'algorithm' AS algorithm, x -> 'params' AS params, x ->> 'reason' AS reason
 FROM recsys_models m, jsonb_array_elements(m.metrics -> 'tune' -> 'skipped') x WHERE m.name = 'small';
 SELECT count(*) FILTER (WHERE algorithm = 'ease') AS ease_tried
 FROM tune('capped', 'SELECT customer_id AS user_id, stock_code AS item_id FROM tune_groups',
           algorithms => ARRAY['ease'], search_space => '{"ease": {"lambda": 100, "max_items": 100}}');
+SELECT count(*) FILTER (WHERE algorithm = 'ease') AS ease_tried
+FROM tune('fitted', 'SELECT customer_id AS user_id, stock_code AS item_id FROM tune_groups',
+          algorithms => ARRAY['ease'], search_space => '{"ease": {"lambda": 100}}');
+SELECT (params ->> 'max_items')::int BETWEEN 100 AND 298 AS fewer_items_modeled FROM recsys_models WHERE name = 'fitted';
 RESET recsys.memory_limit;
 RESET client_min_messages;
 

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <functional>
 #include <random>
+#include <thread>
+#include <utility>
 
 #include "errors.h"
 #include "expect_error.h"
@@ -252,8 +254,9 @@ TEST(Ease, UnmodeledBasketFallsBackToPopularity) {
 }
 
 TEST(Ease, RefusesBeforeAllocatingOverTheMemoryLimit) {
-    // One user who bought 200,000 items: two dense float64 matrices would need
-    // 640 GB, so reaching the allocation would fail loudly or kill the test.
+    // One user who bought 200,000 items, all of them asked for: two dense
+    // float64 matrices would need 640 GB, so reaching the allocation would
+    // fail loudly or kill the test.
     CsrMatrix x;
     x.rows = 1;
     x.cols = 200000;
@@ -263,20 +266,98 @@ TEST(Ease, RefusesBeforeAllocatingOverTheMemoryLimit) {
     }
     x.indptr.push_back(x.indices.size());
     try {
-        train(x, "{}");
+        train(x, R"({"max_items": 200000})");
         FAIL() << "expected a resource limit error";
     } catch (const Error& e) {
         EXPECT_EQ(e.kind(), ErrorKind::ResourceLimit);
-        EXPECT_NE(std::string(e.what()).find("200000 items"), std::string::npos) << e.what();
-        EXPECT_NE(e.hint().find("max_items"), std::string::npos) << e.hint();
+        EXPECT_STREQ(e.what(), "EASE training on 200000 items (two dense 200000 x 200000 matrices) needs 610355 MB, "
+                               "more than the memory limit of 1024 MB");
+        EXPECT_EQ(e.hint(), "Set \"max_items\" to model only the most popular items, or raise recsys.memory_limit.");
     }
-    // A tiny limit refuses even small data; max_items brings it under.
+    // A tiny limit refuses an explicit max_items that does not fit, and
+    // tells no one anything else; a smaller one fits.
     CsrMatrix small = random_matrix(30, 100, 0.1, 8);
     Context ctx;
     ctx.memory_limit_bytes = 64 * 1024;
-    EXPECT_EQ(kind_of([&] { ease::train(interactions(small), Params::parse_json("{}"), ctx); }),
+    int notices = 0;
+    ctx.notice = [&](const std::string&, const std::string&) { ++notices; };
+    EXPECT_EQ(kind_of([&] { ease::train(interactions(small), Params::parse_json(R"({"max_items": 100})"), ctx); }),
               ErrorKind::ResourceLimit);
     EXPECT_NE(ease::train(interactions(small), Params::parse_json(R"({"max_items": 20})"), ctx), nullptr);
+    EXPECT_EQ(notices, 0);
+}
+
+// By default EASE models as many of the most popular items as fit the memory
+// limit: m, the largest with 2 x m² x 8 bytes plus the input (X twice) within
+// it. The model is the one an explicit max_items = m gives, and one notice
+// says so, from the calling thread.
+TEST(Ease, DefaultMaxItemsFitsTheMemoryLimit) {
+    const CsrMatrix x = random_matrix(200, 300, 0.05, 14);
+    const uint64_t input = 2 * x.bytes();
+    auto dense_bytes = [](uint64_t m) { return 2 * m * m * 8; };
+    const auto want = payload(*train(x, R"({"max_items": 120})", 2));
+    // 120 fits exactly at the first limit, and up to one byte short of 121.
+    for (uint64_t limit : {input + dense_bytes(120), input + dense_bytes(121) - 1}) {
+        SCOPED_TRACE(limit);
+        Context ctx;
+        ctx.threads = 4;
+        ctx.memory_limit_bytes = limit;
+        std::vector<std::pair<std::string, std::string>> notices;
+        const auto caller = std::this_thread::get_id();
+        ctx.notice = [&](const std::string& m, const std::string& h) {
+            EXPECT_EQ(std::this_thread::get_id(), caller);
+            notices.emplace_back(m, h);
+        };
+        EXPECT_EQ(payload(*ease::train(interactions(x), Params::parse_json("{}"), ctx)), want);
+        ASSERT_EQ(notices.size(), 1u);
+        EXPECT_EQ(notices[0].first, "EASE models the 120 most popular of 300 items, as many as fit "
+                                    "recsys.memory_limit (" + std::to_string(limit / 1024) + " kB); the other 180 are recommended by popularity");
+        EXPECT_EQ(notices[0].second, "To model more, raise recsys.memory_limit (training needs 16 bytes x items², and "
+                                     "its time grows as items³); to choose the number, set \"max_items\".");
+        // One byte less and 119 items are modeled.
+        ctx.memory_limit_bytes = input + dense_bytes(120) - 1;
+        notices.clear();
+        EXPECT_EQ(payload(*ease::train(interactions(x), Params::parse_json("{}"), ctx)),
+                  payload(*train(x, R"({"max_items": 119})")));
+        ASSERT_EQ(notices.size(), 1u);
+        EXPECT_NE(notices[0].first.find("the 119 most popular of 300 items"), std::string::npos);
+    }
+    // All items fit (the default limit): no notice, the same model as all.
+    Context ctx;
+    int notices = 0;
+    ctx.notice = [&](const std::string&, const std::string&) { ++notices; };
+    EXPECT_EQ(payload(*ease::train(interactions(x), Params::parse_json("{}"), ctx)),
+              payload(*train(x, R"({"max_items": 300})")));
+    EXPECT_EQ(notices, 0);
+    // Not even one item fits beside the input: refused, saying why.
+    ctx.memory_limit_bytes = input + dense_bytes(1) - 1;
+    const Error e = expect_error([&] { ease::train(interactions(x), Params::parse_json("{}"), ctx); },
+                                 ErrorKind::ResourceLimit);
+    EXPECT_NE(std::string(e.what()).find("EASE training on 1 items"), std::string::npos) << e.what();
+    EXPECT_EQ(e.hint(), "The interactions alone nearly fill the limit: raise recsys.memory_limit, or train on less "
+                        "data.");
+    EXPECT_EQ(notices, 0);
+}
+
+// What a model records: the max_items it was trained with, derived or not.
+TEST(Ease, DerivedMaxItemsIsRecordedInTheModel) {
+    InteractionBuilder rows;
+    std::mt19937 rng(15);
+    for (int64_t u = 0; u < 100; ++u)
+        for (int64_t i = 0; i < 80; ++i)
+            if (rng() % 5 == 0) rows.add(u, i, 1.0);
+    Context ctx;
+    ctx.memory_limit_bytes = 100 * 1024;  // the input ~30 kB, all 80 items ~100 kB
+    int notices = 0;
+    ctx.notice = [&](const std::string&, const std::string&) { ++notices; };
+    const Model m = train_model("ease", rows, "{}", ctx);
+    EXPECT_EQ(notices, 1);
+    const auto max_items = Params::parse_json(m.params_json).get_int("max_items", 0, 0, 1000);
+    EXPECT_GT(max_items, 0);
+    EXPECT_LT(max_items, 80);
+    const Model explicit_m =
+        train_model("ease", rows, R"({"max_items": )" + std::to_string(max_items) + "}", Context{});
+    EXPECT_EQ(explicit_m.serialize(), m.serialize());
 }
 
 TEST(Ease, RejectsBadParameters) {

@@ -1,5 +1,6 @@
 // What a long-running core computation needs from its caller: a way to be
-// cancelled, a place to report progress, a thread count and a memory limit.
+// cancelled, a place to report progress and notices, a thread count and a
+// memory limit.
 #pragma once
 
 #include <atomic>
@@ -28,6 +29,11 @@ struct Context {
     std::function<void()> check_cancel = [] {};
     // Verbose progress lines ("iteration 3: loss 0.12, 0.4 s").
     std::function<void(const std::string&)> progress = [](const std::string&) {};
+    // Something the user should know though nothing failed (a default that
+    // had to give way to a limit), with a hint saying what to do about it.
+    // Called from the calling thread only, never inside parallel_for.
+    std::function<void(const std::string& message, const std::string& hint)> notice =
+        [](const std::string&, const std::string&) {};
     int threads = 1;
     uint64_t memory_limit_bytes = uint64_t(1) << 30;
 

@@ -282,15 +282,40 @@ constexpr ParamSpec kLambda{"lambda", ParamType::Double, "100", 0, 1e12, "", "[1
 constexpr ParamSpec kBinary{"binary", ParamType::Bool, "true", 0, 0, "", "",
                             "every observed pair counts 1, not its summed weight (bulk quantities would swamp XᵀX)"};
 constexpr ParamSpec kMaxItems{"max_items", ParamType::Int, "", 1, UINT32_MAX, "", "",
-                              "model only the most popular items (default: all); the others fall back to popularity"};
+                              "model only this many of the most popular items; the others fall back to popularity. "
+                              "Default: all items, or as many as fit recsys.memory_limit (2 x max_items² x 8 bytes "
+                              "beside the input), with a NOTICE"};
 constexpr const ParamSpec* kParams[] = {&kLambda, &kBinary, &kMaxItems};
 
 // At the peak of training: the Gram matrix (becoming L) and P.
 uint64_t dense_bytes(uint64_t m) { return 2 * m * m * sizeof(Real); }
 
+// The most items (at most n) whose dense matrices fit in `limit` beside
+// `fixed` bytes; 0 if not even one does.
+uint64_t items_that_fit(uint64_t n, uint64_t limit, uint64_t fixed) {
+    if (fixed >= limit) return 0;
+    uint64_t m = std::min(n, uint64_t(std::sqrt(double(limit - fixed) / double(dense_bytes(1)))));
+    while (m > 0 && dense_bytes(m) > limit - fixed) --m;  // sqrt may round up
+    while (m < n && dense_bytes(m + 1) <= limit - fixed) ++m;
+    return m;
+}
+
+// "1024 MB", or "300 kB" when not a whole number of MB.
+std::string size_text(uint64_t bytes) {
+    return bytes % (1 << 20) == 0 ? std::to_string(bytes >> 20) + " MB" : std::to_string(bytes >> 10) + " kB";
+}
+
+// With max_items derived, training takes as many items as fit the limit, so
+// it needs at least one item's matrices: tune() never skips it for memory.
 MemoryEstimate memory(const Params& params, uint64_t, uint64_t n_items) {
-    const auto m = std::min(n_items, uint64_t(params.integer(kMaxItems, int64_t(std::max<uint64_t>(n_items, 1)))));
-    return {dense_bytes(m), "2 x " + std::to_string(m) + "^2 x " + std::to_string(sizeof(Real)) + " bytes"};
+    const std::string per_item = "^2 x " + std::to_string(sizeof(Real)) + " bytes";
+    if (!params.has(std::string(kMaxItems.name))) {
+        const uint64_t m = std::min<uint64_t>(n_items, 1);
+        return {dense_bytes(m), "2 x m" + per_item + ", m = as many of the " + std::to_string(n_items) +
+                                    " items as fit recsys.memory_limit (at least " + std::to_string(m) + ")"};
+    }
+    const auto m = std::min(n_items, uint64_t(params.integer(kMaxItems, 1)));
+    return {dense_bytes(m), "2 x " + std::to_string(m) + per_item};
 }
 
 }  // namespace
@@ -299,18 +324,31 @@ std::unique_ptr<Scorer> train(const Interactions& data, const Params& params, co
     const CsrMatrix& x = data.matrix;
     const double lambda = params.number(kLambda);
     const bool binary = params.boolean(kBinary);
-    const auto max_items = uint32_t(params.integer(kMaxItems, std::max<uint32_t>(x.cols, 1)));
+    const uint64_t input_bytes = 2 * x.bytes();  // X, and X restricted to the modeled items
+    // Derived: all items, or as many as fit. Memory only, no cap for time:
+    // at the default 1 GB limit that is about 8,000 items and tens of seconds
+    // (the solve is ~items³); whoever raises the limit accepts the time.
+    const bool derived = !params.has(std::string(kMaxItems.name));
+    const uint64_t fit = items_that_fit(x.cols, ctx.memory_limit_bytes, input_bytes);
+    const auto max_items = uint32_t(params.integer(kMaxItems, int64_t(std::max<uint64_t>(fit, 1))));
     params.reject_unknown("ease");
     if (!(lambda > 0.0)) throw invalid_input("parameter \"lambda\" must be greater than 0",
                                               "Pass a positive regularisation, e.g. {\"lambda\": 100} (the default).");
 
     std::vector<uint32_t> items = modeled_items(x, max_items);
     const uint64_t m = items.size();
-    // Plus X twice.
-    ctx.reserve(dense_bytes(m) + 2 * x.bytes(),
+    ctx.reserve(dense_bytes(m) + input_bytes,
                 "EASE training on " + std::to_string(m) + " items (two dense " + std::to_string(m) + " x " +
                     std::to_string(m) + " matrices)",
-                "Set \"max_items\" to model only the most popular items, or raise recsys.memory_limit.");
+                derived ? "The interactions alone nearly fill the limit: raise recsys.memory_limit, or train on "
+                          "less data."
+                        : "Set \"max_items\" to model only the most popular items, or raise recsys.memory_limit.");
+    if (derived && m < x.cols)
+        ctx.notice("EASE models the " + std::to_string(m) + " most popular of " + std::to_string(x.cols) +
+                       " items, as many as fit recsys.memory_limit (" + size_text(ctx.memory_limit_bytes) +
+                       "); the other " + std::to_string(x.cols - m) + " are recommended by popularity",
+                   "To model more, raise recsys.memory_limit (training needs 16 bytes x items², and its time grows "
+                   "as items³); to choose the number, set \"max_items\".");
 
     auto start = std::chrono::steady_clock::now();
     auto log = [&](const char* step) {

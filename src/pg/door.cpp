@@ -82,6 +82,16 @@ Context backend_context() {
         const char* text = line.c_str();
         pg_call([&] { ereport(setting_progress ? NOTICE : DEBUG1, (errmsg("recsys: %s", text))); });
     };
+    ctx.notice = [](const std::string& message, const std::string& hint) {
+        const char* m = message.c_str();
+        const char* h = hint.c_str();
+        pg_call([&] {
+            if (h[0])
+                ereport(NOTICE, (errmsg("%s", m), errhint("%s", h)));
+            else
+                ereport(NOTICE, (errmsg("%s", m)));
+        });
+    };
     return ctx;
 }
 
