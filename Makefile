@@ -34,6 +34,7 @@ PG_CXXFLAGS = -std=c++20 -O2 -fPIC -Wall -Wno-register -Wno-missing-field-initia
               -isystem /usr/include/eigen3 -Isrc/core -DEIGEN_NO_DEBUG
 override CXXFLAGS := $(filter-out -Wmissing-prototypes -Wdeclaration-after-statement -Wimplicit-fallthrough=3 -Wcast-function-type -Wformat-security -fexcess-precision=standard,$(CXXFLAGS)) $(PG_CXXFLAGS)
 SHLIB_LINK += -lstdc++ -lcrypto -pthread
+SHLIB_LINK += -lxgboost
 
 # The core (no PostgreSQL header) is numeric code: -O3, as in the CMake
 # build, where -O2 made BPR's SGD loop 2x slower.
