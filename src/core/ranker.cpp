@@ -302,6 +302,8 @@ float sigmoid(float m) { return float(1.0 / (1.0 + std::exp(-double(m)))); }
 
 }  // namespace
 
+void check_params(std::string_view params_json) { parse_config(params_json, 1); }
+
 int64_t parse_time(std::string_view t) {
     auto bad = [&]() {
         return invalid_input("cannot read \"" + std::string(t) + "\" as a UTC time",

@@ -111,6 +111,10 @@ Model train_ranker(std::span<const features::Purchase> purchases, IdMap users, I
                    const features::ItemAttributes& attributes, std::string_view params_json, const Context& ctx,
                    Report* report = nullptr);
 
+// Checks a parameter set as train_ranker reads it (names, ranges, learner
+// kind, base model names), before any data is read; throws invalid_input.
+void check_params(std::string_view params_json);
+
 // Seconds since the epoch of "YYYY-MM-DD[(T| )HH:MM[:SS]][Z]" (UTC); throws invalid_input.
 int64_t parse_time(std::string_view text);
 
