@@ -335,3 +335,29 @@ TEST(Ranker, BadParameters) {
     e = expect_error([&] { ranker::algorithm.train(Interactions{}, Params::parse_json("{}"), Context{}); });
     EXPECT_NE(std::string(e.hint()).find("train_ranker"), std::string::npos);
 }
+
+// Stacked windows: the latest window's rows come first, unchanged; earlier
+// windows add groups; windows before the data are left out.
+TEST(Ranker, StackedTrainingWindows) {
+    const Data d = periodic(40, 8, 9);
+    const auto one = ranker::training_rows(d.purchases, d.n_users, d.n_items, {}, R"({"label_window_days": 2})",
+                                           Context{});
+    const auto three = ranker::training_rows(d.purchases, d.n_users, d.n_items, {},
+                                             R"({"label_window_days": 2, "training_windows": 3})", Context{});
+    ASSERT_GT(three.y.size(), one.y.size());
+    EXPECT_EQ(three.x.rows, three.y.size());
+    EXPECT_EQ(three.x.values.size(), three.x.rows * three.x.cols);
+    EXPECT_EQ(std::vector<float>(three.y.begin(), three.y.begin() + one.y.size()), one.y);
+    for (size_t k = 0; k < one.x.values.size(); ++k) {
+        const float a = one.x.values[k], b = three.x.values[k];
+        EXPECT_TRUE(a == b || (std::isnan(a) && std::isnan(b)));
+    }
+    uint64_t sum = 0;
+    for (uint32_t g : three.groups) sum += g;
+    EXPECT_EQ(sum, three.y.size());
+    EXPECT_EQ(one.recall.labels, three.recall.labels);
+    // 52 windows of 2 days reach before the data: those are left out.
+    const auto many = ranker::training_rows(d.purchases, d.n_users, d.n_items, {},
+                                            R"({"label_window_days": 2, "training_windows": 52})", Context{});
+    EXPECT_GT(many.y.size(), three.y.size());
+}

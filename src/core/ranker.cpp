@@ -29,7 +29,10 @@ constexpr ParamSpec kValidation{"validation_fraction", ParamType::Double, "0.1",
 constexpr ParamSpec kSeed{"seed", ParamType::Int, "0", 0, 9007199254740991.0, "", "", "validation users' draw"};
 constexpr ParamSpec kTopCategories{"top_categories", ParamType::Int, "10", 0, 1000, "", "",
                                    "user_cat_share_<c> columns for the most bought categories"};
-constexpr const ParamSpec* kParams[] = {&kPerModel, &kRebuys, &kWindowDays, &kValidation, &kSeed, &kTopCategories};
+constexpr ParamSpec kWindows{"training_windows", ParamType::Int, "1", 1, 52, "", "",
+                              "label windows stacked for training rows: the latest and the ones before it"};
+constexpr const ParamSpec* kParams[] = {&kPerModel, &kRebuys, &kWindowDays, &kValidation, &kSeed, &kTopCategories,
+                                        &kWindows};
 constexpr uint32_t kEaseDefaultMaxItems = 2000;
 constexpr uint32_t kFormat = 1;
 
@@ -37,7 +40,7 @@ struct Config {
     std::string learner = "boosted";
     json learner_params = json::object();
     std::vector<std::pair<std::string, json>> bases;
-    uint32_t per_model = 100, rebuys = 0, top_categories = 10;
+    uint32_t per_model = 100, rebuys = 0, top_categories = 10, windows = 1;
     std::optional<int64_t> cutoff, now;
     int64_t window = 0;
     double validation_fraction = 0.1;
@@ -136,6 +139,7 @@ Config parse_config(std::string_view params_json, uint32_t n_items) {
     c.validation_fraction = p.number(kValidation);
     c.seed = uint64_t(p.integer(kSeed));
     c.top_categories = uint32_t(p.integer(kTopCategories));
+    c.windows = uint32_t(p.integer(kWindows));
     p.reject_unknown("ranker");
     return c;
 }
@@ -359,35 +363,61 @@ TrainingRows training_rows(std::span<const Purchase> purchases, uint32_t n_users
         out.cutoff = t.cutoff;
         out.window = t.window;
     }
-    const features::TimeSplit split = features::time_split(purchases, out.cutoff, out.window, ctx);
-    const std::vector<Base> bases = train_bases(c, purchase_matrix(split.history, n_users, n_items), ctx);
-    const CsrMatrix hist = purchase_matrix(split.history, n_users, n_items);
-    features::Options opt;
-    opt.top_categories = c.top_categories;
-    FeatureBuilder fb(purchases, n_users, n_items, out.cutoff, attributes, opt, ctx);
-    out.top_categories = fb.top_categories();
+    // Window w: cutoff - w * window. The latest fixes the columns' categories
+    // and gives the reported recall; earlier ones add rows (a customer keeps
+    // their validation draw in every window).
+    for (uint32_t w = 0; w < c.windows; ++w) {
+        const int64_t cutoff = out.cutoff - int64_t(w) * out.window;
+        features::TimeSplit split;
+        try {
+            split = features::time_split(purchases, cutoff, out.window, ctx);
+        } catch (const Error& e) {
+            if (w == 0 || e.kind() != ErrorKind::InvalidInput) throw;
+            break;  // an earlier window with no history or labels: stop there
+        }
+        const CsrMatrix hist = purchase_matrix(split.history, n_users, n_items);
+        const std::vector<Base> bases = train_bases(c, hist, ctx);
+        features::Options opt;
+        opt.top_categories = c.top_categories;
+        if (w > 0) {
+            opt.fixed_categories = out.top_categories;
+            if (out.top_categories.empty()) opt.top_categories = 0;
+        }
+        FeatureBuilder fb(purchases, n_users, n_items, cutoff, attributes, opt, ctx);
+        if (w == 0) out.top_categories = fb.top_categories();
 
-    std::vector<uint32_t> users;
-    for (const UserItem& l : split.labels)
-        if (users.empty() || users.back() != l.user) users.push_back(l.user);
-    Candidates cand;
-    for (uint32_t u : users) {
-        ctx.cancel_point();
-        const size_t before = cand.items.size();
-        user_candidates(bases, fb, c, basket_of(hist, u), u, cand);
-        const size_t n = cand.items.size() - before;
-        if (n == 0) continue;
-        for (size_t k = before; k < cand.items.size(); ++k) out.pairs.push_back({u, cand.items[k]});
-        out.groups.push_back(uint32_t(n));
-        out.group_users.push_back(u);
-        SplitMix64 rng(c.seed * 0x9E3779B97F4A7C15ull + u);
-        out.validation.push_back(double(rng.next() >> 11) * 0x1.0p-53 < c.validation_fraction);
+        std::vector<uint32_t> users;
+        for (const UserItem& l : split.labels)
+            if (users.empty() || users.back() != l.user) users.push_back(l.user);
+        Candidates cand;
+        std::vector<UserItem> pairs;
+        for (uint32_t u : users) {
+            ctx.cancel_point();
+            const size_t before = cand.items.size();
+            user_candidates(bases, fb, c, basket_of(hist, u), u, cand);
+            const size_t n = cand.items.size() - before;
+            if (n == 0) continue;
+            for (size_t k = before; k < cand.items.size(); ++k) pairs.push_back({u, cand.items[k]});
+            out.groups.push_back(uint32_t(n));
+            out.group_users.push_back(u);
+            SplitMix64 rng(c.seed * 0x9E3779B97F4A7C15ull + u);
+            out.validation.push_back(double(rng.next() >> 11) * 0x1.0p-53 < c.validation_fraction);
+        }
+        std::vector<std::string> names;
+        auto extra = extra_columns(bases, cand, names);
+        features::FeatureMatrix x = fb.compute(pairs, extra, ctx);
+        const std::vector<float> y = features::candidate_targets(pairs, split.labels, ctx);
+        if (w == 0) {
+            out.recall = features::candidate_recall(pairs, split.labels, fb, ctx);
+            out.x = std::move(x);
+        } else {
+            if (x.names != out.x.names) throw Error(ErrorKind::Internal, "ranker: training windows' columns differ");
+            out.x.values.insert(out.x.values.end(), x.values.begin(), x.values.end());
+            out.x.rows += x.rows;
+        }
+        out.y.insert(out.y.end(), y.begin(), y.end());
+        out.pairs.insert(out.pairs.end(), pairs.begin(), pairs.end());
     }
-    std::vector<std::string> names;
-    auto extra = extra_columns(bases, cand, names);
-    out.x = fb.compute(out.pairs, extra, ctx);
-    out.y = features::candidate_targets(out.pairs, split.labels, ctx);
-    out.recall = features::candidate_recall(out.pairs, split.labels, fb, ctx);
     return out;
 }
 
@@ -661,6 +691,7 @@ Model train_ranker(std::span<const Purchase> purchases, IdMap users, IdMap items
     eff.set("validation_fraction", c.validation_fraction);
     eff.set("seed", double(c.seed));
     eff.set("top_categories", double(c.top_categories));
+    eff.set("training_windows", double(c.windows));
     s->params_json = eff.to_json();
 
     rep.cutoff = rows.cutoff;

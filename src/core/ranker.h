@@ -41,6 +41,9 @@
 //   validation_fraction  share of training users held out (0.1; 0 = none)
 //   seed                 validation users' draw (0)
 //   top_categories       user_cat_share_<c> columns (10)
+//   training_windows     label windows stacked for the training rows (1): window w
+//                        has cutoff - w * label_window_days, its own base models and
+//                        features; stops at the first earlier window without history or labels
 //
 // Serialised inside the model format as the Scorer payload: the
 // configuration, the purchases and attributes (the FeatureBuilder is rebuilt
