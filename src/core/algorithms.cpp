@@ -8,6 +8,7 @@
 #include "itemknn.h"
 #include "model.h"
 #include "popularity.h"
+#include "ranker.h"
 #include "rp3beta.h"
 
 namespace recsys {
@@ -61,6 +62,14 @@ const Algorithm& find_algorithm(std::string_view name) {
     std::string known;
     for (const Algorithm* a : kAlgorithms) known += (known.empty() ? "" : ", ") + std::string(a->name);
     throw invalid_input("unknown algorithm \"" + std::string(name) + "\"", "Known algorithms: " + known + ".");
+}
+
+const Algorithm* find_stored_algorithm(std::string_view name) {
+    for (const Algorithm* a : kAlgorithms)
+        if (a->name == name) return a;
+    // Trained by its own entry point (train_ranker), not from interactions.
+    if (name == ranker::algorithm.name) return &ranker::algorithm;
+    return nullptr;
 }
 
 std::string algorithms_json() {

@@ -205,10 +205,8 @@ Model Model::deserialize(const uint8_t* data, size_t size, const Context& ctx) {
         m.popularity = r.get_array<float>();
         if (m.history.rows != m.n_users() || m.history.cols != m.n_items() || m.popularity.size() != m.n_items())
             throw corrupted("model is corrupted (sizes disagree)");
-        const Algorithm* alg = nullptr;
-        try {
-            alg = &find_algorithm(m.algorithm);
-        } catch (const Error&) {
+        const Algorithm* alg = find_stored_algorithm(m.algorithm);
+        if (!alg) {
             throw corrupted("model uses algorithm \"" + m.algorithm + "\", which this recsys does not know");
         }
         uint64_t payload_size = r.get<uint64_t>();

@@ -118,6 +118,9 @@ struct Algorithm {
 
 std::span<const Algorithm* const> all_algorithms();
 const Algorithm& find_algorithm(std::string_view name);  // throws invalid_input
+// Any algorithm a stored model may use: the registry's, and those trained
+// through their own entry point (the ranker); null if unknown.
+const Algorithm* find_stored_algorithm(std::string_view name);
 
 class Model {
 public:

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The feature-aware ranker on issue 13's protocol (online-retail from
+# ../shared/data: history before 2011-11-09, test = the distinct pairs on or
+# after it of customers with history; service codes dropped), one JSON line
+# per model: popularity of the last 30 days, the re-buy baseline, then the
+# ranker with each learner. nDCG@10 / recall@20 on all pairs (re-buys allowed)
+# and on new items only (seen items excluded), the served candidates' recall,
+# training seconds (2 threads) and the training report (its own time split).
+# Runs the core (bench/ranker_core.cpp), not PostgreSQL.
+# Usage: bench/ranker.sh [learner ...]   (default: logistic tree forest boosted boosted_rank mlp)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DATA=../shared/data/online-retail/purchases.csv.gz
+if [ ! -f "$DATA" ]; then
+    echo '{"bench": "ranker", "skipped": "no ../shared/data"}'
+    exit 0
+fi
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j2 --target bench_ranker_core >/dev/null
+CSV=$(mktemp)
+trap 'rm -f "$CSV"' EXIT
+python3 bench/retail_purchases.py "$DATA" > "$CSV"
+LEARNERS=${*:-logistic tree forest boosted boosted_rank mlp}
+PARAMS=()
+for l in $LEARNERS; do PARAMS+=("{\"learner\": \"$l\"}"); done
+# XGBoost's OpenMP threads wait passively: busy waiting on shared cores is several times slower.
+OMP_WAIT_POLICY=PASSIVE build/bench_ranker_core "$CSV" 2011-11-09 "${PARAMS[@]}"

@@ -1,0 +1,70 @@
+-- Feature-aware ranker: train_ranker stores an ordinary model that recommend,
+-- evaluate and describe_model serve unchanged; bad inputs fail before
+-- anything is stored.
+CREATE EXTENSION recsys;
+SET search_path = public, recsys;
+\set SHOW_CONTEXT never
+-- Each customer re-buys three staples weekly, each on its own weekday, and
+-- one extra item now and then.
+CREATE TABLE rk_purchases AS
+SELECT u AS customer_id, 'S' || ((u + k) % 6) AS sku,
+       timestamptz '2024-01-01 10:00:00+00' + (w * 7 + (u + 2 * k) % 7) * interval '1 day' AS bought_at,
+       1 + k AS qty, 2.5 + k AS unit_price
+  FROM generate_series(1, 12) u, generate_series(0, 2) k, generate_series(0, 9) w
+UNION ALL
+SELECT u, 'X' || ((u * w) % 5), timestamptz '2024-01-01 18:00:00+00' + (w * 7 + 3) * interval '1 day', 1, 9.0
+  FROM generate_series(1, 12) u, generate_series(0, 9) w WHERE (u + w) % 3 = 0;
+CREATE TABLE rk_items AS
+SELECT DISTINCT sku, CASE WHEN sku LIKE 'S%' THEN 'staple' ELSE 'extra' END AS category FROM rk_purchases;
+
+SELECT r ->> 'algorithm' AS algorithm, r -> 'users' AS users, r -> 'items' AS items,
+       r -> 'ranker' ->> 'learner' AS learner, r -> 'ranker' -> 'label_pairs' AS label_pairs,
+       (r -> 'ranker' ->> 'candidate_recall')::float8 >= 0.9 AS recall_high,
+       r -> 'ranker' -> 'features' -> 0 AS first_feature
+  FROM train_ranker('rk', 'SELECT customer_id AS user_id, sku AS item_id, bought_at AS ts, qty AS quantity,
+                                  unit_price AS price FROM rk_purchases',
+                    'SELECT sku AS item_id, category FROM rk_items',
+                    '{"learner": "logistic", "label_window_days": 2}') AS r;
+SELECT describe_model('rk') ->> 'algorithm' AS algorithm, describe_model('rk') -> 'params' ->> 'learner' AS learner;
+-- re-buys are served with exclude_seen => false; every customer gets k items
+SELECT count(*) AS served, count(DISTINCT user_id) AS users
+  FROM recommend_all(3, model => 'rk', exclude_seen => false);
+SELECT item_id FROM recommend(1, 3, model => 'rk', exclude_seen => false) ORDER BY item_id;
+-- an unknown customer gets the most bought items
+SELECT count(*) AS fallback FROM recommend(999, 3, model => 'rk');
+-- evaluate works on a ranker unchanged (it excludes seen items, so it scores new items only)
+SELECT metric, value >= 0 AS defined FROM evaluate('rk', 'SELECT customer_id AS user_id, sku AS item_id FROM rk_purchases
+                                   WHERE bought_at >= timestamptz ''2024-03-06''', 5) WHERE metric IN ('ndcg@5', 'users');
+
+-- bad input, each before anything is stored
+SELECT train_ranker('rk_bad', 'SELECT customer_id AS user_id, sku AS item_id FROM rk_purchases');
+SELECT train_ranker('rk_bad', 'SELECT customer_id AS user_id, sku AS item_id, bought_at AS ts,
+                                      NULL::float8 AS price FROM rk_purchases');
+SELECT train_ranker('rk_bad', 'SELECT customer_id AS user_id, sku AS item_id, bought_at AS ts,
+                                      unit_price - 3.5 AS price FROM rk_purchases');
+SELECT train_ranker('rk_bad', 'SELECT customer_id AS user_id, sku AS item_id, bought_at AS ts FROM rk_purchases',
+                    params => '{"cutoff": "2000-01-01"}');
+SELECT train_ranker('rk_bad', 'SELECT customer_id AS user_id, sku AS item_id, bought_at AS ts FROM rk_purchases',
+                    params => '{"cutoff": "2030-01-01"}');
+SELECT train_ranker('rk_bad', 'SELECT customer_id AS user_id, sku AS item_id, bought_at AS ts FROM rk_purchases',
+                    params => '{"learner": "svm"}');
+SELECT train_ranker('rk_bad', 'SELECT customer_id AS user_id, sku AS item_id, bought_at AS ts FROM rk_purchases',
+                    params => '{"base_models": "ease,ranker"}');
+SELECT train_ranker('rk_bad', 'SELECT customer_id AS user_id, sku AS item_id, bought_at AS ts FROM rk_purchases',
+                    params => '{"learner.depth": 3}');
+SELECT train_ranker('rk_bad', 'SELECT customer_id AS user_id, sku AS item_id, bought_at AS ts FROM rk_purchases',
+                    'SELECT sku AS id FROM rk_items');
+SELECT train_ranker('rk_bad', 'SELECT customer_id AS user_id, sku AS item_id, bought_at AS ts FROM rk_purchases',
+                    params => '[]');
+SELECT train_ranker('rk_bad', NULL);
+SELECT count(*) AS stored FROM recsys_list_models() WHERE name = 'rk_bad';
+-- per-feature explanation: the parts add up to the margin; importance per feature
+SELECT count(*) > 30 AS features, abs(sum(contribution) - (SELECT ln(score / (1 - score)) FROM recommend(1, 1, model => 'rk', exclude_seen => false))) < 1e-2 AS adds_up
+  FROM explain_ranker('1', (SELECT item_id FROM recommend(1, 1, model => 'rk', exclude_seen => false)), 'rk');
+SELECT count(*) AS importances FROM feature_importance('rk') WHERE importance >= 0;
+SELECT * FROM explain_ranker('1', 'S1', 'shop_missing');
+SELECT * FROM feature_importance(NULL);
+
+-- clean up
+DROP TABLE rk_purchases, rk_items;
+DROP EXTENSION recsys;

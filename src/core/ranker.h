@@ -1,0 +1,151 @@
+// Feature-aware second-stage ranker (issue 13): candidates from base models
+// and re-buys, purchase features (purchase_features.h), a learner
+// (learners.h) trained on a time split, served as an ordinary Model whose
+// algorithm is "ranker".
+//
+// Training (train_ranker):
+//   1. Split: features from purchases with ts < cutoff, labels = the distinct
+//      (user, item) pairs in [cutoff, cutoff + window). Default cutoff: the
+//      last `label_window_days` of the data (features::default_split_times).
+//   2. Base models (registry algorithms, default "ease,popularity") trained
+//      on the pre-cutoff purchases only (one interaction per purchase row).
+//   3. Candidates of each user with at least one label: the user's
+//      re-buys (items bought before, most distinct days first, then latest),
+//      then each base model's top candidates_per_model items the user has
+//      not bought, in base-model order, each item once.
+//   4. Rows = candidates with the FeatureBuilder's columns plus, per base
+//      model b, "<b>_score" (its score for the item) and "<b>_rank" (1-based
+//      position in its top list, NaN outside it); label 1 when the pair is
+//      among the labels; one group per user. A seeded validation_fraction of
+//      the users is held out as the learner's validation set (early stopping).
+//   5. Serving: base models retrained and the FeatureBuilder rebuilt on ALL
+//      purchases at `now` (default: latest ts + 1 s), keeping the training
+//      builder's top categories so that the columns are the same.
+//
+// Serving (Scorer::score for a known user): the same candidates and columns
+// at `now`, each candidate scored 1 / (1 + exp(-margin)) (> 0); every other
+// item scores 0, which recommend() ranks after the candidates and fills by
+// popularity. Re-buys are candidates, so recommend with exclude_seen => false
+// to serve them. An anonymous basket (no user) gets no scores (popularity).
+//
+// Parameters: a flat JSON object (kParams in ranker.cpp):
+//   learner              learner kind (learners.h), default "boosted"
+//   learner.<p>          the learner's parameter <p> (e.g. "learner.max_depth": 4)
+//   base_models          comma-separated registry algorithms, default "ease,popularity"
+//   <base>.<p>           a base model's parameter (e.g. "ease.lambda": 300);
+//                        ease's max_items defaults to min(items, 2000)
+//   candidates_per_model top-N of each base model (100)
+//   rebuy_candidates     most re-buy candidates per user (0 = all, default)
+//   cutoff, now          epoch seconds, or "YYYY-MM-DD[ HH:MM[:SS]]" (UTC)
+//   label_window_days    label window length (28)
+//   validation_fraction  share of training users held out (0.1; 0 = none)
+//   seed                 validation users' draw (0)
+//   top_categories       user_cat_share_<c> columns (10)
+//   training_windows     label windows stacked for the training rows (1): window w
+//                        has cutoff - w * label_window_days, its own base models and
+//                        features; stops at the first earlier window without history or labels
+//
+// Serialised inside the model format as the Scorer payload: the
+// configuration, the purchases and attributes (the FeatureBuilder is rebuilt
+// on read), the serving base models (name, parameters, payload) and the
+// learner (Learner::write).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "learners.h"
+#include "model.h"
+#include "purchase_features.h"
+
+namespace recsys::ranker {
+
+extern const Algorithm algorithm;
+
+struct Report {
+    int64_t cutoff = 0, window = 0, now = 0;
+    uint64_t training_users = 0, validation_users = 0;
+    uint64_t rows = 0, positives = 0;
+    features::CandidateRecall recall;  // of the training rows' candidates, on the label window
+    std::vector<std::string> feature_names;
+    std::string learner;
+    std::string to_json() const;
+};
+
+// One term of a ranker's explanation: a feature's value and its part of the
+// margin (the learner's contributions; the last term is "bias").
+struct FeatureContribution {
+    std::string feature;
+    double value;
+    double contribution;
+};
+
+class RankerScorer;
+
+// The training rows (exposed for tests): one group of consecutive rows per
+// user, users in `group_users`, `validation` flags per group.
+struct TrainingRows {
+    features::FeatureMatrix x;
+    std::vector<float> y;
+    std::vector<uint32_t> groups, group_users;
+    std::vector<uint8_t> validation;
+    std::vector<features::UserItem> pairs;
+    features::CandidateRecall recall;
+    int64_t cutoff = 0, window = 0;
+    std::vector<uint32_t> top_categories;
+};
+
+// Steps 1-4 with the parameters of params_json (learner keys are ignored).
+TrainingRows training_rows(std::span<const features::Purchase> purchases, uint32_t n_users, uint32_t n_items,
+                           const features::ItemAttributes& attributes, std::string_view params_json,
+                           const Context& ctx);
+
+// Trains a ranker on dense ids (purchases validated; attributes as for
+// FeatureBuilder). The Model gets `users` / `items` as its ids (sizes
+// n_users / n_items), a history of one unit per purchase row and
+// popularity = distinct buyers. Errors: invalid_input for bad parameters,
+// purchases, a split with no history or labels, no positive training row;
+// Cancelled.
+Model train_ranker(std::span<const features::Purchase> purchases, IdMap users, IdMap items,
+                   const features::ItemAttributes& attributes, std::string_view params_json, const Context& ctx,
+                   Report* report = nullptr);
+
+// Checks a parameter set as train_ranker reads it (names, ranges, learner
+// kind, base model names), before any data is read; throws invalid_input.
+void check_params(std::string_view params_json);
+
+// Seconds since the epoch of "YYYY-MM-DD[(T| )HH:MM[:SS]][Z]" (UTC); throws invalid_input.
+int64_t parse_time(std::string_view text);
+
+// The ranker's scorer, for the per-feature explanation.
+class RankerScorer : public Scorer {
+public:
+    ~RankerScorer() override;
+    void score(const Basket& basket, std::optional<uint32_t> user, std::span<float> out) const override;
+    bool zero_means_unknown() const override { return true; }
+    void write(ByteWriter& w) const override;
+
+    // The candidate items of a known user with their margins, in candidate order.
+    void candidates(const Basket& basket, uint32_t user, std::vector<uint32_t>& items, std::vector<float>& margins) const;
+    // Per-feature contributions to the margin of (user, item), summing to it
+    // with the bias; throws invalid_input when the item is not a candidate of
+    // the user, or the learner cannot explain (mlp).
+    std::vector<FeatureContribution> explain_features(const Basket& basket, uint32_t user, uint32_t item) const;
+    // Gain per feature (learner importance), or empty when it has none.
+    std::vector<std::pair<std::string, double>> importance() const;
+    const std::vector<std::string>& feature_names() const;
+
+    struct State;
+    explicit RankerScorer(std::unique_ptr<State> s);
+
+private:
+    std::unique_ptr<State> s_;
+};
+
+std::unique_ptr<Scorer> read(ByteReader& r, uint32_t n_users, uint32_t n_items);
+
+}  // namespace recsys::ranker

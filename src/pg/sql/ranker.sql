@@ -1,0 +1,106 @@
+------------------------------------------------------------------------------
+-- Feature-aware ranker (issue 13): train_ranker(name, purchases_query,
+-- items_query, params) stores an ordinary model of algorithm "ranker".
+------------------------------------------------------------------------------
+CREATE FUNCTION recsys_ranker_check_params(params jsonb) RETURNS void
+    AS 'MODULE_PATHNAME', 'recsys_ranker_check_params' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION recsys_ranker_check_params(jsonb) IS
+    'Raises the error the ranker gives for a parameter set, if any (used by train_ranker).';
+
+CREATE FUNCTION recsys_ranker_train(purchases_query text, items_query text, params jsonb, search_path text)
+RETURNS TABLE (model bytea, report jsonb)
+    AS 'MODULE_PATHNAME', 'recsys_ranker_train' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION recsys_ranker_train(text, text, jsonb, text) IS
+    'Trains a ranker on wrapped purchase and item queries (used by train_ranker); returns the model and its report.';
+
+-- The caller's queries run with the caller's search_path (read_query sets
+-- it); the wrapping around them is qualified throughout.
+CREATE FUNCTION recsys_train_ranker_with_path(name text, purchases_query text, items_query text, params jsonb,
+                                              search_path text)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = pg_catalog, recsys, pg_temp AS $$
+DECLARE
+    source text;
+    items_source text;
+    columns text[];
+    params_ constant jsonb := coalesce(params, '{}');
+    started timestamptz;
+    trained bytea;
+    report jsonb;
+BEGIN
+    IF purchases_query IS NULL THEN
+        RAISE EXCEPTION 'purchases_query must not be NULL' USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'e.g. train_ranker(''shop'', ''SELECT customer_id AS user_id, stock_code AS item_id, invoice_date AS ts FROM purchases'').';
+    END IF;
+    IF jsonb_typeof(params_) <> 'object' THEN
+        RAISE EXCEPTION 'params must be a jsonb object, got %', jsonb_typeof(params_)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Map parameter names to values, e.g. ''{"learner": "forest"}'', or pass ''{}'' for the defaults.';
+    END IF;
+    -- What can be checked without the data fails before the rows are read.
+    PERFORM recsys.recsys_check_can_store(name);
+    PERFORM recsys.recsys_ranker_check_params(params_);
+    source := recsys.recsys_query_body(purchases_query);
+    columns := recsys.recsys_query_columns(source, search_path);
+    IF NOT ('user_id' = ANY (columns) AND 'item_id' = ANY (columns)) THEN
+        RAISE EXCEPTION 'the purchases query must return columns named user_id and item_id'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = format('It returns: %s. Rename them with AS.', array_to_string(columns, ', '));
+    END IF;
+    IF NOT 'ts' = ANY (columns) THEN
+        RAISE EXCEPTION 'the purchases query must return a column named ts (the time of the purchase)'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = format('It returns: %s. Add the purchase time, e.g. invoice_date AS ts.',
+                                array_to_string(columns, ', '));
+    END IF;
+    source := format('SELECT q.user_id, q.item_id, pg_catalog.date_part(''epoch'', q.ts)::pg_catalog.float8 AS ts, %s, %s, %s '
+                     'FROM (%s) AS q',
+                     CASE WHEN 'quantity' = ANY (columns) THEN 'q.quantity::pg_catalog.float8 AS quantity'
+                          ELSE 'NULL::pg_catalog.float8 AS quantity' END,
+                     CASE WHEN 'price' = ANY (columns) THEN 'q.price::pg_catalog.float8 AS price'
+                          ELSE 'NULL::pg_catalog.float8 AS price' END,
+                     CASE WHEN 'price' = ANY (columns) THEN 'true AS recsys_has_price' ELSE 'false AS recsys_has_price' END,
+                     source);
+    IF items_query IS NOT NULL THEN
+        items_source := recsys.recsys_query_body(items_query);
+        columns := recsys.recsys_query_columns(items_source, search_path);
+        IF NOT 'item_id' = ANY (columns) THEN
+            RAISE EXCEPTION 'the items query must return a column named item_id'
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = format('It returns: %s. It may also return category (text) and price.',
+                                    array_to_string(columns, ', '));
+        END IF;
+        items_source := format('SELECT q.item_id, %s, %s FROM (%s) AS q',
+                               CASE WHEN 'category' = ANY (columns) THEN 'q.category::pg_catalog.text AS category'
+                                    ELSE 'NULL::pg_catalog.text AS category' END,
+                               CASE WHEN 'price' = ANY (columns) THEN 'q.price::pg_catalog.float8 AS price'
+                                    ELSE 'NULL::pg_catalog.float8 AS price' END,
+                               items_source);
+    END IF;
+    started := clock_timestamp();
+    SELECT r.model, r.report INTO trained, report
+      FROM recsys.recsys_ranker_train(source, items_source, params_, search_path) AS r;
+    RETURN recsys.save_model(name, trained, extract(epoch FROM clock_timestamp() - started)::float8)
+           || jsonb_build_object('ranker', report);
+END
+$$;
+COMMENT ON FUNCTION recsys_train_ranker_with_path(text, text, text, jsonb, text) IS
+    'train_ranker() with the search_path to parse the caller''s queries with.';
+
+CREATE FUNCTION train_ranker(name text, purchases_query text, items_query text DEFAULT NULL, params jsonb DEFAULT '{}')
+RETURNS jsonb LANGUAGE sql AS $$
+    SELECT recsys.recsys_train_ranker_with_path($1, $2, $3, $4, pg_catalog.current_setting('search_path')) $$;
+COMMENT ON FUNCTION train_ranker(text, text, text, jsonb) IS
+    'Trains a feature-aware ranker over purchases (user_id, item_id, ts [, quantity, price]) and optional items '
+    '(item_id [, category, price]) and stores it under a name.';
+
+CREATE FUNCTION explain_ranker(user_id text, item_id text, model text DEFAULT NULL)
+RETURNS TABLE (feature text, value float8, contribution float8)
+    AS 'MODULE_PATHNAME', 'recsys_explain_ranker' LANGUAGE C STABLE PARALLEL SAFE ROWS 40;
+COMMENT ON FUNCTION explain_ranker(text, text, text) IS
+    'A ranker''s features of a (user, item) candidate, each with its part of the score''s margin (they add up to it).';
+
+CREATE FUNCTION feature_importance(model text DEFAULT NULL)
+RETURNS TABLE (feature text, importance float8)
+    AS 'MODULE_PATHNAME', 'recsys_ranker_importance' LANGUAGE C STABLE PARALLEL SAFE ROWS 40;
+COMMENT ON FUNCTION feature_importance(text) IS
+    'A ranker''s importance of each feature: total gain (tree learners) or |coefficient| (logistic); none for mlp.';

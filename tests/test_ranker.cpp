@@ -1,0 +1,363 @@
+// The second-stage ranker (ranker.h): it learns re-buy timing that neither
+// popularity nor the re-buy rule knows, its rows leak nothing from the label
+// window, it survives serialisation, it stops on cancel, and it rejects bad
+// parameters with a clear message.
+#include "ranker.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <set>
+#include <vector>
+
+#include "expect_error.h"
+#include "recommend.h"
+#include "rng.h"
+
+using namespace recsys;
+using features::Purchase;
+using features::UserItem;
+
+namespace {
+
+constexpr int64_t kDay = 86400;
+constexpr int64_t kStart = 1'600'000'000 - 1'600'000'000 % kDay;
+
+struct Data {
+    uint32_t n_users = 0, n_items = 0;
+    std::vector<Purchase> purchases;
+};
+
+IdMap ids(uint32_t n) {
+    IdMap m;
+    for (uint32_t i = 0; i < n; ++i) m.intern(int64_t(i));
+    return m;
+}
+
+double uniform(SplitMix64& r) { return double(r.next() >> 11) * 0x1.0p-53; }
+
+// Each user re-buys three "staple" items (of 0..29) every 7 days, each on its
+// own weekday; besides, one random item of 30..59 (skewed to the low ones) a
+// week. A 2-day label window holds the staples whose weekday falls in it: the
+// most recently bought staple is the least due, so the re-buy rule (most days,
+// then latest first) puts the wrong staple first.
+Data periodic(uint32_t n_users, int weeks, uint64_t seed) {
+    Data d;
+    d.n_users = n_users;
+    d.n_items = 60;
+    SplitMix64 rng(seed);
+    for (uint32_t u = 0; u < n_users; ++u) {
+        std::vector<uint32_t> days = {0, 1, 2, 3, 4, 5, 6};
+        for (int k = 0; k < 3; ++k) std::swap(days[k], days[k + rng.next() % (7 - k)]);
+        std::set<uint32_t> staples;
+        while (staples.size() < 3) staples.insert(uint32_t(rng.next() % 30));
+        int k = 0;
+        for (uint32_t item : staples) {
+            for (int w = 0; w < weeks; ++w) {
+                const int64_t ts = kStart + (int64_t(w) * 7 + days[k]) * kDay + int64_t(rng.next() % 36000);
+                d.purchases.push_back({u, item, ts, 1.0, 2.0});
+            }
+            ++k;
+        }
+        for (int w = 0; w < weeks; ++w) {
+            const double x = uniform(rng);
+            const uint32_t item = 30 + uint32_t(30 * x * x);
+            const int64_t ts = kStart + int64_t(w) * 7 * kDay + int64_t(rng.next() % (7 * kDay));
+            d.purchases.push_back({u, item, ts, 1.0, 5.0});
+        }
+    }
+    return d;
+}
+
+std::vector<Purchase> before(const std::vector<Purchase>& p, int64_t t) {
+    std::vector<Purchase> out;
+    for (const Purchase& x : p)
+        if (x.ts < t) out.push_back(x);
+    return out;
+}
+
+std::map<uint32_t, std::set<uint32_t>> window_pairs(const std::vector<Purchase>& p, int64_t from, int64_t to) {
+    std::map<uint32_t, std::set<uint32_t>> out;
+    for (const Purchase& x : p)
+        if (x.ts >= from && x.ts < to) out[x.user].insert(x.item);
+    return out;
+}
+
+// Binary nDCG@10, ideal DCG over min(10, relevant).
+double ndcg10(const std::vector<uint32_t>& list, const std::set<uint32_t>& relevant) {
+    double dcg = 0, ideal = 0;
+    for (size_t r = 0; r < std::min<size_t>(10, list.size()); ++r)
+        if (relevant.count(list[r])) dcg += 1 / std::log2(double(r) + 2);
+    for (size_t r = 0; r < std::min<size_t>(10, relevant.size()); ++r) ideal += 1 / std::log2(double(r) + 2);
+    return dcg / ideal;
+}
+
+// AUC by brute force over all (positive, negative) pairs; ties count half.
+double auc(const std::vector<float>& score, const std::vector<float>& y) {
+    double wins = 0, pairs = 0;
+    for (size_t i = 0; i < y.size(); ++i)
+        if (y[i] > 0.5f)
+            for (size_t j = 0; j < y.size(); ++j)
+                if (y[j] < 0.5f) {
+                    wins += score[i] > score[j] ? 1.0 : score[i] == score[j] ? 0.5 : 0.0;
+                    pairs += 1;
+                }
+    return wins / pairs;
+}
+
+// Held-out AUC of a learner fitted on the even groups' rows (with `train_y`)
+// and scored on the odd groups' rows against the true labels.
+double held_out_auc(const ranker::TrainingRows& rows, const std::vector<float>& train_y, const char* kind) {
+    std::vector<float> xt, yt, xh, yh;
+    size_t row = 0;
+    const size_t d = rows.x.cols;
+    for (size_t g = 0; g < rows.groups.size(); ++g) {
+        for (size_t k = row; k < row + rows.groups[g]; ++k) {
+            auto& x = g % 2 ? xh : xt;
+            x.insert(x.end(), rows.x.values.begin() + k * d, rows.x.values.begin() + (k + 1) * d);
+            (g % 2 ? yh : yt).push_back(g % 2 ? rows.y[k] : train_y[k]);
+        }
+        row += rows.groups[g];
+    }
+    learn::TrainingSet t{xt.data(), yt.size(), uint32_t(d), yt.data(), {}};
+    auto l = learn::fit_learner(kind, t, nullptr, Params::parse_json("{}"), Context{});
+    std::vector<float> s(yh.size());
+    l->predict(xh.data(), yh.size(), s.data());
+    return auc(s, yh);
+}
+
+}  // namespace
+
+TEST(Ranker, ParseTime) {
+    EXPECT_EQ(ranker::parse_time("1970-01-01"), 0);
+    EXPECT_EQ(ranker::parse_time("2011-11-09"), 1320796800);
+    EXPECT_EQ(ranker::parse_time("2000-03-01 12:30:15"), 951913815);
+    EXPECT_EQ(ranker::parse_time("2000-02-29T00:00Z"), 951782400);
+    EXPECT_EQ(ranker::parse_time("1969-12-31 23:59:59"), -1);
+    expect_error([] { ranker::parse_time("2011-13-01"); });
+    expect_error([] { ranker::parse_time("yesterday"); });
+}
+
+// The ranker served at the test time beats popularity and the re-buy rule on
+// the next window: it learnt which staple is due.
+TEST(Ranker, LearnsRebuyTiming) {
+    const Data d = periodic(150, 16, 7);
+    const int64_t test_from = kStart + 14 * 7 * kDay + 2 * kDay, test_to = test_from + 2 * kDay;
+    const auto train = before(d.purchases, test_from);
+    const auto truth = window_pairs(d.purchases, test_from, test_to);
+    ranker::Report rep;
+    Context ctx;
+    ctx.threads = 2;
+    const Model m = ranker::train_ranker(train, ids(d.n_users), ids(d.n_items), {},
+                                         R"({"label_window_days": 2, "now": )" + std::to_string(test_from) + "}",
+                                         ctx, &rep);
+    EXPECT_EQ(m.algorithm, "ranker");
+    EXPECT_EQ(rep.now, test_from);
+    EXPECT_GT(rep.positives, 0u);
+    EXPECT_GT(rep.recall.recall(), 0.9);  // staples are re-buy candidates
+    EXPECT_EQ(rep.feature_names.back(), "popularity_rank");
+
+    // Popularity (distinct buyers) and the re-buy rule, from the same history.
+    features::FeatureBuilder fb(train, d.n_users, d.n_items, test_from, {}, {}, ctx);
+    const auto rebuy = features::rebuy_candidates(fb, 0, ctx);
+    double ranker_sum = 0, pop_sum = 0, rebuy_sum = 0;
+    RecommendOptions opt;
+    opt.k = 10;
+    opt.exclude_seen = false;
+    for (const auto& [u, items] : truth) {
+        std::vector<uint32_t> list;
+        for (const Recommendation& r : recommend_user(m, u, opt)) list.push_back(r.item);
+        ranker_sum += ndcg10(list, items);
+        pop_sum += ndcg10(std::vector<uint32_t>(m.popularity_order.begin(), m.popularity_order.end()), items);
+        rebuy_sum += ndcg10(rebuy[u], items);
+    }
+    const double n = double(truth.size());
+    std::printf("nDCG@10 on the next window: ranker %.3f, re-buy rule %.3f, popularity %.3f (%zu users)\n",
+                ranker_sum / n, rebuy_sum / n, pop_sum / n, truth.size());
+    EXPECT_GT(ranker_sum / n, rebuy_sum / n + 0.15) << ranker_sum / n << " vs re-buy " << rebuy_sum / n;
+    EXPECT_GT(ranker_sum / n, pop_sum / n + 0.15) << ranker_sum / n << " vs popularity " << pop_sum / n;
+    EXPECT_GT(ranker_sum / n, 0.8);
+}
+
+// Labels that are noise (window purchases independent of the history): the
+// rows carry no information about them, so a learner's held-out AUC is ~0.5.
+// Features or base models reading the window would make it far higher.
+TEST(Ranker, NoLeakageFromTheLabelWindow) {
+    Data d = periodic(200, 10, 3);
+    const int64_t cutoff = kStart + 10 * 7 * kDay;
+    SplitMix64 rng(11);
+    for (uint32_t u = 0; u < d.n_users; ++u)
+        for (int k = 0; k < 6; ++k)
+            d.purchases.push_back({u, uint32_t(rng.next() % d.n_items), cutoff + int64_t(rng.next() % (7 * kDay)),
+                                   1.0, 3.0});
+    const std::string params = R"({"label_window_days": 7, "cutoff": )" + std::to_string(cutoff) + "}";
+    const auto rows = ranker::training_rows(d.purchases, d.n_users, d.n_items, {}, params, Context{});
+    EXPECT_EQ(rows.cutoff, cutoff);
+    const double a = held_out_auc(rows, rows.y, "boosted");
+    EXPECT_NEAR(a, 0.5, 0.06);
+
+    // The same check has power: when the window is the staples' next buys,
+    // the held-out AUC is high.
+    const Data p = periodic(200, 12, 3);
+    const auto real = ranker::training_rows(p.purchases, p.n_users, p.n_items, {},
+                                            R"({"label_window_days": 2, "cutoff": )" +
+                                                std::to_string(kStart + 10 * 7 * kDay + 3 * kDay) + "}",
+                                            Context{});
+    EXPECT_GT(held_out_auc(real, real.y, "boosted"), 0.9);
+    // Labels shuffled within each user: nothing left to learn.
+    std::vector<float> shuffled = real.y;
+    SplitMix64 srng(5);
+    size_t row = 0;
+    for (uint32_t g : real.groups) {
+        for (uint32_t k = g; k > 1; --k) std::swap(shuffled[row + k - 1], shuffled[row + srng.next() % k]);
+        row += g;
+    }
+    EXPECT_NEAR(held_out_auc(real, shuffled, "boosted"), 0.5, 0.06);
+}
+
+TEST(Ranker, TrainingRowsAreGroupedCandidates) {
+    const Data d = periodic(40, 8, 9);
+    const auto rows = ranker::training_rows(d.purchases, d.n_users, d.n_items, {},
+                                            R"({"label_window_days": 2, "candidates_per_model": 5})", Context{});
+    ASSERT_EQ(rows.groups.size(), rows.group_users.size());
+    size_t row = 0;
+    const size_t base_cols = rows.x.cols - 4;
+    EXPECT_EQ(rows.x.names[base_cols], "ease_score");
+    EXPECT_EQ(rows.x.names[base_cols + 3], "popularity_rank");
+    for (size_t g = 0; g < rows.groups.size(); ++g) {
+        std::set<uint32_t> items;
+        for (size_t k = row; k < row + rows.groups[g]; ++k) {
+            EXPECT_EQ(rows.pairs[k].user, rows.group_users[g]);
+            EXPECT_TRUE(items.insert(rows.pairs[k].item).second);  // each item once
+            const float rank = rows.x.at(k, base_cols + 3);
+            if (!std::isnan(rank)) EXPECT_LE(rank, 5.0f);
+        }
+        // At most 5 per base model besides the re-buys.
+        size_t rebuys = 0;
+        for (size_t k = row; k < row + rows.groups[g]; ++k) rebuys += rows.x.at(k, rows.x.cols - 5) > 0;
+        EXPECT_LE(rows.groups[g], rebuys + 10);
+        row += rows.groups[g];
+    }
+    EXPECT_EQ(row, rows.y.size());
+}
+
+TEST(Ranker, SerializeRoundTripGivesIdenticalScores) {
+    const Data d = periodic(60, 8, 4);
+    for (const char* learner : {"boosted", "logistic"}) {
+        SCOPED_TRACE(learner);
+        const Model m = ranker::train_ranker(d.purchases, ids(d.n_users), ids(d.n_items), {},
+                                             std::string(R"({"label_window_days": 2, "learner": ")") + learner + "\"}",
+                                             Context{});
+        const auto bytes = m.serialize();
+        const Model r = Model::deserialize(bytes.data(), bytes.size());
+        EXPECT_EQ(r.algorithm, "ranker");
+        EXPECT_EQ(r.params_json, m.params_json);
+        for (uint32_t u = 0; u < d.n_users; u += 7) {
+            std::vector<float> a(d.n_items, 0.0f), b(d.n_items, 0.0f);
+            m.scorer->score(m.history_of(u), u, a);
+            r.scorer->score(r.history_of(u), u, b);
+            EXPECT_EQ(a, b);
+            EXPECT_GT(std::count_if(a.begin(), a.end(), [](float s) { return s > 0; }), 3);
+        }
+        // Per-feature explanation adds up to the margin.
+        const auto& rs = dynamic_cast<const ranker::RankerScorer&>(*r.scorer);
+        std::vector<uint32_t> items;
+        std::vector<float> margins;
+        rs.candidates(r.history_of(3), 3, items, margins);
+        ASSERT_FALSE(items.empty());
+        const auto parts = rs.explain_features(r.history_of(3), 3, items[0]);
+        double sum = 0;
+        for (const auto& p : parts) sum += p.contribution;
+        EXPECT_NEAR(sum, margins[0], 1e-3);
+        EXPECT_EQ(parts.size(), rs.feature_names().size() + 1);
+        // A damaged payload is refused by the checksum, not misread.
+        auto broken = bytes;
+        broken[broken.size() / 2] ^= 1;
+        expect_error([&] { Model::deserialize(broken.data(), broken.size()); }, ErrorKind::Corrupted);
+    }
+}
+
+TEST(Ranker, UnknownUserGetsPopularity) {
+    const Data d = periodic(30, 6, 2);
+    const Model m = ranker::train_ranker(d.purchases, ids(d.n_users), ids(d.n_items), {},
+                                         R"({"label_window_days": 2, "learner": "logistic"})", Context{});
+    RecommendOptions opt;
+    opt.k = 5;
+    auto recs = recommend_user(m, std::nullopt, opt);
+    ASSERT_EQ(recs.size(), 5u);
+    for (size_t k = 0; k < 5; ++k) EXPECT_EQ(recs[k].item, m.popularity_order[k]);
+}
+
+// Cancelled at the first poll, half-way and at the last poll of a full run.
+TEST(Ranker, Cancel) {
+    const Data d = periodic(60, 8, 4);
+    int total = 0;
+    Context counting;
+    counting.check_cancel = [&] { ++total; };
+    ranker::train_ranker(d.purchases, ids(d.n_users), ids(d.n_items), {}, R"({"label_window_days": 2})", counting);
+    ASSERT_GT(total, 10);
+    for (int after : {1, total / 2, total}) {
+        int calls = 0;
+        Context ctx;
+        ctx.check_cancel = [&] {
+            if (++calls >= after) throw Cancelled();
+        };
+        EXPECT_THROW(ranker::train_ranker(d.purchases, ids(d.n_users), ids(d.n_items), {},
+                                          R"({"label_window_days": 2})", ctx),
+                     Cancelled);
+        EXPECT_EQ(calls, after);
+    }
+}
+
+TEST(Ranker, BadParameters) {
+    const Data d = periodic(20, 4, 1);
+    auto train = [&](const std::string& params) {
+        return ranker::train_ranker(d.purchases, ids(d.n_users), ids(d.n_items), {}, params, Context{});
+    };
+    Error e = expect_error([&] { train(R"({"learner": "svm"})"); });
+    EXPECT_STREQ(e.what(), "unknown learner \"svm\"");
+    EXPECT_EQ(e.hint(), "Known learners: logistic, tree, forest, boosted, boosted_rank, mlp.");
+    e = expect_error([&] { train(R"({"base_models": "ease,ranker"})"); });
+    EXPECT_STREQ(e.what(), "a ranker cannot be a base model of a ranker");
+    e = expect_error([&] { train(R"({"base_models": "knn"})"); });
+    EXPECT_STREQ(e.what(), "unknown algorithm \"knn\"");
+    e = expect_error([&] { train(R"({"als.factors": 4})"); });
+    EXPECT_STREQ(e.what(), "unknown parameter \"als.factors\" for ranker");
+    expect_error([&] { train(R"({"learner.depth": 4})"); });
+    expect_error([&] { train(R"({"candidates": 4})"); });
+    expect_error([&] { train(R"({"cutoff": "1999-01-01"})"); });  // no history before it
+    expect_error([&] { train(R"({"cutoff": "2030-01-01"})"); });  // no labels after it
+    expect_error([&] { train(R"({"ease.lambda": -1})"); });
+    // Training from plain interactions is refused with a pointer to train_ranker.
+    e = expect_error([&] { ranker::algorithm.train(Interactions{}, Params::parse_json("{}"), Context{}); });
+    EXPECT_NE(std::string(e.hint()).find("train_ranker"), std::string::npos);
+}
+
+// Stacked windows: the latest window's rows come first, unchanged; earlier
+// windows add groups; windows before the data are left out.
+TEST(Ranker, StackedTrainingWindows) {
+    const Data d = periodic(40, 8, 9);
+    const auto one = ranker::training_rows(d.purchases, d.n_users, d.n_items, {}, R"({"label_window_days": 2})",
+                                           Context{});
+    const auto three = ranker::training_rows(d.purchases, d.n_users, d.n_items, {},
+                                             R"({"label_window_days": 2, "training_windows": 3})", Context{});
+    ASSERT_GT(three.y.size(), one.y.size());
+    EXPECT_EQ(three.x.rows, three.y.size());
+    EXPECT_EQ(three.x.values.size(), three.x.rows * three.x.cols);
+    EXPECT_EQ(std::vector<float>(three.y.begin(), three.y.begin() + one.y.size()), one.y);
+    for (size_t k = 0; k < one.x.values.size(); ++k) {
+        const float a = one.x.values[k], b = three.x.values[k];
+        EXPECT_TRUE(a == b || (std::isnan(a) && std::isnan(b)));
+    }
+    uint64_t sum = 0;
+    for (uint32_t g : three.groups) sum += g;
+    EXPECT_EQ(sum, three.y.size());
+    EXPECT_EQ(one.recall.labels, three.recall.labels);
+    // 52 windows of 2 days reach before the data: those are left out.
+    const auto many = ranker::training_rows(d.purchases, d.n_users, d.n_items, {},
+                                            R"({"label_window_days": 2, "training_windows": 52})", Context{});
+    EXPECT_GT(many.y.size(), three.y.size());
+}
