@@ -354,6 +354,13 @@ std::unique_ptr<Scorer> train(const Interactions& data, const Params& params, co
         }
     }, 64);
 
+    return std::make_unique<ItemKnnScorer>(neighbour_matrix(rows), std::move(basket));
+}
+
+std::unique_ptr<Scorer> read(ByteReader& r, uint32_t, uint32_t n_items) { return ItemKnnScorer::read(r, n_items); }
+
+CsrMatrix neighbour_matrix(std::vector<std::vector<Scored>>& rows) {
+    const auto n_items = uint32_t(rows.size());
     CsrMatrix nb;
     nb.rows = nb.cols = n_items;
     nb.indptr.assign(uint64_t(n_items) + 1, 0);
@@ -361,16 +368,14 @@ std::unique_ptr<Scorer> train(const Interactions& data, const Params& params, co
     nb.indices.reserve(nb.indptr.back());
     nb.values.reserve(nb.indptr.back());
     for (auto& row : rows) {
-        for (const auto& sc : row) {
+        for (const Scored& sc : row) {
             nb.indices.push_back(sc.item);
             nb.values.push_back(sc.score);
         }
-        std::vector<Scored>().swap(row);
+        std::vector<Scored>().swap(row);  // frees as it goes: the lists and the matrix are never both whole
     }
-    return std::make_unique<ItemKnnScorer>(std::move(nb), std::move(basket));
+    return nb;
 }
-
-std::unique_ptr<Scorer> read(ByteReader& r, uint32_t, uint32_t n_items) { return ItemKnnScorer::read(r, n_items); }
 
 std::unique_ptr<Scorer> neighbour_scorer(CsrMatrix neighbours) {
     BasketWeighting binary;

@@ -38,6 +38,7 @@
 #pragma once
 
 #include "model.h"
+#include "topk.h"
 
 namespace recsys::itemknn {
 
@@ -51,6 +52,9 @@ std::unique_ptr<Scorer> read(ByteReader& r, uint32_t n_users, uint32_t n_items);
 // basket item counts 1. Written as item-kNN's binary payload, read back by
 // read_neighbour_scorer, which accepts that payload only.
 std::unique_ptr<Scorer> neighbour_scorer(CsrMatrix neighbours);
+// Each item's neighbours (sorted by index) as the items x items matrix a
+// neighbour scorer keeps; empties `rows` as it goes.
+CsrMatrix neighbour_matrix(std::vector<std::vector<Scored>>& rows);
 std::unique_ptr<Scorer> read_neighbour_scorer(ByteReader& r, uint32_t n_items);
 
 }  // namespace recsys::itemknn

@@ -122,20 +122,7 @@ std::unique_ptr<Scorer> train(const Interactions& data, const Params& params, co
         }
     }, 64);
 
-    CsrMatrix nb;
-    nb.rows = nb.cols = n_items;
-    nb.indptr.assign(uint64_t(n_items) + 1, 0);
-    for (uint32_t i = 0; i < n_items; ++i) nb.indptr[i + 1] = nb.indptr[i] + rows[i].size();
-    nb.indices.reserve(nb.indptr.back());
-    nb.values.reserve(nb.indptr.back());
-    for (auto& row : rows) {
-        for (const Scored& c : row) {
-            nb.indices.push_back(c.item);
-            nb.values.push_back(c.score);
-        }
-        std::vector<Scored>().swap(row);
-    }
-    return itemknn::neighbour_scorer(std::move(nb));
+    return itemknn::neighbour_scorer(itemknn::neighbour_matrix(rows));
 }
 
 std::unique_ptr<Scorer> read(ByteReader& r, uint32_t, uint32_t n_items) {
