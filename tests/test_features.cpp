@@ -403,7 +403,7 @@ TEST(PurchaseFeatures, ExtraColumns) {
     const Data d = make_data(4);
     const FeatureBuilder fb(d.purchases, d.n_users, d.n_items, d.now, d.attributes, {}, ctx);
     const std::vector<UserItem> pairs = {{0, 1}, {2, 3}, {5, 0}};
-    const std::vector<float> score = {0.5f, -1.0f, NaN}, rank = {1, 2, 3};
+    const std::vector<float> score = {0.5f, -1.0f, float(NaN)}, rank = {1, 2, 3};
     const std::vector<ExtraColumn> extra = {{"base_score", score}, {"base_rank", rank}};
     const FeatureMatrix m = fb.compute(pairs, extra, ctx);
     ASSERT_EQ(m.cols, fb.n_features() + 2);
