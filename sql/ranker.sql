@@ -56,8 +56,21 @@ SELECT train_ranker('rk_bad', 'SELECT customer_id AS user_id, sku AS item_id, bo
                     'SELECT sku AS id FROM rk_items');
 SELECT train_ranker('rk_bad', 'SELECT customer_id AS user_id, sku AS item_id, bought_at AS ts FROM rk_purchases',
                     params => '[]');
+-- the items query: one row per item, a category that is a label
+SELECT train_ranker('rk_bad', 'SELECT customer_id AS user_id, sku AS item_id, bought_at AS ts FROM rk_purchases',
+                    'SELECT sku AS item_id, category FROM rk_items UNION ALL SELECT ''S1'', ''staple''');
+SELECT train_ranker('rk_bad', 'SELECT customer_id AS user_id, sku AS item_id, bought_at AS ts FROM rk_purchases',
+                    'SELECT sku AS item_id, length(sku) * 1.5 AS category FROM rk_items');
+SELECT train_ranker('rk_bad', 'SELECT customer_id AS user_id, sku AS item_id, bought_at AS ts FROM rk_purchases',
+                    'SELECT sku AS item_id, jsonb_build_object(''c'', category) AS category FROM rk_items');
 SELECT train_ranker('rk_bad', NULL);
 SELECT count(*) AS stored FROM recsys_list_models() WHERE name = 'rk_bad';
+-- items missing from the items query train with missing attributes, and say so
+SELECT r -> 'ranker' ->> 'learner' AS learner
+  FROM train_ranker('rk_partial', 'SELECT customer_id AS user_id, sku AS item_id, bought_at AS ts FROM rk_purchases',
+                    'SELECT sku AS item_id, category FROM rk_items WHERE category = ''staple''',
+                    '{"learner": "logistic", "label_window_days": 2}') AS r;
+SELECT drop_model('rk_partial');
 -- per-feature explanation: the parts add up to the margin; importance per feature
 SELECT count(*) > 30 AS features, abs(sum(contribution) - (SELECT ln(score / (1 - score)) FROM recommend(1, 1, model => 'rk', exclude_seen => false))) < 1e-2 AS adds_up
   FROM explain_ranker('1', (SELECT item_id FROM recommend(1, 1, model => 'rk', exclude_seen => false)), 'rk');
