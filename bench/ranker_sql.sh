@@ -26,7 +26,7 @@ SELECT customer_id::bigint AS customer_id, stock_code, invoice_date AT TIME ZONE
   FROM retail_raw
  WHERE customer_id IS NOT NULL AND invoice NOT LIKE 'C%' AND quantity > 0 AND unit_price > 0
    AND stock_code NOT IN ('POST', 'D', 'M', 'DOT', 'BANK CHARGES', 'C2', 'CRUK', 'PADS', 'AMAZONFEE', 'S', 'B');
-ANALYZE retail" "(SELECT count(*) FROM retail)"
+ANALYZE retail" "SELECT jsonb_build_object('purchases', count(*)) FROM retail"
 
 for t in 1 2; do
     RECSYS_THREADS=$t step "train_ranker_${LEARNER}_t$t" "(SELECT count(*) FROM retail)" \

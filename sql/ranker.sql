@@ -78,6 +78,20 @@ SELECT count(*) AS importances FROM feature_importance('rk') WHERE importance >=
 SELECT * FROM explain_ranker('1', 'S1', 'shop_missing');
 SELECT * FROM feature_importance(NULL);
 
+-- a backend that served a tree ranker exits cleanly (freeing the cached
+-- booster at exit once crashed the server)
+SELECT train_ranker('rk_trees', 'SELECT customer_id AS user_id, sku AS item_id, bought_at AS ts FROM rk_purchases',
+                    params => '{"learner": "boosted", "label_window_days": 2}') -> 'ranker' ->> 'learner' AS learner;
+SELECT count(*) AS served FROM recommend(1, 3, model => 'rk_trees', exclude_seen => false);
+\c
+SELECT pg_sleep(0.5);
+SET search_path = public, recsys;
+SELECT count(*) AS served_after_reconnect FROM recommend(1, 3, model => 'rk_trees', exclude_seen => false);
+\c
+SELECT pg_sleep(0.5);
+SELECT 'still up' AS server;
+SET search_path = public, recsys;
+
 -- clean up
 DROP TABLE rk_purchases, rk_items;
 DROP EXTENSION recsys;
