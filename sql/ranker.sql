@@ -35,6 +35,20 @@ SELECT count(*) AS fallback FROM recommend(999, 3, model => 'rk');
 -- evaluate works on a ranker unchanged (it excludes seen items, so it scores new items only)
 SELECT metric, value >= 0 AS defined FROM evaluate('rk', 'SELECT customer_id AS user_id, sku AS item_id FROM rk_purchases
                                    WHERE bought_at >= timestamptz ''2024-03-06''', 5) WHERE metric IN ('ndcg@5', 'users');
+-- evaluation on time: split_by_time, then all test pairs with re-buys served
+-- (exclude_seen => false) and new items only
+CREATE TABLE rk_split AS
+SELECT * FROM split_by_time('SELECT customer_id AS user_id, sku AS item_id, bought_at AS time FROM rk_purchases',
+                            '2024-03-06');
+SELECT is_test, count(*) AS rows, count(DISTINCT user_id) AS users FROM rk_split GROUP BY is_test ORDER BY is_test;
+SELECT (SELECT value FROM evaluate('rk', 'SELECT user_id, item_id FROM rk_split WHERE is_test', 5, exclude_seen => false)
+         WHERE metric = 'ndcg@5')
+     > (SELECT value FROM evaluate('rk', 'SELECT user_id, item_id FROM rk_split WHERE is_test', 5)
+         WHERE metric = 'ndcg@5') AS rebuys_count;
+SELECT count(*) FROM split_by_time('SELECT customer_id AS user_id, sku AS item_id FROM rk_purchases', '2024-03-06');
+SELECT count(*) FROM split_by_time('SELECT customer_id AS user_id, sku AS item_id, bought_at AS time FROM rk_purchases', NULL);
+SELECT * FROM evaluate('rk', 'SELECT user_id, item_id FROM rk_split WHERE is_test', 5, exclude_seen => NULL);
+DROP TABLE rk_split;
 
 -- bad input, each before anything is stored
 SELECT train_ranker('rk_bad', 'SELECT customer_id AS user_id, sku AS item_id FROM rk_purchases');
