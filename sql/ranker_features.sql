@@ -38,14 +38,20 @@ WITH u AS (
     SELECT customer_id, count(*)::float8 AS user_n_purchases, count(DISTINCT bought_at)::float8 AS user_n_baskets,
            count(DISTINCT sku)::float8 AS user_n_items, min(days) AS user_days_since_last,
            max(days) AS user_tenure_days, avg(unit_price) AS user_mean_price,
-           stddev_pop(unit_price) AS user_std_price, count(*)::float8 / count(DISTINCT bought_at) AS user_mean_basket_size
+           stddev_pop(unit_price) AS user_std_price, count(*)::float8 / count(DISTINCT bought_at) AS user_mean_basket_size,
+           count(DISTINCT floor(extract(epoch FROM bought_at) / 86400))::float8 AS user_n_days,
+           count(DISTINCT floor(extract(epoch FROM bought_at) / 86400)) FILTER (WHERE days <= 30)::float8
+               AS user_days_recent
       FROM f_hist GROUP BY customer_id),
 it AS (
     SELECT i.sku, count(h.*)::float8 AS item_n_purchases, count(DISTINCT h.customer_id)::float8 AS item_buyers,
            count(DISTINCT h.customer_id) FILTER (WHERE h.days <= 30)::float8 AS item_buyers_recent,
            (count(h.*) FILTER (WHERE h.days <= 30) + 1)::float8
                / (count(h.*) FILTER (WHERE h.days > 30 AND h.days <= 120) * 30.0 / 90 + 1) AS item_trend,
-           avg(h.unit_price) AS item_mean_price, i.list_price AS item_list_price, max(h.days) AS item_age_days
+           avg(h.unit_price) AS item_mean_price, i.list_price AS item_list_price, max(h.days) AS item_age_days,
+           (SELECT count(*) FILTER (WHERE n_days >= 2)::float8 / nullif(count(*), 0)
+              FROM (SELECT count(DISTINCT floor(extract(epoch FROM bought_at) / 86400)) AS n_days
+                      FROM f_hist b WHERE b.sku = i.sku GROUP BY b.customer_id) per_buyer) AS item_repeat_share
       FROM f_items i LEFT JOIN f_hist h USING (sku) GROUP BY i.sku, i.list_price),
 ui AS (
     SELECT customer_id, sku, count(DISTINCT floor(extract(epoch FROM bought_at) / 86400))::float8 AS ui_times_bought,
@@ -62,10 +68,11 @@ SELECT p.customer_id, p.sku, v.feature, v.value
            ('user_n_items', u.user_n_items), ('user_days_since_last', u.user_days_since_last),
            ('user_tenure_days', u.user_tenure_days), ('user_mean_price', u.user_mean_price),
            ('user_std_price', u.user_std_price), ('user_mean_basket_size', u.user_mean_basket_size),
+           ('user_n_days', u.user_n_days), ('user_days_recent', u.user_days_recent),
            ('item_n_purchases', it.item_n_purchases), ('item_buyers', it.item_buyers),
            ('item_buyers_recent', it.item_buyers_recent), ('item_trend', it.item_trend),
            ('item_mean_price', it.item_mean_price), ('item_list_price', it.item_list_price),
-           ('item_age_days', it.item_age_days),
+           ('item_age_days', it.item_age_days), ('item_repeat_share', it.item_repeat_share),
            ('ui_times_bought', coalesce(ui.ui_times_bought, 0)), ('ui_total_quantity', coalesce(ui.ui_total_quantity, 0)),
            ('ui_days_since_last', ui.ui_days_since_last), ('ui_mean_interval_days', ui.ui_mean_interval_days),
            ('ui_due', ui.ui_days_since_last / ui.ui_mean_interval_days),
@@ -73,7 +80,8 @@ SELECT p.customer_id, p.sku, v.feature, v.value
             (SELECT count(*) FILTER (WHERE h.category = (SELECT category FROM f_items WHERE sku = p.sku))::float8 / count(*)
                FROM f_hist h WHERE h.customer_id = p.customer_id)),
            ('ui_relative_price', it.item_mean_price / u.user_mean_price),
-           ('ui_bought_before', CASE WHEN ui.sku IS NULL THEN 0 ELSE 1 END)) AS v(feature, value);
+           ('ui_bought_before', CASE WHEN ui.sku IS NULL THEN 0 ELSE 1 END),
+           ('ui_day_share', coalesce(ui.ui_times_bought, 0) / u.user_n_days)) AS v(feature, value);
 
 -- Each feature: how many pairs agree (relative error <= 1e-5, or both missing: NULL or NaN), how many do not.
 SELECT feature, count(*) FILTER (WHERE agree) AS agree, count(*) FILTER (WHERE NOT agree) AS differ

@@ -193,7 +193,7 @@ TEST(Ranker, NoLeakageFromTheLabelWindow) {
         for (int k = 0; k < 6; ++k)
             d.purchases.push_back({u, uint32_t(rng.next() % d.n_items), cutoff + int64_t(rng.next() % (7 * kDay)),
                                    1.0, 3.0});
-    const std::string params = R"({"label_window_days": 7, "cutoff": )" + std::to_string(cutoff) + "}";
+    const std::string params = R"({"label_window_days": 7, "training_windows": 1, "cutoff": )" + std::to_string(cutoff) + "}";
     const auto rows = ranker::training_rows(d.purchases, d.n_users, d.n_items, {}, params, Context{});
     EXPECT_EQ(rows.cutoff, cutoff);
     const double a = held_out_auc(rows, rows.y, "boosted");
@@ -203,7 +203,7 @@ TEST(Ranker, NoLeakageFromTheLabelWindow) {
     // the held-out AUC is high.
     const Data p = periodic(200, 12, 3);
     const auto real = ranker::training_rows(p.purchases, p.n_users, p.n_items, {},
-                                            R"({"label_window_days": 2, "cutoff": )" +
+                                            R"({"label_window_days": 2, "training_windows": 1, "cutoff": )" +
                                                 std::to_string(kStart + 10 * 7 * kDay + 3 * kDay) + "}",
                                             Context{});
     EXPECT_GT(held_out_auc(real, real.y, "boosted"), 0.9);
@@ -365,8 +365,8 @@ TEST(Ranker, BadParameters) {
 // windows add groups; windows before the data are left out.
 TEST(Ranker, StackedTrainingWindows) {
     const Data d = periodic(40, 8, 9);
-    const auto one = ranker::training_rows(d.purchases, d.n_users, d.n_items, {}, R"({"label_window_days": 2})",
-                                           Context{});
+    const auto one = ranker::training_rows(d.purchases, d.n_users, d.n_items, {},
+                                           R"({"label_window_days": 2, "training_windows": 1})", Context{});
     const auto three = ranker::training_rows(d.purchases, d.n_users, d.n_items, {},
                                              R"({"label_window_days": 2, "training_windows": 3})", Context{});
     ASSERT_GT(three.y.size(), one.y.size());

@@ -29,12 +29,12 @@ constexpr ParamSpec kValidation{"validation_fraction", ParamType::Double, "0.1",
 constexpr ParamSpec kSeed{"seed", ParamType::Int, "0", 0, 9007199254740991.0, "", "", "validation users' draw"};
 constexpr ParamSpec kTopCategories{"top_categories", ParamType::Int, "10", 0, 1000, "", "",
                                    "user_cat_share_<c> columns for the most bought categories"};
-constexpr ParamSpec kWindows{"training_windows", ParamType::Int, "1", 1, 52, "", "",
+constexpr ParamSpec kWindows{"training_windows", ParamType::Int, "3", 1, 52, "", "",
                               "label windows stacked for training rows: the latest and the ones before it"};
 constexpr const ParamSpec* kParams[] = {&kPerModel, &kRebuys, &kWindowDays, &kValidation, &kSeed, &kTopCategories,
                                         &kWindows};
 constexpr uint32_t kEaseDefaultMaxItems = 2000;
-constexpr uint32_t kFormat = 1;
+constexpr uint32_t kFormat = 2;  // 2: user_n_days, user_days_recent, item_repeat_share, ui_day_share
 
 struct Config {
     std::string learner = "boosted";
