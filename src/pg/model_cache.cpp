@@ -34,7 +34,10 @@ struct Cache {
     SPIPlanPtr fetch = nullptr;   // the row's bytes, run as the store's owner
     Oid schema = InvalidOid;
 };
-Cache cache;
+// Never destroyed: at backend exit the static destructors of libxgboost may
+// run before ours, and freeing a cached ranker's booster after them crashed
+// the backend (and with it every session). The process's memory goes with it.
+Cache& cache = *new Cache;
 
 struct Trained {
     std::vector<uint8_t> bytes;

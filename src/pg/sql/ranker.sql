@@ -26,6 +26,7 @@ DECLARE
     started timestamptz;
     trained bytea;
     report jsonb;
+    category_type regtype;
 BEGIN
     IF purchases_query IS NULL THEN
         RAISE EXCEPTION 'purchases_query must not be NULL' USING ERRCODE = 'invalid_parameter_value',
@@ -68,6 +69,21 @@ BEGIN
                 USING ERRCODE = 'invalid_parameter_value',
                       HINT = format('It returns: %s. It may also return category (text) and price.',
                                     array_to_string(columns, ', '));
+        END IF;
+        IF 'category' = ANY (columns) THEN
+            category_type := (recsys.recsys_query_column_types(items_source, search_path))
+                             [array_position(columns, 'category')];
+            -- A category is a label: text, an integer code, a boolean or an enum value.
+            IF NOT (category_type IN ('text'::regtype, 'character varying'::regtype, 'character'::regtype,
+                                      'name'::regtype, 'smallint'::regtype, 'integer'::regtype, 'bigint'::regtype,
+                                      'boolean'::regtype)
+                    OR (SELECT t.typtype = 'e' FROM pg_catalog.pg_type t WHERE t.oid = category_type)) THEN
+                RAISE EXCEPTION 'the items query''s category column has type %, which is not a category type',
+                                category_type
+                    USING ERRCODE = 'datatype_mismatch',
+                          HINT = 'Return text, an integer code, a boolean or an enum as category (e.g. '
+                                 'category::text); a price goes in the price column.';
+            END IF;
         END IF;
         items_source := format('SELECT q.item_id, %s, %s FROM (%s) AS q',
                                CASE WHEN 'category' = ANY (columns) THEN 'q.category::pg_catalog.text AS category'

@@ -50,6 +50,11 @@ CREATE FUNCTION recsys_query_columns(query text, search_path text) RETURNS text[
 COMMENT ON FUNCTION recsys_query_columns(text, text) IS
     'The column names a query returns when parsed with the given search_path (used by train).';
 
+CREATE FUNCTION recsys_query_column_types(query text, search_path text) RETURNS regtype[]
+    AS 'MODULE_PATHNAME', 'recsys_query_column_types' LANGUAGE C STRICT;
+COMMENT ON FUNCTION recsys_query_column_types(text, text) IS
+    'The column types a query returns when parsed with the given search_path, in the order of recsys_query_columns.';
+
 CREATE FUNCTION recsys_query_has_weight(query text, search_path text) RETURNS boolean
 LANGUAGE plpgsql SET search_path = pg_catalog, recsys, pg_temp AS $$
 DECLARE
