@@ -13,6 +13,7 @@ USERS=${1:-50000} ITEMS=${2:-5000}
 . bench/lib.sh
 
 psql -X -q -v ON_ERROR_STOP=1 >/dev/null <<SQL
+SET client_min_messages = warning;
 DROP TABLE IF EXISTS lc_bench, lc_bench_holdout;
 CREATE TABLE lc_bench AS
 SELECT u AS user_id, (u * 7 + j * j * 13 + (u % 17) * j) % $ITEMS AS item_id
