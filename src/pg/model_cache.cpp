@@ -87,7 +87,8 @@ void prepare_plans(FunctionCallInfo fcinfo) {
         Oid two[2] = {TEXTOID, INT8OID};
         SPI_connect();
         SPIPlanPtr lookup = SPI_prepare(
-            psprintf("SELECT version, owner::pg_catalog.text FROM %s WHERE name OPERATOR(pg_catalog.=) $1", table), 1, one);
+            psprintf("SELECT version, owner::pg_catalog.text FROM %s WHERE name OPERATOR(pg_catalog.=) $1 AND active", table),
+            1, one);
         SPIPlanPtr fetch = SPI_prepare(
             psprintf("SELECT model FROM %s WHERE name OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2",
                      table),
@@ -155,7 +156,10 @@ CachedModel load_model(FunctionCallInfo fcinfo, const std::optional<std::string>
     const std::string name = requested ? *requested : default_model_name();
     const char* model_name = name.c_str();
 
-    // The row, with the caller's rights and snapshot.
+    // The active version's row, with the caller's rights and snapshot. A
+    // version is stored once under a number taken from a sequence, so the
+    // number names the bytes: a retrain, or activate() going back to an
+    // older version, changes it, and the next call decodes that version.
     bool found = false;
     int64 version = 0;
     char* owner = nullptr;

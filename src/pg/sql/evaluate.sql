@@ -105,7 +105,7 @@ BEGIN
     -- Stored with the model when the caller may change it.
     IF has_table_privilege('recsys.recsys_models', 'UPDATE') THEN
         UPDATE recsys.recsys_models m SET metrics = result
-         WHERE m.name = recsys_evaluate_with_path.model AND recsys.recsys_may_change(m.owner);
+         WHERE m.name = recsys_evaluate_with_path.model AND m.active AND recsys.recsys_may_change(m.owner);
     END IF;
     RETURN QUERY
     SELECT x.metric || '@' || recsys_evaluate_with_path.k, (result -> 'all' ->> x.metric)::double precision

@@ -95,7 +95,10 @@ BEGIN
     started := clock_timestamp();
     SELECT r.model, r.report INTO trained, report
       FROM recsys.recsys_ranker_train(source, items_source, params_, search_path) AS r;
-    RETURN recsys.save_model(name, trained, extract(epoch FROM clock_timestamp() - started)::float8)
+    RETURN recsys.recsys_store_model(name, trained, extract(epoch FROM clock_timestamp() - started)::float8,
+                                     jsonb_build_object('kind', 'train_ranker', 'purchases_query', purchases_query,
+                                                        'items_query', items_query, 'params', params_,
+                                                        'search_path', search_path))
            || jsonb_build_object('ranker', report);
 END
 $$;

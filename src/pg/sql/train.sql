@@ -127,7 +127,10 @@ BEGIN
         RAISE EXCEPTION 'the training query returned no rows' USING ERRCODE = 'invalid_parameter_value',
             HINT = 'Check the query: it must return at least one (user_id, item_id) row.';
     END IF;
-    RETURN recsys.save_model(name, trained, extract(epoch FROM clock_timestamp() - started)::float8);
+    -- The recipe: what retrain() runs again (its role is stamped by the store).
+    RETURN recsys.recsys_store_model(name, trained, extract(epoch FROM clock_timestamp() - started)::float8,
+                                     jsonb_build_object('kind', 'train', 'algorithm', algorithm, 'params', params_,
+                                                        'query', source, 'search_path', search_path));
 END
 $$;
 COMMENT ON FUNCTION recsys_train_with_path(text, text, text, jsonb, text) IS
