@@ -555,9 +555,9 @@ TEST(Als, FrequencyScaledRegularisationMatchesBruteForceNormalEquations) {
             EXPECT_EQ(payload(*read(r, n_users, n_items)), bytes);
         }
     }
-    // nu = 0 is plain lambda for every row (the default is 1).
+    // nu = 0 (the default) is plain lambda for every row.
     Options opt = small(5, 2);
-    EXPECT_EQ(read_options(recsys::Params::parse_json("{}")).regularization_exponent, 1.0f);
+    EXPECT_EQ(read_options(recsys::Params::parse_json("{}")).regularization_exponent, 0.0f);
     const FactorPair m = fit(x, opt, recsys::Context{});
     EXPECT_EQ(m.regularization.exponent, 0.0f);
     EXPECT_EQ(m.regularization.scale, double(opt.regularization));

@@ -532,8 +532,8 @@ constexpr ParamSpec kSolver{"solver", ParamType::Choice, "\"cg\"", 0, 0, "cg|cho
 constexpr ParamSpec kBinary{"binary", ParamType::Bool, "true", 0, 0, "", "",
                             "every observed pair weighs 1, also in folded-in baskets"};
 constexpr ParamSpec kRegularizationExponent{
-    "regularization_exponent", ParamType::Double, "1", 0, 4, "", "",
-    "ν: a user's or item's λ scales with its total confidence^ν (Rendle et al. 2022); 0: the same λ for all (before 0.2.0)"};
+    "regularization_exponent", ParamType::Double, "0", 0, 4, "", "",
+    "ν: a user's or item's λ scales with its total confidence^ν (Rendle et al. 2022); 0: the same λ for all"};
 constexpr const ParamSpec* kParams[] = {&kFactors, &kIterations, &kRegularization, &kAlpha,
                                         &kSeed,    &kCgSteps,    &kSolver,         &kBinary,
                                         &kRegularizationExponent};
