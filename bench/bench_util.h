@@ -35,7 +35,10 @@ struct Split {
 // absent; duplicate pairs sum). `transform`, if set, maps each pair's summed
 // weight to the weight trained on (e.g. log scaling); the split itself does
 // not depend on weights.
-inline Split read_and_split(const char* path, const std::function<double(double)>& transform = {}) {
+// Users with fewer than `min_items_for_test` distinct items keep them all
+// in training (0: every user is split).
+inline Split read_and_split(const char* path, const std::function<double(double)>& transform = {},
+                            size_t min_items_for_test = 0) {
     std::map<std::string, std::map<std::string, double>> pairs;  // user -> item -> summed weight
     std::ifstream in(path);
     if (!in) throw std::runtime_error(std::string("cannot read ") + path);
@@ -51,7 +54,8 @@ inline Split read_and_split(const char* path, const std::function<double(double)
     for (const auto& [user, items] : pairs) {
         std::vector<IdText> ids;
         for (const auto& [item, w] : items) ids.emplace_back(item);
-        const std::vector<bool> is_test = hold_out_per_user(user, ids, 0.2, 42);
+        std::vector<bool> is_test = hold_out_per_user(user, ids, 0.2, 42);
+        if (ids.size() < min_items_for_test) is_test.assign(ids.size(), false);
         size_t k = 0;
         for (const auto& [item, w] : items) {
             if (is_test[k++]) {

@@ -128,6 +128,7 @@ Options small(uint32_t factors, uint32_t iterations) {
     o.iterations = iterations;
     o.regularization = 0.1f;
     o.alpha = 2.0f;
+    o.regularization_exponent = 0.0f;  // plain lambda (the dense references below)
     return o;
 }
 
@@ -476,4 +477,100 @@ TEST(Als, BatchRecommendationsEqualPerUser) {
         ++checked;
     }, 7);
     EXPECT_EQ(checked, users.size());
+}
+
+TEST(Als, FrequencyScaledRegularisationMatchesBruteForceNormalEquations) {
+    // lambda_r = scale n_r^nu, n_r = (other side's size) + alpha (row's weight
+    // sum), scale = lambda (|U| + |I|) / sum over all rows of n_r^nu. The
+    // item side is solved last, against the final user factors: each item's
+    // row must be the dense solve (X^T C_i X + lambda_i I)^-1 X^T C_i p_i.
+    const uint32_t n_users = 30, n_items = 20;
+    const CsrMatrix x = random_matrix(n_users, n_items, 0.25, 5);
+    const CsrMatrix xt = x.transpose();
+    for (float nu : {0.5f, 1.0f, 2.0f}) {
+        for (bool cholesky : {true, false}) {
+            Options opt = small(5, 3);
+            opt.regularization = 2.0f;
+            opt.regularization_exponent = nu;
+            opt.cholesky = cholesky;
+            opt.cg_steps = 40;  // CG: converged to the exact solve
+            auto total = [&](const CsrMatrix& m, uint32_t r) {
+                double w = 0;
+                for (float v : m.row_values(r)) w += v;
+                return double(m.cols) + opt.alpha * w;
+            };
+            double sum = 0;
+            for (uint32_t u = 0; u < n_users; ++u) sum += std::pow(total(x, u), nu);
+            for (uint32_t i = 0; i < n_items; ++i) sum += std::pow(total(xt, i), nu);
+            const double scale = opt.regularization * (n_users + n_items) / sum;
+            const FactorPair m = fit(x, opt, recsys::Context{});
+            EXPECT_NEAR(m.regularization.scale, scale, 1e-9 * scale);
+            EXPECT_EQ(m.regularization.exponent, nu);
+            const Eigen::MatrixXd xd = m.users.cast<double>();
+            for (uint32_t i = 0; i < n_items; ++i) {
+                Eigen::VectorXd c = Eigen::VectorXd::Ones(n_users), p = Eigen::VectorXd::Zero(n_users);
+                for (uint64_t k = xt.indptr[i]; k < xt.indptr[i + 1]; ++k) {
+                    c[xt.indices[k]] = 1.0 + opt.alpha * xt.values[k];
+                    p[xt.indices[k]] = 1.0;
+                }
+                const double lambda_i = scale * std::pow(total(xt, i), nu);
+                const Eigen::MatrixXd a =
+                    xd.transpose() * c.asDiagonal() * xd + lambda_i * Eigen::MatrixXd::Identity(5, 5);
+                const Eigen::VectorXd want = a.ldlt().solve(xd.transpose() * c.asDiagonal() * p);
+                const double tolerance = (cholesky ? 1e-5 : 1e-3) * (want.norm() + 1e-3);
+                for (int k = 0; k < 5; ++k)
+                    EXPECT_NEAR(m.items(i, k), want[k], tolerance) << "nu " << nu << " item " << i << " k " << k;
+            }
+            // The objective with per-row lambdas, by brute force.
+            double penalty = 0;
+            for (uint32_t u = 0; u < n_users; ++u)
+                penalty += scale * std::pow(total(x, u), nu) * m.users.row(u).cast<double>().squaredNorm();
+            for (uint32_t i = 0; i < n_items; ++i)
+                penalty += scale * std::pow(total(xt, i), nu) * m.items.row(i).cast<double>().squaredNorm();
+            Options plain = opt;
+            plain.regularization = 0.0f;
+            plain.regularization_exponent = 0.0f;
+            const double want_loss = dense_loss(x, m, plain) + penalty;
+            EXPECT_NEAR(recsys::als::loss(x, m, opt), want_loss, 1e-6 * want_loss);
+            // Fold-in uses the basket's own lambda: a user's history folds in
+            // to the dense solve against the item factors with lambda_u.
+            const auto scorer = make_scorer(m, opt.alpha, opt.regularization);
+            const uint32_t u = 3;
+            const Eigen::MatrixXd yd = m.items.cast<double>();
+            Eigen::VectorXd c = Eigen::VectorXd::Ones(n_items), p = Eigen::VectorXd::Zero(n_items);
+            for (uint64_t k = x.indptr[u]; k < x.indptr[u + 1]; ++k) {
+                c[x.indices[k]] = 1.0 + opt.alpha * x.values[k];
+                p[x.indices[k]] = 1.0;
+            }
+            const double lambda_u = scale * std::pow(total(x, u), nu);
+            const Eigen::VectorXd xu = (yd.transpose() * c.asDiagonal() * yd + lambda_u * Eigen::MatrixXd::Identity(5, 5))
+                                           .ldlt()
+                                           .solve(yd.transpose() * c.asDiagonal() * p);
+            const std::vector<float> got = scores(*scorer, history(x, u), std::nullopt, n_items);
+            const Eigen::VectorXd want_scores = yd * xu;
+            for (uint32_t i = 0; i < n_items; ++i) EXPECT_NEAR(got[i], want_scores[i], 1e-4);
+            // The scale survives serialisation.
+            const auto bytes = payload(*scorer);
+            recsys::ByteReader r(bytes.data(), bytes.size());
+            EXPECT_EQ(payload(*read(r, n_users, n_items)), bytes);
+        }
+    }
+    // nu = 0 (the default) is plain lambda for every row.
+    Options opt = small(5, 2);
+    EXPECT_EQ(read_options(recsys::Params::parse_json("{}")).regularization_exponent, 0.0f);
+    const FactorPair m = fit(x, opt, recsys::Context{});
+    EXPECT_EQ(m.regularization.exponent, 0.0f);
+    EXPECT_EQ(m.regularization.scale, double(opt.regularization));
+    EXPECT_THROW(read_options(recsys::Params::parse_json(R"({"regularization_exponent": -1})")), recsys::Error);
+}
+
+TEST(Als, ModelsWithoutTheRegularisationTailReadAsPlainLambda) {
+    const CsrMatrix x = random_matrix(20, 15, 0.3, 4);
+    Options opt = small(3, 2);
+    const auto bytes = payload(*make_scorer(fit(x, opt, recsys::Context{}), opt.alpha, opt.regularization));
+    const std::vector<uint8_t> old(bytes.begin(), bytes.end() - 12);  // 0.1.0 wrote no exponent and scale
+    recsys::ByteReader r(old.data(), old.size());
+    const auto back = read(r, 20, 15);
+    EXPECT_EQ(r.remaining(), 0u);
+    EXPECT_EQ(payload(*back), bytes);
 }

@@ -234,7 +234,7 @@ TEST(Bpr, ParametersAreValidated) {
     EXPECT_EQ(d.factors, 64u);
     EXPECT_EQ(d.iterations, 100u);
     EXPECT_FLOAT_EQ(d.learning_rate, 0.01f);
-    EXPECT_FLOAT_EQ(d.regularization, 0.01f);
+    EXPECT_FLOAT_EQ(d.regularization, 0.001f);
     EXPECT_EQ(d.seed, 42u);
     EXPECT_THROW(opts(R"({"learning_rate": 0})"), recsys::Error);
     EXPECT_THROW(opts(R"({"alpha": 1})"), recsys::Error);
@@ -290,4 +290,101 @@ TEST(Bpr, TrainsThroughTheRegistryAndSurvivesSerialisation) {
     m.scorer->score(m.history_of(2), std::nullopt, a);
     back.scorer->score(back.history_of(2), std::nullopt, b);
     EXPECT_EQ(a, b);
+}
+
+namespace {
+
+// Pearson's chi-square statistic of `draws` draws from `table` against
+// probabilities proportional to `weights` (over indexes of positive weight;
+// an index of weight 0 must never be drawn).
+double chi_square(const AliasTable& table, const std::vector<double>& weights, uint64_t draws, uint64_t seed) {
+    std::vector<uint64_t> seen(weights.size(), 0);
+    recsys::SplitMix64 rng(seed);
+    for (uint64_t n = 0; n < draws; ++n) ++seen[table.draw(rng)];
+    double sum = 0;
+    for (double w : weights) sum += w;
+    double chi = 0;
+    for (size_t k = 0; k < weights.size(); ++k) {
+        if (weights[k] == 0) {
+            EXPECT_EQ(seen[k], 0u) << "index " << k << " has weight 0";
+            continue;
+        }
+        const double expected = double(draws) * weights[k] / sum;
+        chi += (double(seen[k]) - expected) * (double(seen[k]) - expected) / expected;
+    }
+    return chi;
+}
+
+}  // namespace
+
+TEST(Bpr, AliasTableDrawsInProportionToWeights) {
+    // Degrees of freedom: positive weights - 1. The bounds are the 99.99%
+    // quantiles of chi-square (df 7: 29.9; df 99: 163); the draws are
+    // seeded, so the test is deterministic.
+    const std::vector<double> weights{1, 2, 0, 5, 10, 100, 3, 0.5, 7};
+    EXPECT_LT(chi_square(AliasTable(weights), weights, 1000000, 1), 29.9);
+    std::vector<double> many(100);
+    for (size_t k = 0; k < many.size(); ++k) many[k] = double((k * 37) % 23 + 1);
+    EXPECT_LT(chi_square(AliasTable(many), many, 2000000, 2), 163);
+    // All zero: uniform.
+    const std::vector<double> zeros(5, 0.0), ones(5, 1.0);
+    EXPECT_LT(chi_square(AliasTable(zeros), ones, 100000, 3), 18.5);  // df 4
+    // One index: always it.
+    recsys::SplitMix64 rng(4);
+    EXPECT_EQ(AliasTable(std::vector<double>{3.0}).draw(rng), 0u);
+}
+
+TEST(Bpr, PopularitySamplingFollowsTheBuyersOfTheTrainingData) {
+    const CsrMatrix x = planted(200, 4, 25, 11);
+    std::vector<double> buyers(x.cols, 0.0);
+    for (uint32_t i : x.indices) buyers[i] += 1;
+    Options opt = small();
+    opt.iterations = 2;
+    opt.popularity_exponent = 1;
+    const BprFactors popular = fit(x, opt, recsys::Context{});
+    EXPECT_EQ(popular.sampling_weights, buyers);  // the weights training and fold-in draw negatives by
+    EXPECT_LT(chi_square(AliasTable(popular.sampling_weights), buyers, 1000000, 5), 148.2);  // df 99
+    opt.popularity_exponent = 0.5;
+    const BprFactors root = fit(x, opt, recsys::Context{});
+    ASSERT_EQ(root.sampling_weights.size(), buyers.size());
+    for (size_t i = 0; i < buyers.size(); ++i) EXPECT_DOUBLE_EQ(root.sampling_weights[i], std::sqrt(buyers[i]));
+    // The weights (and so fold-in's sampling) survive serialisation.
+    const auto bytes = payload(*make_scorer(root, opt));
+    recsys::ByteReader r(bytes.data(), bytes.size());
+    EXPECT_EQ(payload(*read(r, x.rows, x.cols)), bytes);
+    // Uniform is still reachable, and is another model.
+    const Options uniform_opt = read_options(recsys::Params::parse_json(R"({"negative_sampling": "uniform"})"));
+    EXPECT_FALSE(uniform_opt.popularity_sampling);
+    EXPECT_TRUE(read_options(recsys::Params::parse_json("{}")).popularity_sampling);
+    EXPECT_THROW(read_options(recsys::Params::parse_json(R"({"negative_sampling": "zipf"})")), recsys::Error);
+    opt.popularity_sampling = false;
+    const BprFactors uniform = fit(x, opt, recsys::Context{});
+    EXPECT_TRUE(uniform.sampling_weights.empty());
+    EXPECT_NE(payload(*make_scorer(uniform, opt)), payload(*make_scorer(popular, small())));
+    EXPECT_FLOAT_EQ(read_options(recsys::Params::parse_json("{}")).popularity_exponent, 0.25f);
+    EXPECT_THROW(read_options(recsys::Params::parse_json(R"({"popularity_exponent": 2})")), recsys::Error);
+}
+
+TEST(Bpr, ModelsWithoutTheSamplingTailReadAsUniform) {
+    // A model as 0.1.0 wrote it: today's uniform payload without the final
+    // sampling byte. It reads, serves, and writes back with the byte.
+    const CsrMatrix x = planted(30, 3, 5, 12);
+    Options opt = small();
+    opt.iterations = 2;
+    opt.popularity_sampling = false;
+    const auto bytes = payload(*make_scorer(fit(x, opt, recsys::Context{}), opt));
+    ASSERT_EQ(bytes.back(), 0u);
+    const std::vector<uint8_t> old(bytes.begin(), bytes.end() - 1);
+    recsys::ByteReader r(old.data(), old.size());
+    const auto s = read(r, 30, 15);
+    EXPECT_EQ(r.remaining(), 0u);
+    EXPECT_EQ(payload(*s), bytes);
+    std::vector<float> a(15, 0.0f);
+    s->score(Basket{{1, 2}, {1, 1}}, std::nullopt, a);
+    for (float v : a) EXPECT_TRUE(std::isfinite(v));
+    // A sampling byte other than 0 or 1 is corruption.
+    auto bad = bytes;
+    bad.back() = 2;
+    recsys::ByteReader rb(bad.data(), bad.size());
+    EXPECT_THROW(read(rb, 30, 15), recsys::Error);
 }

@@ -310,6 +310,8 @@ struct RowWork {
 class BlockSolver {
 public:
     BlockSolver(size_t fp, float alpha) : fp_(fp), alpha_(alpha), zero_(fp, 0.0f) {}
+    // With frequency-scaled regularisation each row adds its own lambda to
+    // A0 (which then holds none): (A0 + extra I) p, per row.
 
     // Starts a new block, keeping the buffers.
     void clear() {
@@ -317,12 +319,13 @@ public:
         conf_.clear();
         start_.assign(1, 0);
         count_.clear();
+        extra_.clear();
     }
 
     // Adds a row: its items, with their weights, against the factors `y`
     // (rows of fp floats). The row's list is padded to a multiple of 8 with
     // a zero row of zero confidence, which changes nothing.
-    void add(const Factors& y, std::span<const uint32_t> items, std::span<const float> weights) {
+    void add(const Factors& y, std::span<const uint32_t> items, std::span<const float> weights, float extra = 0.0f) {
         const size_t begin = rows_.size(), n = items.size(), end = begin + (n + 7) / 8 * 8;
         rows_.resize(end, zero_.data());
         conf_.resize(end, 0.0f);
@@ -334,6 +337,7 @@ public:
         }
         start_.push_back(end);
         count_.push_back(n);
+        extra_.push_back(extra);
     }
 
     // Improves the block's rows x (one per add(), fp floats each) in place.
@@ -347,6 +351,7 @@ public:
         rs_.resize(n_rows);
         const bool correction = alpha_ != 0.0f;
         dense::multiply(x, a0, ap_.data(), Index(n_rows), Index(fp_), Index(fp_));
+        add_extra(x, n_rows);
         for (size_t q = 0; q < n_rows; ++q) {
             ctx.cancel_point();
             const auto [yu, m] = items(q);
@@ -370,6 +375,7 @@ public:
         }
         for (uint32_t step = 0; step < steps; ++step) {
             dense::multiply(p_.data(), a0, ap_.data(), Index(n_rows), Index(fp_), Index(fp_));
+            add_extra(p_.data(), n_rows);
             for (size_t q = 0; q < n_rows; ++q) {
                 ctx.cancel_point();
                 if (!(rs_[q] > 1e-20f)) continue;  // converged
@@ -401,6 +407,14 @@ private:
     std::pair<const float* const*, size_t> items(size_t q) const {
         return {rows_.data() + start_[q], start_[q + 1] - start_[q]};
     }
+    // ap_ += extra_q v_q for every row q (padding stays 0: v's is 0).
+    void add_extra(const float* v, size_t n_rows) {
+        for (size_t q = 0; q < n_rows; ++q) {
+            const float e = extra_[q];
+            if (e == 0.0f) continue;
+            for (size_t k = 0; k < fp_; ++k) ap_[q * fp_ + k] += e * v[q * fp_ + k];
+        }
+    }
 
     size_t fp_;
     float alpha_;
@@ -409,6 +423,7 @@ private:
     std::vector<float> conf_;         // c - 1 of each
     std::vector<size_t> start_{0};    // row q's items: [start_[q], start_[q + 1])
     std::vector<size_t> count_;       // row q's real (unpadded) item count
+    std::vector<float> extra_;        // row q's lambda beyond A0's
     std::vector<float> ones_, b_, r_, p_, ap_, rs_, scratch_;
 };
 
@@ -419,17 +434,28 @@ constexpr uint64_t kSolveBlock = 64;
 // Solves every row of `out` against the fixed factors `y` (Gramian `g`).
 // Each row depends only on its own data and its fixed block, so the result
 // does not depend on the thread count or scheduling.
+// `row_lambda`: each row's lambda (frequency-scaled regularisation), or
+// empty: opt.regularization for all.
 void half_step(const CsrMatrix& x, const Padded& y, const MatrixXf& g, Padded& out, const Options& opt,
-               const Context& ctx, std::vector<double>* row_loss) {
+               const Context& ctx, std::vector<double>* row_loss, std::span<const float> row_lambda) {
+    const float base = row_lambda.empty() ? opt.regularization : 0.0f;  // the lambda in A0
+    auto extra = [&](uint64_t row) { return row_lambda.empty() ? 0.0f : row_lambda[row]; };
     if (opt.cholesky) {
-        const MatrixXd a0_exact = gramian_exact(y.m, y.f, opt.regularization);
+        const MatrixXd a0_exact = gramian_exact(y.m, y.f, base);
         parallel_for(x.rows, ctx, [&](uint64_t begin, uint64_t end) {
             RowWork w(y.f, size_t(y.m.cols()));
             std::vector<float> t;
+            MatrixXd a0_row;
             for (uint64_t row = begin; row < end; ++row) {
                 ctx.cancel_point();
                 w.gather(y.m, x.row_indices(uint32_t(row)), x.row_values(uint32_t(row)), opt.alpha);
-                w.exact(a0_exact);
+                if (row_lambda.empty()) {
+                    w.exact(a0_exact);
+                } else {
+                    a0_row = a0_exact;
+                    a0_row.diagonal().array() += double(extra(row));
+                    w.exact(a0_row);
+                }
                 std::copy_n(w.x.data(), w.fp, out.m.row(Index(row)).data());
                 if (row_loss)
                     (*row_loss)[row] = observed_loss(w.rows.data(), w.conf.data(), size_t(w.n), w.rows.size(), w.fp,
@@ -438,13 +464,13 @@ void half_step(const CsrMatrix& x, const Padded& y, const MatrixXf& g, Padded& o
         }, 64);
         return;
     }
-    const MatrixXf a0 = regularized(g, y.f, opt.regularization);
+    const MatrixXf a0 = regularized(g, y.f, base);
     const size_t fp = size_t(y.m.cols());
     auto solver = [&] { return BlockSolver(fp, opt.alpha); };
     parallel_for_with_state(x.rows, ctx, solver, [&](BlockSolver& s, uint64_t begin, uint64_t end) {
         s.clear();
         for (uint64_t row = begin; row < end; ++row)
-            s.add(y.m, x.row_indices(uint32_t(row)), x.row_values(uint32_t(row)));
+            s.add(y.m, x.row_indices(uint32_t(row)), x.row_values(uint32_t(row)), extra(row));
         float* rows = out.m.row(Index(begin)).data();  // contiguous: the factors are row-major
         s.solve(a0.data(), rows, opt.cg_steps, ctx);
         if (row_loss)
@@ -505,8 +531,12 @@ constexpr ParamSpec kSolver{"solver", ParamType::Choice, "\"cg\"", 0, 0, "cg|cho
                             "\"cholesky\": the exact solve, slow, for checking"};
 constexpr ParamSpec kBinary{"binary", ParamType::Bool, "true", 0, 0, "", "",
                             "every observed pair weighs 1, also in folded-in baskets"};
+constexpr ParamSpec kRegularizationExponent{
+    "regularization_exponent", ParamType::Double, "0", 0, 4, "", "",
+    "ν: a user's or item's λ scales with its total confidence^ν (Rendle et al. 2022); 0: the same λ for all"};
 constexpr const ParamSpec* kParams[] = {&kFactors, &kIterations, &kRegularization, &kAlpha,
-                                        &kSeed,    &kCgSteps,    &kSolver,         &kBinary};
+                                        &kSeed,    &kCgSteps,    &kSolver,         &kBinary,
+                                        &kRegularizationExponent};
 
 // Both factor matrices in the kernels' padded layout plus as returned.
 MemoryEstimate training_memory(uint64_t n_users, uint64_t n_items, uint64_t f) {
@@ -516,6 +546,17 @@ MemoryEstimate training_memory(uint64_t n_users, uint64_t n_items, uint64_t f) {
 
 MemoryEstimate memory(const Params& params, uint64_t n_users, uint64_t n_items) {
     return training_memory(n_users, n_items, uint64_t(params.integer(kFactors)));
+}
+
+// Each row's lambda: rows of x against its columns (the other side).
+std::vector<float> row_lambdas(const CsrMatrix& x, const RowRegularization& reg, float alpha) {
+    std::vector<float> out(x.rows);
+    for (uint32_t r = 0; r < x.rows; ++r) {
+        double w = 0;
+        for (float v : x.row_values(r)) w += v;
+        out[r] = float(reg.lambda(double(x.cols), w, alpha));
+    }
+    return out;
 }
 
 }  // namespace
@@ -530,6 +571,7 @@ Options read_options(const Params& params) {
     o.cg_steps = uint32_t(params.integer(kCgSteps));
     o.cholesky = params.choice(kSolver) == "cholesky";
     o.binary = params.boolean(kBinary);
+    o.regularization_exponent = float(params.number(kRegularizationExponent));
     params.reject_unknown("als");
     return o;
 }
@@ -554,18 +596,31 @@ FactorPair fit(const CsrMatrix& x, const Options& opt, const Context& ctx,
 
     double total_confidence = double(x.rows) * x.cols;
     for (float w : x.values) total_confidence += double(opt.alpha) * w;
+    const RowRegularization reg = row_regularization(x, opt);
+    std::vector<float> user_lambda, item_lambda;  // empty: plain lambda
+    if (opt.regularization_exponent != 0.0f) {
+        user_lambda = row_lambdas(x, reg, opt.alpha);
+        item_lambda = row_lambdas(xt, reg, opt.alpha);
+    }
+    // The penalty sum_r lambda_r |v_r|^2 of one side.
+    auto penalty = [&](const Padded& side, const MatrixXf& gramian_of_side, const std::vector<float>& lambdas) {
+        if (lambdas.empty()) return double(opt.regularization) * double(gramian_of_side.trace());
+        double sum = 0;
+        for (Index r = 0; r < side.m.rows(); ++r) sum += double(lambdas[size_t(r)]) * double(side.m.row(r).squaredNorm());
+        return sum;
+    };
     std::vector<double> item_loss(x.cols);
     MatrixXf gy = gramian(items.m, ctx);
     for (uint32_t it = 1; it <= opt.iterations; ++it) {
         const auto start = std::chrono::steady_clock::now();
-        half_step(x, items, gy, users, opt, ctx, nullptr);
+        half_step(x, items, gy, users, opt, ctx, nullptr, user_lambda);
         const MatrixXf gx = gramian(users.m, ctx);
-        half_step(xt, users, gx, items, opt, ctx, &item_loss);
+        half_step(xt, users, gx, items, opt, ctx, &item_loss, item_lambda);
         gy = gramian(items.m, ctx);
         // Objective = sum_u x_u^T (Y^T Y) x_u + observed corrections + penalty,
         // and sum_u x_u^T G x_u = <X^T X, G>: both Gramians are at hand.
-        double loss = gx.cast<double>().cwiseProduct(gy.cast<double>()).sum() +
-                      double(opt.regularization) * (double(gx.trace()) + double(gy.trace()));
+        double loss = gx.cast<double>().cwiseProduct(gy.cast<double>()).sum() + penalty(users, gx, user_lambda) +
+                      penalty(items, gy, item_lambda);
         for (double l : item_loss) loss += l;
         // A non-finite factor makes a Gramian, and so the loss, non-finite.
         if (!std::isfinite(loss))
@@ -573,17 +628,45 @@ FactorPair fit(const CsrMatrix& x, const Options& opt, const Context& ctx,
                                 kScaleHint);
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         ctx.progress(format_progress(it, opt.iterations, loss / total_confidence, seconds));
-        if (after_iteration) after_iteration(it, FactorPair{users.unpadded(), items.unpadded()}, loss);
+        if (after_iteration) after_iteration(it, FactorPair{users.unpadded(), items.unpadded(), reg}, loss);
     }
-    return {users.unpadded(), items.unpadded()};
+    return {users.unpadded(), items.unpadded(), reg};
+}
+
+RowRegularization row_regularization(const CsrMatrix& x, const Options& opt) {
+    RowRegularization reg;
+    reg.exponent = opt.regularization_exponent;
+    reg.scale = opt.regularization;
+    if (opt.regularization_exponent == 0.0f) return reg;
+    // sum over users and items of n_r^nu, n_r the row's total confidence.
+    std::vector<double> item_weight(x.cols, 0.0);
+    double sum = 0;
+    for (uint32_t u = 0; u < x.rows; ++u) {
+        double w = 0;
+        auto items = x.row_indices(u);
+        auto weights = x.row_values(u);
+        for (size_t k = 0; k < items.size(); ++k) {
+            w += weights[k];
+            item_weight[items[k]] += weights[k];
+        }
+        sum += std::pow(double(x.cols) + double(opt.alpha) * w, double(opt.regularization_exponent));
+    }
+    for (double w : item_weight)
+        sum += std::pow(double(x.rows) + double(opt.alpha) * w, double(opt.regularization_exponent));
+    if (sum > 0) reg.scale = double(opt.regularization) * (double(x.rows) + double(x.cols)) / sum;
+    return reg;
 }
 
 double loss(const CsrMatrix& x, const FactorPair& m, const Options& opt) {
     const MatrixXd gy = m.items.cast<double>().transpose() * m.items.cast<double>();
+    const RowRegularization reg = row_regularization(x, opt);
+    const CsrMatrix xt = x.transpose();
     double sum = 0;
     for (uint32_t u = 0; u < x.rows; ++u) {
         const VectorXd xu = m.users.row(u).transpose().cast<double>();
-        sum += xu.dot(gy * xu) + double(opt.regularization) * xu.squaredNorm();
+        double w = 0;
+        for (float v : x.row_values(u)) w += v;
+        sum += xu.dot(gy * xu) + reg.lambda(double(x.cols), w, opt.alpha) * xu.squaredNorm();
         auto items = x.row_indices(u);
         auto weights = x.row_values(u);
         for (size_t k = 0; k < items.size(); ++k) {
@@ -592,11 +675,17 @@ double loss(const CsrMatrix& x, const FactorPair& m, const Options& opt) {
             sum += c * (1 - s) * (1 - s) - s * s;
         }
     }
-    return sum + double(opt.regularization) * m.items.cast<double>().squaredNorm();
+    for (uint32_t i = 0; i < xt.rows; ++i) {
+        double w = 0;
+        for (float v : xt.row_values(i)) w += v;
+        sum += reg.lambda(double(x.rows), w, opt.alpha) * m.items.row(i).cast<double>().squaredNorm();
+    }
+    return sum;
 }
 
 Eigen::VectorXf solve_row_cg(const Factors& y, std::span<const uint32_t> items, std::span<const float> weights,
-                             const Options& opt, const Eigen::VectorXf& start, uint32_t steps) {
+                             const Options& opt, const Eigen::VectorXf& start, uint32_t steps,
+                             std::optional<float> row_lambda) {
     check_sizes(y, items, weights, opt);
     const Padded yp(y);
     BlockSolver s(size_t(yp.m.cols()), opt.alpha);
@@ -604,16 +693,17 @@ Eigen::VectorXf solve_row_cg(const Factors& y, std::span<const uint32_t> items, 
     Padded x(1, yp.f);
     x.m.setZero();
     x.m.row(0).head(yp.f) = start.transpose();
-    s.solve(regularized(gramian(yp.m), yp.f, opt.regularization).data(), x.m.data(), steps, Context{});
+    s.solve(regularized(gramian(yp.m), yp.f, row_lambda.value_or(opt.regularization)).data(), x.m.data(), steps,
+            Context{});
     return x.m.row(0).head(yp.f).transpose();
 }
 
 Eigen::VectorXf solve_row_exact(const Factors& y, std::span<const uint32_t> items, std::span<const float> weights,
-                                const Options& opt) {
+                                const Options& opt, std::optional<float> row_lambda) {
     check_sizes(y, items, weights, opt);
     RowWork w(y.cols(), padded(y.cols()));
     w.gather(y, items, weights, opt.alpha);
-    w.exact(gramian_exact(y, y.cols(), opt.regularization));
+    w.exact(gramian_exact(y, y.cols(), row_lambda.value_or(opt.regularization)));
     return w.xs();
 }
 
@@ -623,7 +713,8 @@ class AlsScorer : public Scorer {
 public:
     AlsScorer(FactorPair m, float alpha, float regularization, bool binary)
         : m_(std::move(m)), alpha_(alpha), regularization_(regularization), binary_(binary),
-          a0_(gramian_exact(m_.items, m_.items.cols(), regularization)), norms_(m_.items.rowwise().norm()) {
+          a0_(gramian_exact(m_.items, m_.items.cols(), 0.0f)), norms_(m_.items.rowwise().norm()) {
+        if (m_.regularization.scale < 0) m_.regularization = RowRegularization{0.0f, regularization};
         // Item factors again in the padded layout of the kernels, with eight
         // extra pointers to a zero row so that a kernel call may always
         // take rows eight at a time.
@@ -677,7 +768,7 @@ public:
         RowWork w = basket_work(basket, items);
         if (w.n == 0) return true;
         VectorXd b;
-        auto llt = w.normal_equations(a0_, b);
+        auto llt = w.normal_equations(basket_a0(w), b);
         const VectorXd z = llt.solve(m_.items.row(item).transpose().cast<double>());
         const VectorXd s = w.ys() * z;
         for (Index k = 0; k < w.n; ++k)
@@ -699,6 +790,9 @@ public:
             w.put<uint64_t>(uint64_t(side->size()));
             w.append(side->data(), size_t(side->size()) * sizeof(float));
         }
+        // Added in 0.2.0 after what 0.1.0 wrote (plain lambda): nu and the scale.
+        w.put<float>(m_.regularization.exponent);
+        w.put<double>(m_.regularization.scale);
     }
 
 private:
@@ -738,10 +832,20 @@ private:
         w.gather(m_.items, items, weights, alpha_);
         return w;
     }
+    // Y^T Y + lambda_b I, lambda_b the basket's own (its row's in training).
+    MatrixXd basket_a0(const RowWork& w) const {
+        double weight = 0;
+        for (Index k = 0; k < w.n; ++k) weight += double(w.conf[size_t(k)]) / double(alpha_ == 0 ? 1 : alpha_);
+        if (alpha_ == 0) weight = double(w.n);  // conf is 0: the weights are not needed (lambda ignores them)
+        MatrixXd a = a0_;
+        a.diagonal().array() += m_.regularization.lambda(double(m_.items.rows()), weight, alpha_);
+        return a;
+    }
     RowWork fold_in(const Basket& basket) const {
         std::vector<uint32_t> items;
         RowWork w = basket_work(basket, items);
-        w.exact(a0_);
+        if (w.n > 0) w.exact(basket_a0(w));
+        else w.exact(a0_);
         return w;
     }
 
@@ -751,7 +855,7 @@ private:
     bool binary_;
     std::vector<float> items_padded_;        // item factors, rows padded to 8 floats
     std::vector<const float*> item_rows_;    // their rows, then 8 pointers to a zero row
-    MatrixXd a0_;    // Y^T Y + lambda I, for exact fold-in
+    MatrixXd a0_;    // Y^T Y, for exact fold-in (plus the basket's lambda)
     VectorXf norms_; // item factor norms, for cosine similarity
 };
 
@@ -777,11 +881,18 @@ std::unique_ptr<Scorer> read(ByteReader& r, uint32_t n_users, uint32_t n_items) 
     if (f == 0 || f > kMaxFactors || !std::isfinite(alpha) || alpha < 0 || !std::isfinite(regularization) ||
         regularization < 0 || binary > 1)
         throw corrupted("model is corrupted (ALS parameters)");
-    FactorPair m{Factors(n_users, f), Factors(n_items, f)};
+    FactorPair m{Factors(n_users, f), Factors(n_items, f), RowRegularization{0.0f, regularization}};
     for (Factors* side : {&m.users, &m.items}) {
         r.get_array_into(side->data(), uint64_t(side->size()));
         if (!std::all_of(side->data(), side->data() + side->size(), [](float x) { return std::isfinite(x); }))
             throw corrupted("model is corrupted (ALS factors not finite)");
+    }
+    if (r.remaining() > 0) {  // models of 0.1.0 end above
+        m.regularization.exponent = r.get<float>();
+        m.regularization.scale = r.get<double>();
+        if (!(m.regularization.exponent >= 0 && m.regularization.exponent <= 4) ||
+            !(m.regularization.scale >= 0 && std::isfinite(m.regularization.scale)))
+            throw corrupted("model is corrupted (ALS regularisation)");
     }
     return make_scorer(std::move(m), alpha, regularization, binary != 0);
 }

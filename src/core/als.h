@@ -26,6 +26,7 @@
 // total confidence sum_ui c_ui (users * items + alpha * sum w).
 #pragma once
 
+#include <cmath>
 #include <functional>
 
 #include <Eigen/Dense>
@@ -48,14 +49,41 @@ struct Options {
     uint32_t cg_steps = 3;
     bool cholesky = false;
     bool binary = true;  // every observed pair weighs 1 (else its summed quantity)
+    float regularization_exponent = 0.0f;  // nu of RowRegularization
 };
 
 // Reads and validates the parameters, rejecting unknown ones.
 Options read_options(const Params& params);
 
+// Frequency-scaled regularisation (Rendle, Krichene, Zhang & Koren 2022,
+// "Revisiting the performance of iALS", after Zhou et al. 2008): row r (a
+// user or an item) is regularised by
+//   lambda_r = scale * n_r^nu,  n_r = sum over the other side of c_r. =
+//              (size of the other side) + alpha * (sum of the row's weights),
+// its total confidence: the paper's |I_u| + alpha_0 |I| up to the factor
+// 1 + alpha (our c = 1 + alpha for an observed pair, 1 otherwise, is its
+// weight 1 observed, alpha_0 = 1 / (1 + alpha) unobserved). scale = lambda
+// (|U| + |I|) / (sum over all users and items of n_r^nu), the paper's
+// rescaling to the scale of nu = 0, so that good lambdas stay comparable
+// across nu. nu = 0 (regularization_exponent's default) is plain lambda for
+// every row, as before 0.2.0; nu = 1, the paper's recipe, measured as well
+// on online-retail and better on complete-journey (bench/accuracy.sh als)
+// but worse on small planted-structure data (README.md, "als").
+struct RowRegularization {
+    float exponent = 0.0f;  // nu
+    double scale = -1.0;    // < 0: not set (plain regularization)
+    double lambda(double n_other, double weight_sum, float alpha) const {
+        return exponent == 0.0f ? scale : scale * std::pow(n_other + double(alpha) * weight_sum, double(exponent));
+    }
+};
+
+// The scale of training on X (users x items) with these options.
+RowRegularization row_regularization(const CsrMatrix& x, const Options& opt);
+
 struct FactorPair {
     Factors users;  // n_users x factors
     Factors items;  // n_items x factors
+    RowRegularization regularization{};  // as trained (fit sets it)
 };
 
 // Trains on X (users x items). If given, after_iteration(it, factors, loss)
@@ -67,11 +95,13 @@ FactorPair fit(const CsrMatrix& x, const Options& opt, const Context& ctx,
 double loss(const CsrMatrix& x, const FactorPair& m, const Options& opt);
 
 // One row's solve against fixed factors `y` (exposed for tests): `steps`
-// conjugate-gradient steps from `start`, or the exact solution.
+// conjugate-gradient steps from `start`, or the exact solution, with the
+// row's lambda (default: opt.regularization).
 Eigen::VectorXf solve_row_cg(const Factors& y, std::span<const uint32_t> items, std::span<const float> weights,
-                             const Options& opt, const Eigen::VectorXf& start, uint32_t steps);
+                             const Options& opt, const Eigen::VectorXf& start, uint32_t steps,
+                             std::optional<float> row_lambda = std::nullopt);
 Eigen::VectorXf solve_row_exact(const Factors& y, std::span<const uint32_t> items, std::span<const float> weights,
-                                const Options& opt);
+                                const Options& opt, std::optional<float> row_lambda = std::nullopt);
 
 // The Scorer: a known user is scored with their learned vector. An anonymous
 // basket is folded in by the exact least-squares solve against the item

@@ -14,6 +14,38 @@
 
 namespace recsys::bpr {
 
+void AliasTable::build(std::span<const double> weights) {
+    const size_t n = weights.size();
+    threshold_.assign(n, 1.0f);
+    alias_.resize(n);
+    std::iota(alias_.begin(), alias_.end(), 0u);
+    double sum = 0;
+    for (double w : weights) sum += w;
+    if (n == 0 || !(sum > 0)) return;  // all zero: uniform
+    // Each slot holds probability 1/n: its own index's share p_k n (scaled
+    // so slots hold 1), topped up from an index with more than 1 left.
+    std::vector<double> scaled(n);
+    std::vector<uint32_t> small, large;
+    for (size_t k = 0; k < n; ++k) {
+        scaled[k] = weights[k] * double(n) / sum;
+        (scaled[k] < 1.0 ? small : large).push_back(uint32_t(k));
+    }
+    while (!small.empty() && !large.empty()) {
+        const uint32_t s = small.back(), l = large.back();
+        small.pop_back();
+        threshold_[s] = float(scaled[s]);
+        alias_[s] = l;
+        scaled[l] -= 1.0 - scaled[s];
+        if (scaled[l] < 1.0) {
+            large.pop_back();
+            small.push_back(l);
+        }
+    }
+    // What remains holds 1 up to rounding: keeps its own index.
+    for (uint32_t k : small) threshold_[k] = 1.0f;
+    for (uint32_t k : large) threshold_[k] = 1.0f;
+}
+
 namespace {
 
 using Eigen::Index;
@@ -30,15 +62,24 @@ bool contains(std::span<const uint32_t> sorted, uint32_t item) {
     return std::binary_search(sorted.begin(), sorted.end(), item);
 }
 
-// A uniform item for which bought(item) is false, or nothing if tries run
+// An item drawn by `pick` (uniformly from n_items without a sampler, else
+// by the sampler) for which bought(item) is false, or nothing if tries run
 // out (the user bought almost everything).
 template <typename Bought>
-std::optional<uint32_t> sample_negative(SplitMix64& rng, uint32_t n_items, Bought bought) {
+std::optional<uint32_t> sample_negative(SplitMix64& rng, uint32_t n_items, const AliasTable* sampler, Bought bought) {
     for (int t = 0; t < kNegativeTries; ++t) {
-        const uint32_t j = rng.below(n_items);
+        const uint32_t j = sampler ? sampler->draw(rng) : rng.below(n_items);
         if (!bought(j)) return j;
     }
     return std::nullopt;
+}
+
+// Per item, the weight of popularity sampling: buyers^exponent.
+std::vector<double> sampling_weights(const CsrMatrix& x, double exponent) {
+    std::vector<double> count(x.cols, 0.0);
+    for (uint32_t i : x.indices) count[i] += 1;
+    for (double& c : count) c = c > 0 ? std::pow(c, exponent) : 0.0;
+    return count;
 }
 
 // An SGD sample's rows: the user's factors, and the bought and the not
@@ -215,6 +256,7 @@ struct Stratum {
     uint64_t n_pairs;
     const uint32_t* negatives;
     uint32_t n_negatives;
+    const AliasTable* sampler;  // over negatives[0 .. n_negatives), or null: uniform
     uint64_t seed;
 };
 
@@ -246,7 +288,7 @@ template <bool Bitmap>
     auto draw = [&](uint64_t n) {
         Drawn& d = ahead[n % kAhead];
         d.pair = s.pairs + rng.below64(s.n_pairs);
-        d.negative = s.negatives[rng.below(s.n_negatives)];
+        d.negative = s.negatives[s.sampler ? s.sampler->draw(rng) : rng.below(s.n_negatives)];
         __builtin_prefetch(d.pair);
         prefetch_row(t.items.row(d.negative), f + 1);
     };
@@ -283,7 +325,7 @@ template <bool Bitmap>
         j = drawn.negative;
         if (!bought(p.user, j)) return true;
         const auto k =
-            sample_negative(rng, s.n_negatives, [&](uint32_t k) { return bought(p.user, s.negatives[k]); });
+            sample_negative(rng, s.n_negatives, s.sampler, [&](uint32_t k) { return bought(p.user, s.negatives[k]); });
         if (k) j = s.negatives[*k];
         return k.has_value();
     };
@@ -352,8 +394,9 @@ __attribute__((target_clones("arch=x86-64-v3", "default"))) StratumStats run_str
 
 class BprScorer : public Scorer {
 public:
-    BprScorer(BprFactors m, const Options& opt)
-        : m_(std::move(m)), opt_(opt), norms_(m_.items.rowwise().norm()) {}
+    BprScorer(BprFactors m, const Options& opt) : m_(std::move(m)), opt_(opt), norms_(m_.items.rowwise().norm()) {
+        if (!m_.sampling_weights.empty()) sampler_.emplace(m_.sampling_weights);
+    }
 
     void score(const Basket& basket, std::optional<uint32_t> user, std::span<float> out) const override {
         Eigen::Map<Eigen::VectorXf> scores(out.data(), Index(out.size()));
@@ -387,6 +430,15 @@ public:
         }
         w.put<uint64_t>(uint64_t(m_.bias.size()));
         w.append(m_.bias.data(), size_t(m_.bias.size()) * sizeof(float));
+        // Added in 0.2.0, after what 0.1.0 wrote (whose models end above
+        // and sampled uniformly): the sampling, and the buyers per item.
+        const auto& weights = m_.sampling_weights;
+        w.put<uint8_t>(weights.empty() ? 0 : 1);
+        if (!weights.empty()) {
+            w.put<float>(opt_.popularity_exponent);
+            w.put<uint64_t>(uint64_t(weights.size()));
+            for (double b : weights) w.put<double>(b);
+        }
     }
 
 private:
@@ -408,7 +460,7 @@ private:
         const uint64_t steps = std::min<uint64_t>(uint64_t(opt_.iterations) * items.size(), kMaxFoldInSteps);
         for (uint64_t s = 0; s < steps; ++s) {
             const uint32_t i = items[rng.below(uint32_t(items.size()))];
-            const auto j = sample_negative(rng, n_items, [&](uint32_t item) { return contains(items, item); });
+            const auto j = sample_negative(rng, n_items, sampler_ ? &*sampler_ : nullptr, [&](uint32_t item) { return contains(items, item); });
             if (!j) continue;
             user_step(x.data(), y + i * f, y + *j * f, m_.bias[i], m_.bias[*j], size_t(f), opt_.learning_rate,
                       opt_.regularization);
@@ -419,6 +471,7 @@ private:
     BprFactors m_;
     Options opt_;
     Eigen::VectorXf norms_;  // item factor norms, for cosine similarity
+    std::optional<AliasTable> sampler_;  // fold-in's negatives, as in training
 };
 
 }  // namespace
@@ -431,11 +484,17 @@ constexpr ParamSpec kIterations{"iterations", ParamType::Int, "100", 1, 100000, 
                                 "epochs: each draws one (user, bought, not bought) triple per purchase"};
 constexpr ParamSpec kLearningRate{"learning_rate", ParamType::Double, "0.01", 1e-9, 10, "", "[0.01, 0.05]",
                                   "SGD step size"};
-constexpr ParamSpec kRegularization{"regularization", ParamType::Double, "0.01", 0, 1e3, "", "[0.001, 0.01]",
+constexpr ParamSpec kRegularization{"regularization", ParamType::Double, "0.001", 0, 1e3, "", "[0.001, 0.01]",
                                     "L2 regularisation of factors and biases"};
 constexpr ParamSpec kSeed{"seed", ParamType::Int, "42", 0, 9223372036854775807.0, "", "",
                           "initialisation and sampling"};
-constexpr const ParamSpec* kParams[] = {&kFactors, &kIterations, &kLearningRate, &kRegularization, &kSeed};
+constexpr ParamSpec kNegativeSampling{"negative_sampling", ParamType::Choice, "\"popularity\"", 0, 0,
+                                      "popularity|uniform", "",
+                                      "not-bought items drawn in proportion to buyers^popularity_exponent, or uniformly"};
+constexpr ParamSpec kPopularityExponent{"popularity_exponent", ParamType::Double, "0.25", 0, 1, "", "",
+                                        "popularity sampling draws an item in proportion to its buyers^exponent"};
+constexpr const ParamSpec* kParams[] = {&kFactors, &kIterations,       &kLearningRate,      &kRegularization,
+                                        &kSeed,    &kNegativeSampling, &kPopularityExponent};
 
 // Factor rows while training (padded to cache lines) and as returned.
 MemoryEstimate training_memory(uint64_t n_users, uint64_t n_items, uint64_t f) {
@@ -455,6 +514,8 @@ Options read_options(const Params& params) {
     o.learning_rate = float(params.number(kLearningRate));
     o.regularization = float(params.number(kRegularization));
     o.seed = uint64_t(params.integer(kSeed));
+    o.popularity_sampling = params.choice(kNegativeSampling) == "popularity";
+    o.popularity_exponent = float(params.number(kPopularityExponent));
     params.reject_unknown("bpr");
     return o;
 }
@@ -524,6 +585,11 @@ BprFactors fit(const CsrMatrix& x, const Options& opt, const Context& ctx,
     const Training training{x, bitmap.data(), words, users, items, f, opt.learning_rate, opt.regularization,
                             opt.interleave_steps, ctx};
     std::vector<StratumStats> stratum_stats(uint64_t(groups) * groups);
+    // Popularity sampling: per item group, an alias table over its items
+    // weighted by their buyers, rebuilt when the groups are dealt.
+    const std::vector<double> weights = opt.popularity_sampling ? sampling_weights(x, opt.popularity_exponent) : std::vector<double>{};
+    std::vector<AliasTable> samplers(opt.popularity_sampling ? groups : 0);
+    std::vector<double> group_weights;
     for (uint32_t epoch = 1; epoch <= opt.iterations; ++epoch) {
         const auto start = std::chrono::steady_clock::now();
         ctx.check_cancel();
@@ -531,6 +597,12 @@ BprFactors fit(const CsrMatrix& x, const Options& opt, const Context& ctx,
         for (uint32_t b = 0; b < groups; ++b)
             for (uint32_t k = group_start(b, x.cols); k < group_start(b + 1, x.cols); ++k)
                 item_group[item_order[k]] = b;
+        for (uint32_t b = 0; b < samplers.size(); ++b) {
+            group_weights.clear();
+            for (uint32_t k = group_start(b, x.cols); k < group_start(b + 1, x.cols); ++k)
+                group_weights.push_back(weights[item_order[k]]);
+            samplers[b].build(group_weights);
+        }
         parallel_for(
             groups, ctx,
             [&](uint64_t begin, uint64_t end) {
@@ -548,6 +620,7 @@ BprFactors fit(const CsrMatrix& x, const Options& opt, const Context& ctx,
                                         stratum_start[stratum + 1] - stratum_start[stratum],
                                         item_order.data() + group_start(b, x.cols),
                                         group_start(b + 1, x.cols) - group_start(b, x.cols),
+                                        samplers.empty() ? nullptr : &samplers[b],
                                         mix_seed(opt.seed, epoch, stratum)};
                         stratum_stats[stratum] =
                             use_bitmap ? run_stratum_with_bitmap(training, s) : run_stratum_with_search(training, s);
@@ -576,7 +649,7 @@ BprFactors fit(const CsrMatrix& x, const Options& opt, const Context& ctx,
         ctx.progress(buf);
         if (after_epoch) after_epoch(epoch, stats);
     }
-    return BprFactors{users.columns(0, f), items.columns(0, f), items.columns(f, 1).col(0)};
+    return BprFactors{users.columns(0, f), items.columns(0, f), items.columns(f, 1).col(0), std::vector<double>(weights)};
 }
 
 std::unique_ptr<Scorer> make_scorer(BprFactors factors, const Options& opt) {
@@ -598,7 +671,7 @@ std::unique_ptr<Scorer> read(ByteReader& r, uint32_t n_users, uint32_t n_items) 
     if (opt.factors == 0 || opt.factors > kMaxFactors || opt.iterations == 0 || !std::isfinite(opt.learning_rate) ||
         opt.learning_rate <= 0 || !std::isfinite(opt.regularization) || opt.regularization < 0)
         throw corrupted("model is corrupted (BPR parameters)");
-    BprFactors m{Factors(n_users, opt.factors), Factors(n_items, opt.factors), Eigen::VectorXf(n_items)};
+    BprFactors m{Factors(n_users, opt.factors), Factors(n_items, opt.factors), Eigen::VectorXf(n_items), {}};
     auto read_floats = [&](float* dst, uint64_t count) {
         r.get_array_into(dst, count);
         if (!std::all_of(dst, dst + count, [](float x) { return std::isfinite(x); }))
@@ -607,6 +680,24 @@ std::unique_ptr<Scorer> read(ByteReader& r, uint32_t n_users, uint32_t n_items) 
     read_floats(m.users.data(), uint64_t(m.users.size()));
     read_floats(m.items.data(), uint64_t(m.items.size()));
     read_floats(m.bias.data(), n_items);
+    // Models of 0.1.0 end here (uniform sampling).
+    if (r.remaining() > 0) {
+        const uint8_t sampling = r.get<uint8_t>();
+        if (sampling > 1) throw corrupted("model is corrupted (BPR negative sampling)");
+        opt.popularity_sampling = sampling == 1;
+        if (opt.popularity_sampling) {
+            opt.popularity_exponent = r.get<float>();
+            if (!(opt.popularity_exponent >= 0 && opt.popularity_exponent <= 1))
+                throw corrupted("model is corrupted (BPR popularity exponent)");
+            m.sampling_weights.resize(n_items);
+            r.get_array_into(m.sampling_weights.data(), n_items);
+            if (!std::all_of(m.sampling_weights.begin(), m.sampling_weights.end(),
+                             [](double w) { return std::isfinite(w) && w >= 0; }))
+                throw corrupted("model is corrupted (BPR sampling weights)");
+        }
+    } else {
+        opt.popularity_sampling = false;
+    }
     return make_scorer(std::move(m), opt);
 }
 

@@ -10,7 +10,9 @@
 // item group min_group_items items). Stratum (a, b) draws as many triples as
 // it has pairs: each an observed pair of user group a and item group b,
 // uniformly, and a negative uniformly from item group b, redrawn if the user
-// bought it. The G strata (a, a + p mod G) of phase p share no user and no
+// bought it (with negative_sampling "popularity", the default, the negative
+// is drawn among group b's items in proportion to buyers^popularity_exponent,
+// by an alias table built per group and epoch; "uniform": uniformly). The G strata (a, a + p mod G) of phase p share no user and no
 // item and run in parallel; over epochs every item meets every other as a
 // negative. Parameters: factors (64), iterations (epochs, 100),
 // learning_rate (0.01), regularization (0.01), seed (42).
@@ -28,10 +30,13 @@
 #pragma once
 
 #include <functional>
+#include <span>
+#include <vector>
 
 #include <Eigen/Dense>
 
 #include "model.h"
+#include "rng.h"
 
 namespace recsys::bpr {
 
@@ -43,8 +48,12 @@ struct Options {
     uint32_t factors = 64;
     uint32_t iterations = 100;
     float learning_rate = 0.01f;
-    float regularization = 0.01f;
+    float regularization = 0.001f;
     uint64_t seed = 42;
+    // Negatives in proportion to buyers^popularity_exponent (else uniform
+    // over items).
+    bool popularity_sampling = true;
+    float popularity_exponent = 0.25f;
     // Not a parameter: up to this size, training keeps a bitmap of who bought
     // what (a bit per user and item) to check sampled negatives fast; above
     // it, it searches each user's sorted items. Both give the same model.
@@ -59,6 +68,28 @@ struct Options {
     bool interleave_steps = true;
 };
 
+// Draws index k of n with probability weight[k] / sum of weights, in O(1)
+// (Walker's alias method, built by Vose's algorithm in O(n)). Weights are
+// finite and >= 0; if they are all 0, every index is equally likely.
+class AliasTable {
+public:
+    AliasTable() = default;
+    explicit AliasTable(std::span<const double> weights) { build(weights); }
+    void build(std::span<const double> weights);
+    uint32_t size() const { return uint32_t(threshold_.size()); }
+    // One 64-bit draw: its high half picks a slot, its low 24 bits whether
+    // the slot's own index or its alias is returned.
+    uint32_t draw(SplitMix64& rng) const {
+        const uint64_t r = rng.next();
+        const uint32_t k = uint32_t(((r >> 32) * threshold_.size()) >> 32);
+        return float(r & 0xFFFFFF) * 0x1.0p-24f < threshold_[k] ? k : alias_[k];
+    }
+
+private:
+    std::vector<float> threshold_;
+    std::vector<uint32_t> alias_;
+};
+
 // Reads and validates the parameters, rejecting unknown ones.
 Options read_options(const Params& params);
 
@@ -66,6 +97,9 @@ struct BprFactors {
     Factors users;         // n_users x factors
     Factors items;         // n_items x factors
     Eigen::VectorXf bias;  // n_items
+    // Per item, the weights negatives were sampled by, for fold-in
+    // to sample the same way; empty: uniformly.
+    std::vector<double> sampling_weights;
 };
 
 // What an epoch saw, measured on its own samples before each update.

@@ -250,6 +250,22 @@ DECLARE
     cand_score double precision;
     eval_s double precision;
     trained boolean;
+    -- The time budget: each candidate's cost (train + evaluate seconds) is
+    -- estimated before it starts, from the last measured candidate of its
+    -- algorithm scaled by size (the registry's memory estimate x iterations),
+    -- or, for an algorithm not measured yet, as the costliest candidate so
+    -- far (at least 3 x popularity's). It must fit in what is left of the
+    -- budget together with retraining the winner on all rows.
+    costs jsonb := '{}';
+    max_cost double precision := 0;
+    pop_cost double precision;
+    est double precision;
+    size_c double precision;
+    left_s double precision;
+    reserve double precision;
+    retrain_factor double precision;
+    budget_s double precision;
+    budget_skips integer := 0;
 BEGIN
     ---------------------------------------------------------------- arguments
     IF recsys_tune_with_path.name IS NULL OR length(recsys_tune_with_path.name) = 0 THEN
@@ -388,6 +404,9 @@ BEGIN
                           recsys_tune_with_path.validation_fraction, ceil(0.5 / recsys_tune_with_path.validation_fraction));
     END IF;
 
+    retrain_factor := 1.0 / (1.0 - recsys_tune_with_path.validation_fraction);
+    budget_s := extract(epoch FROM recsys_tune_with_path.budget);
+
     ------------------------------------------------------------------ search
     -- max_candidates counts trained candidates, coarse and fine together; when
     -- the grid does not fit, a quarter is kept for the fine step, and what the
@@ -434,6 +453,32 @@ BEGIN
                              recsys_tune_with_path.budget, tried;
                 EXIT phases;
             END IF;
+            IF recsys_tune_with_path.budget IS NOT NULL AND tried >= 1 THEN
+                size_c := coalesce((recsys.recsys_memory_estimate(c ->> 'algorithm', c -> 'params', n_users, n_items)
+                                    ->> 'bytes')::double precision, 1)
+                          * coalesce((c -> 'params' ->> 'iterations')::double precision,
+                                     (SELECT (ap.default_value #>> '{}')::double precision
+                                        FROM recsys.algorithm_parameters(c ->> 'algorithm') ap
+                                       WHERE ap.parameter = 'iterations'), 1);
+                est := CASE WHEN costs ? (c ->> 'algorithm')
+                            THEN greatest(pop_cost, (costs -> (c ->> 'algorithm') ->> 'seconds')::double precision
+                                                    * size_c / (costs -> (c ->> 'algorithm') ->> 'size')::double precision)
+                            ELSE greatest(max_cost, 3 * pop_cost) END;
+                -- If it wins it is retrained on all rows; else the best so far is.
+                reserve := greatest(est, (best ->> 'train_seconds')::double precision) * retrain_factor;
+                left_s := budget_s - extract(epoch FROM clock_timestamp() - started);
+                IF est + reserve > left_s THEN
+                    bad := format('estimated %s s and %s s to retrain it on all rows, %s s of the budget left',
+                                  round(est::numeric, 2), round((est * retrain_factor)::numeric, 2),
+                                  round(greatest(left_s, 0)::numeric, 2));
+                    RAISE NOTICE 'tune: skipping % %: %', c ->> 'algorithm', c -> 'params', bad
+                        USING HINT = 'Raise the budget to try it.';
+                    skipped := skipped || jsonb_build_object('algorithm', c -> 'algorithm', 'params', c -> 'params',
+                                                             'reason', bad);
+                    budget_skips := budget_skips + 1;
+                    CONTINUE;
+                END IF;
+            END IF;
             bad := recsys.recsys_tune_too_big(c ->> 'algorithm', c -> 'params', n_users, n_items);
             IF bad IS NOT NULL THEN
                 RAISE NOTICE 'tune: skipping % %: %', c ->> 'algorithm', c -> 'params', bad
@@ -458,6 +503,31 @@ BEGIN
             t0 := clock_timestamp();
             eval := recsys.recsys_evaluate(scratch, test_query, k, caller_path);
             eval_s := extract(epoch FROM clock_timestamp() - t0);
+            est := (info ->> 'train_seconds')::double precision + eval_s;
+            size_c := coalesce((recsys.recsys_memory_estimate(c ->> 'algorithm', c -> 'params', n_users, n_items)
+                                ->> 'bytes')::double precision, 1)
+                      * coalesce((c -> 'params' ->> 'iterations')::double precision,
+                                 (SELECT (ap.default_value #>> '{}')::double precision
+                                    FROM recsys.algorithm_parameters(c ->> 'algorithm') ap
+                                   WHERE ap.parameter = 'iterations'), 1);
+            costs := costs || jsonb_build_object(c ->> 'algorithm', jsonb_build_object('seconds', est, 'size', size_c));
+            max_cost := greatest(max_cost, est);
+            IF pop_cost IS NULL THEN
+                pop_cost := est;  -- the first candidate: popularity
+                -- Too small a budget for any candidate: the split, popularity
+                -- and its retraining on all rows do not fit in it.
+                left_s := extract(epoch FROM clock_timestamp() - started)
+                          + (info ->> 'train_seconds')::double precision * retrain_factor;
+                IF recsys_tune_with_path.budget IS NOT NULL AND left_s > budget_s THEN
+                    RAISE EXCEPTION 'budget of % is too small for any candidate: the smallest feasible budget here is % s',
+                                    recsys_tune_with_path.budget, ceil(left_s * 1.05 * 100) / 100
+                        USING ERRCODE = 'invalid_parameter_value',
+                              HINT = format('The validation split and popularity, the cheapest candidate (with its '
+                                            'retraining on all rows), took %s s; every other candidate needs more. '
+                                            'Pass a larger budget, e.g. budget => interval ''5 minutes''.',
+                                            round(left_s::numeric, 2));
+                END IF;
+            END IF;
             cand_score := (eval -> 'all' ->> metric_name)::double precision;
             results := results || jsonb_build_object(
                 'candidate', tried, 'phase', phase, 'algorithm', c -> 'algorithm', 'params', c -> 'params',
@@ -481,6 +551,8 @@ BEGIN
     END LOOP;
     IF stopped_by <> 'budget' AND tried >= recsys_tune_with_path.max_candidates THEN
         stopped_by := 'max_candidates';
+    ELSIF stopped_by = 'search space exhausted' AND budget_skips > 0 THEN
+        stopped_by := 'budget';
     END IF;
     PERFORM recsys.drop_model(scratch, if_exists => true);
 

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Accuracy on every shared data set with issue 14's protocol (bench/accuracy_core):
+# one JSON line per (data set, algorithm, parameters): nDCG@10 and recall@20.
+# Usage: bench/accuracy.sh [section ...]   sections: bpr als (default: both)
+# Needs ../shared/data; builds build/bench_accuracy_core.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DATA=${DATA:-../shared/data}
+[ -d "$DATA" ] || { echo '{"bench": "accuracy", "skipped": "no ../shared/data"}'; exit 0; }
+cmake --build build -j2 --target bench_accuracy_core >/dev/null
+B=build/bench_accuracy_core
+SETS="online-retail online-retail-ii complete-journey clickstream"
+tmp=$(mktemp -d /tmp/recsys-accuracy.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+for d in $SETS; do bench/pairs.py "$d" "$DATA" > "$tmp/$d.csv"; done
+sections=${*:-bpr als}
+for s in $sections; do
+    for d in $SETS; do
+        case $s in
+        bpr)
+            $B "$tmp/$d.csv" "$d" popularity '{}'
+            $B "$tmp/$d.csv" "$d" als '{}'
+            $B "$tmp/$d.csv" "$d" bpr '{}' '{"negative_sampling": "uniform"}' \
+                '{"negative_sampling": "uniform", "learning_rate": 0.01, "regularization": 0.01}' \
+                '{"popularity_exponent": 0.5}' '{"popularity_exponent": 1}' ;;
+        als)  # frequency-scaled regularisation: nu x alpha x lambda
+            [ "$d" = online-retail ] || [ "$d" = complete-journey ] || continue
+            grid=()
+            for nu in 0 0.5 1; do for a in 1 10; do for l in 3 10 30; do
+                grid+=("{\"regularization_exponent\": $nu, \"alpha\": $a, \"regularization\": $l}")
+            done; done; done
+            $B "$tmp/$d.csv" "$d" als "${grid[@]}" ;;
+        esac
+    done
+done
