@@ -282,7 +282,7 @@ std::unique_ptr<Learner> fit_xgb(std::string_view kind, const TrainingSet& t, co
             const char* out = nullptr;
             xgb_check(XGBoosterEvalOneIter(b.h, it, &valid.h, names, 1, &out), "evaluation");
             const double value = eval_value(out);
-            line += std::string(": ") + (rank ? "validation ndcg " : "validation " + metric + " ") + num(value);
+            line += std::string(": ") + (rank ? "validation ndcg " : "validation " + (metric == "logloss" ? std::string("log-loss") : metric) + " ") + num(value);
             if (it == 0 || (rank ? value > best_value : value < best_value)) {
                 best = it;
                 best_value = value;

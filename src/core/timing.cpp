@@ -429,7 +429,8 @@ TrainingRows training_rows(std::span<const Purchase> purchases, uint32_t n_users
             out.x.cols = f.x.cols;
             out.x.names = f.x.names;
         }
-        const std::vector<Target> y = targets(purchases, n_users, ck, out.end, ctx);
+        // Every cutoff's targets are observed for as long as the latest one's.
+        const std::vector<Target> y = targets(purchases, n_users, ck, ck + (out.end - cutoff), ctx);
         out.cutoffs.push_back(ck);
         for (uint32_t u = 0; u < n_users; ++u) {
             if (f.purchase_days[u] == 1) out.one_purchase.push_back(y[u]);
@@ -619,6 +620,7 @@ Model train_timing(std::span<const Purchase> purchases, IdMap users, IdMap items
                    const features::ItemAttributes& attributes, std::string_view params_json, const Context& ctx,
                    Report* report) {
     const uint32_t n_users = users.size(), n_items = items.size();
+    check_params(params_json);
     const Config c = parse_config(params_json);
     TrainingRows rows = training_rows(purchases, n_users, n_items, attributes, params_json, ctx);
     const size_t d = rows.x.cols;

@@ -48,8 +48,10 @@
 // stops at the first c_k with no purchase before it). Default cutoff: the
 // data's end (latest ts + 1 s) - H days, so that every row's "within H" is
 // observed. Rows: customers with >= 2 purchase days before c_k; features
-// at c_k, targets from the purchases in [c_k, end): every row is labelled
-// from purchases before the end of the training data, so an evaluation on
+// at c_k, targets from the purchases in [c_k, c_k + (end - cutoff)): every
+// cutoff's customers are followed for the same time as the latest cutoff's
+// (so that stacked rows are alike), and every row is labelled from
+// purchases before the end of the training data, so an evaluation on
 // purchases after it (evaluate_timing, the bench) is strictly later in time.
 // Customers with one purchase day get the fallback (below) instead.
 //
