@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <ctime>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <numeric>
@@ -405,10 +406,17 @@ TrainingRows training_rows(std::span<const Purchase> purchases, uint32_t n_users
     out.end = max_ts + 1;
     const int64_t h = int64_t(std::llround(c.horizon * kSecondsPerDay));
     const int64_t cutoff = c.cutoff ? *c.cutoff : out.end - h;
-    auto day_text = [](int64_t ts) { return std::to_string(ts) + " (" + std::to_string(ts / kSecondsPerDay) + " days since 1970)"; };
+    auto day_text = [](int64_t ts) {  // UTC, "YYYY-MM-DD HH:MM:SS"
+        const time_t t = time_t(ts);
+        std::tm tm{};
+        gmtime_r(&t, &tm);
+        char buf[32];
+        std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+        return std::string(buf);
+    };
     if (cutoff <= min_ts || cutoff >= out.end)
-        throw invalid_input("the cutoff " + day_text(cutoff) + " is outside the data, which spans " + day_text(min_ts) +
-                                " to " + day_text(max_ts),
+        throw invalid_input("the cutoff " + day_text(cutoff) + " UTC is outside the data, which spans " + day_text(min_ts) +
+                                " to " + day_text(max_ts) + " UTC",
                             "Choose a cutoff after the first purchase and at least horizon_days before the last.");
     if (cutoff + h > out.end)
         throw invalid_input("the cutoff is less than horizon_days (" + json(c.horizon).dump() +

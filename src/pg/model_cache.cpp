@@ -42,6 +42,19 @@ struct Trained {
 };
 std::optional<Trained> last_trained;
 
+// The cached models go at backend exit before the C++ static destructors
+// run: a model holding an XGBoost booster (ranker, timing) must be freed
+// while XGBoost's own lazily built statics, destroyed before `cache`, still
+// live (freeing it later crashed the exiting backend).
+void release_models(int, Datum) {
+    try {
+        cache.models.clear();
+        cache.bytes = 0;
+    } catch (...) {
+    }
+}
+bool release_registered = false;
+
 // What the cache counts for a model: its stored bytes plus its id maps.
 size_t counted_bytes(const Model& m, size_t stored) { return stored + 64 * (size_t(m.n_users()) + m.n_items()); }
 
@@ -232,6 +245,10 @@ CachedModel load_model(FunctionCallInfo fcinfo, const std::optional<std::string>
     if (it != cache.models.end()) {
         if (!it->second.transient) cache.bytes -= it->second.bytes;
         cache.models.erase(it);
+    }
+    if (!release_registered) {
+        pg_call([] { on_proc_exit(release_models, 0); });
+        release_registered = true;
     }
     Entry entry{version, model, owner ? owner : "", counted_bytes(*model, stored), ++cache.tick, false};
     entry.transient = entry.bytes > limit;

@@ -13,32 +13,16 @@ RETURNS TABLE (model bytea, report jsonb)
 COMMENT ON FUNCTION recsys_ranker_train(text, text, jsonb, text) IS
     'Trains a ranker on wrapped purchase and item queries (used by train_ranker); returns the model and its report.';
 
--- The caller's queries run with the caller's search_path (read_query sets
--- it); the wrapping around them is qualified throughout.
-CREATE FUNCTION recsys_train_ranker_with_path(name text, purchases_query text, items_query text, params jsonb,
-                                              search_path text)
-RETURNS jsonb LANGUAGE plpgsql SET search_path = pg_catalog, recsys, pg_temp AS $$
+-- The caller's purchases query checked for its columns and wrapped for
+-- read_purchases (src/pg/purchase_reader.h): user_id, item_id, ts in epoch
+-- seconds, quantity and price (NULL when absent) and whether price is
+-- there. Used by train_ranker and train_timing.
+CREATE FUNCTION recsys_purchases_source(purchases_query text, search_path text)
+RETURNS text LANGUAGE plpgsql STRICT SET search_path = pg_catalog, recsys, pg_temp AS $$
 DECLARE
     source text;
-    items_source text;
     columns text[];
-    params_ constant jsonb := coalesce(params, '{}');
-    started timestamptz;
-    trained bytea;
-    report jsonb;
 BEGIN
-    IF purchases_query IS NULL THEN
-        RAISE EXCEPTION 'purchases_query must not be NULL' USING ERRCODE = 'invalid_parameter_value',
-            HINT = 'e.g. train_ranker(''shop'', ''SELECT customer_id AS user_id, stock_code AS item_id, invoice_date AS ts FROM purchases'').';
-    END IF;
-    IF jsonb_typeof(params_) <> 'object' THEN
-        RAISE EXCEPTION 'params must be a jsonb object, got %', jsonb_typeof(params_)
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Map parameter names to values, e.g. ''{"learner": "forest"}'', or pass ''{}'' for the defaults.';
-    END IF;
-    -- What can be checked without the data fails before the rows are read.
-    PERFORM recsys.recsys_check_can_store(name);
-    PERFORM recsys.recsys_ranker_check_params(params_);
     source := recsys.recsys_query_body(purchases_query);
     columns := recsys.recsys_query_columns(source, search_path);
     IF NOT ('user_id' = ANY (columns) AND 'item_id' = ANY (columns)) THEN
@@ -60,21 +44,68 @@ BEGIN
                           ELSE 'NULL::pg_catalog.float8 AS price' END,
                      CASE WHEN 'price' = ANY (columns) THEN 'true AS recsys_has_price' ELSE 'false AS recsys_has_price' END,
                      source);
+    RETURN source;
+END
+$$;
+COMMENT ON FUNCTION recsys_purchases_source(text, text) IS
+    'The purchases query (user_id, item_id, ts [, quantity, price]) checked and wrapped for the C side (train_ranker, train_timing).';
+
+-- The caller's items query checked and wrapped: item_id, category (text)
+-- and price (NULL when absent).
+CREATE FUNCTION recsys_items_source(items_query text, search_path text)
+RETURNS text LANGUAGE plpgsql STRICT SET search_path = pg_catalog, recsys, pg_temp AS $$
+DECLARE
+    items_source text;
+    columns text[];
+BEGIN
+    items_source := recsys.recsys_query_body(items_query);
+    columns := recsys.recsys_query_columns(items_source, search_path);
+    IF NOT 'item_id' = ANY (columns) THEN
+        RAISE EXCEPTION 'the items query must return a column named item_id'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = format('It returns: %s. It may also return category (text) and price.',
+                                array_to_string(columns, ', '));
+    END IF;
+    items_source := format('SELECT q.item_id, %s, %s FROM (%s) AS q',
+                           CASE WHEN 'category' = ANY (columns) THEN 'q.category::pg_catalog.text AS category'
+                                ELSE 'NULL::pg_catalog.text AS category' END,
+                           CASE WHEN 'price' = ANY (columns) THEN 'q.price::pg_catalog.float8 AS price'
+                                ELSE 'NULL::pg_catalog.float8 AS price' END,
+                           items_source);
+    RETURN items_source;
+END
+$$;
+COMMENT ON FUNCTION recsys_items_source(text, text) IS
+    'The items query (item_id [, category, price]) checked and wrapped for the C side (train_ranker, train_timing).';
+
+-- The caller's queries run with the caller's search_path (read_query sets
+-- it); the wrapping around them is qualified throughout.
+CREATE FUNCTION recsys_train_ranker_with_path(name text, purchases_query text, items_query text, params jsonb,
+                                              search_path text)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = pg_catalog, recsys, pg_temp AS $$
+DECLARE
+    source text;
+    items_source text;
+    params_ constant jsonb := coalesce(params, '{}');
+    started timestamptz;
+    trained bytea;
+    report jsonb;
+BEGIN
+    IF purchases_query IS NULL THEN
+        RAISE EXCEPTION 'purchases_query must not be NULL' USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'e.g. train_ranker(''shop'', ''SELECT customer_id AS user_id, stock_code AS item_id, invoice_date AS ts FROM purchases'').';
+    END IF;
+    IF jsonb_typeof(params_) <> 'object' THEN
+        RAISE EXCEPTION 'params must be a jsonb object, got %', jsonb_typeof(params_)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Map parameter names to values, e.g. ''{"learner": "forest"}'', or pass ''{}'' for the defaults.';
+    END IF;
+    -- What can be checked without the data fails before the rows are read.
+    PERFORM recsys.recsys_check_can_store(name);
+    PERFORM recsys.recsys_ranker_check_params(params_);
+    source := recsys.recsys_purchases_source(purchases_query, search_path);
     IF items_query IS NOT NULL THEN
-        items_source := recsys.recsys_query_body(items_query);
-        columns := recsys.recsys_query_columns(items_source, search_path);
-        IF NOT 'item_id' = ANY (columns) THEN
-            RAISE EXCEPTION 'the items query must return a column named item_id'
-                USING ERRCODE = 'invalid_parameter_value',
-                      HINT = format('It returns: %s. It may also return category (text) and price.',
-                                    array_to_string(columns, ', '));
-        END IF;
-        items_source := format('SELECT q.item_id, %s, %s FROM (%s) AS q',
-                               CASE WHEN 'category' = ANY (columns) THEN 'q.category::pg_catalog.text AS category'
-                                    ELSE 'NULL::pg_catalog.text AS category' END,
-                               CASE WHEN 'price' = ANY (columns) THEN 'q.price::pg_catalog.float8 AS price'
-                                    ELSE 'NULL::pg_catalog.float8 AS price' END,
-                               items_source);
+        items_source := recsys.recsys_items_source(items_query, search_path);
     END IF;
     started := clock_timestamp();
     SELECT r.model, r.report INTO trained, report
