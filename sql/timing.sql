@@ -91,3 +91,7 @@ SELECT * FROM next_purchase(1, 'rk_none');
 SELECT * FROM evaluate_timing('tm', 'SELECT customer_id AS user_id FROM tm_purchases');
 SELECT * FROM evaluate_timing('tm', 'SELECT customer_id AS user_id, bought_at AS ts FROM tm_purchases');
 SELECT * FROM recommend(1, 3, model => 'tm');
+
+-- clean up
+DROP TABLE tm_purchases, tm_items;
+DROP EXTENSION recsys;
