@@ -61,7 +61,7 @@ SELECT customers, observed, mae < 5 AS mae_small, rmse >= mae AS rmse_ge_mae, co
 -- boosted trees and the survival model train too; SHAP terms add up
 SELECT (train_timing('tm_aft', 'SELECT customer_id AS user_id, sku AS item_id, bought_at AS ts FROM tm_purchases',
                      params => '{"horizon_days": 7, "time_learner": "aft", "time.rounds": 50,
-                                 "within.rounds": 50}')) -> 'timing' ->> 'time_learner' AS time_learner;
+                                 "within_learner": "boosted", "within.rounds": 50}')) -> 'timing' ->> 'time_learner' AS time_learner;
 SELECT abs(sum(contribution) - ln(p / (1 - p))) < 1e-3 AS adds_up
   FROM explain_timing(5, 'tm_aft', 'within'), (SELECT p_within::float8 AS p FROM next_purchase(5, 'tm_aft')) x
  GROUP BY p;

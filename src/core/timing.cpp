@@ -294,9 +294,9 @@ constexpr ParamSpec kStep{"cutoff_step_days", ParamType::Double, "0", 0, 3650, "
                           "days between stacked cutoffs (0 = H)"};
 constexpr ParamSpec kTopCategories{"top_categories", ParamType::Int, "10", 0, 1000, "", "",
                                    "user_cat_share_<c> columns for the most bought categories"};
-constexpr ParamSpec kTimeLearner{"time_learner", ParamType::Choice, "\"boosted\"", 0, 0, "linear|forest|boosted|aft",
+constexpr ParamSpec kTimeLearner{"time_learner", ParamType::Choice, "\"forest\"", 0, 0, "linear|forest|boosted|aft",
                                  "", "the days model"};
-constexpr ParamSpec kWithinLearner{"within_learner", ParamType::Choice, "\"boosted\"", 0, 0, "logistic|forest|boosted",
+constexpr ParamSpec kWithinLearner{"within_learner", ParamType::Choice, "\"forest\"", 0, 0, "logistic|forest|boosted",
                                    "", "the \"within H days\" model"};
 constexpr const ParamSpec* kParams[] = {&kHorizon, &kCutoffs, &kStep, &kTopCategories, &kTimeLearner,
                                         &kWithinLearner};
@@ -305,7 +305,7 @@ struct Config {
     double horizon = 30, step = 30;
     uint32_t cutoffs = 1, top_categories = 10;
     std::optional<int64_t> cutoff, now;
-    std::string time_learner = "boosted", within_learner = "boosted";
+    std::string time_learner = "forest", within_learner = "forest";
     json time_params = json::object(), within_params = json::object();
 };
 
