@@ -686,16 +686,23 @@ Model train_ranker(std::span<const Purchase> purchases, IdMap users, IdMap items
     }
     if (report) *report = rep;
 
+    std::string params = s->params_json;
+    return model_from_purchases("ranker", std::move(params), purchases, std::move(users), std::move(items),
+                                std::make_unique<RankerScorer>(std::move(s)));
+}
+
+Model model_from_purchases(std::string algorithm, std::string params_json, std::span<const Purchase> purchases,
+                           IdMap users, IdMap items, std::unique_ptr<Scorer> scorer) {
     Model m;
-    m.algorithm = "ranker";
-    m.params_json = s->params_json;
+    m.algorithm = std::move(algorithm);
+    m.params_json = std::move(params_json);
     m.rows_added = purchases.size();
-    m.history = all;
-    m.popularity.assign(n_items, 0.0f);
-    for (uint32_t i : all.indices) m.popularity[i] += 1.0f;
+    m.history = purchase_matrix(purchases, users.size(), items.size());
+    m.popularity.assign(items.size(), 0.0f);
+    for (uint32_t i : m.history.indices) m.popularity[i] += 1.0f;
     m.users = std::move(users);
     m.items = std::move(items);
-    m.scorer = std::make_unique<RankerScorer>(std::move(s));
+    m.scorer = std::move(scorer);
     m.order_by_popularity();
     return m;
 }

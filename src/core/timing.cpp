@@ -756,18 +756,9 @@ Model train_timing(std::span<const Purchase> purchases, IdMap users, IdMap items
     rep.feature_names = s->names;
     if (report) *report = rep;
 
-    Model m;
-    m.algorithm = "timing";
-    m.params_json = s->params_json;
-    m.rows_added = purchases.size();
-    m.history = features::purchase_matrix(purchases, n_users, n_items);
-    m.popularity.assign(n_items, 0.0f);
-    for (uint32_t i : m.history.indices) m.popularity[i] += 1.0f;
-    m.users = std::move(users);
-    m.items = std::move(items);
-    m.scorer = std::make_unique<TimingScorer>(std::move(s));
-    m.order_by_popularity();
-    return m;
+    std::string params = s->params_json;
+    return ranker::model_from_purchases("timing", std::move(params), purchases, std::move(users), std::move(items),
+                                        std::make_unique<TimingScorer>(std::move(s)));
 }
 
 std::string Report::to_json() const {

@@ -85,6 +85,7 @@
 #include "learners.h"
 #include "model.h"
 #include "purchase_features.h"
+#include "ranker.h"
 
 namespace recsys::timing {
 
@@ -179,11 +180,7 @@ struct Prediction {
     bool one_purchase = false;  // the fallback
 };
 
-struct FeatureContribution {
-    std::string feature;
-    double value;
-    double contribution;
-};
+using ranker::FeatureContribution;  // a feature's value and its part of a margin
 
 class TimingScorer : public Scorer {
 public:

@@ -149,4 +149,16 @@ PurchaseData read_purchases(const std::string& purchases_query, const std::optio
     return out;
 }
 
+Datum model_and_report(FunctionCallInfo fcinfo, const Model& m, const std::string& report_json, const Context& ctx) {
+    const std::vector<uint8_t> bytes = m.serialize(ctx);
+    const Datum report_datum = jsonb_from_string(report_json);
+    const Datum model_datum = PointerGetDatum(bytea_result(bytes.data(), bytes.size()));
+    ResultRows out(fcinfo);
+    out.add([&](Datum* values, bool*) {
+        values[0] = model_datum;
+        values[1] = report_datum;
+    });
+    return (Datum)0;
+}
+
 }  // namespace recsys::pg

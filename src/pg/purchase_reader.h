@@ -9,7 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "args.h"
 #include "id_map.h"
+#include "model.h"
 #include "purchase_features.h"
 
 namespace recsys::pg {
@@ -26,5 +28,9 @@ struct PurchaseData {
 // an error. Items the purchases never name are ignored.
 PurchaseData read_purchases(const std::string& purchases_query, const std::optional<std::string>& items_query,
                             const std::string& search_path, std::optional<int64_t> not_after = std::nullopt);
+
+// The result of recsys_ranker_train / recsys_timing_train: one row (model
+// bytea, report jsonb).
+Datum model_and_report(FunctionCallInfo fcinfo, const Model& m, const std::string& report_json, const Context& ctx);
 
 }  // namespace recsys::pg

@@ -44,15 +44,7 @@ extern "C" Datum recsys_ranker_train(PG_FUNCTION_ARGS) {
         const Context ctx = backend_context();
         Model m = ranker::train_ranker(data.purchases, std::move(data.users), std::move(data.items), data.attributes, params,
                                        ctx, &report);
-        const std::vector<uint8_t> bytes = m.serialize(ctx);
-        const Datum report_datum = jsonb_from_string(report.to_json());
-        const Datum model_datum = PointerGetDatum(bytea_result(bytes.data(), bytes.size()));
-        ResultRows out(fcinfo);
-        out.add([&](Datum* values, bool*) {
-            values[0] = model_datum;
-            values[1] = report_datum;
-        });
-        return (Datum)0;
+        return model_and_report(fcinfo, m, report.to_json(), ctx);
     });
 }
 

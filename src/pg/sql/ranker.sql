@@ -78,10 +78,13 @@ $$;
 COMMENT ON FUNCTION recsys_items_source(text, text) IS
     'The items query (item_id [, category, price]) checked and wrapped for the C side (train_ranker, train_timing).';
 
--- The caller's queries run with the caller's search_path (read_query sets
--- it); the wrapping around them is qualified throughout.
-CREATE FUNCTION recsys_train_ranker_with_path(name text, purchases_query text, items_query text, params jsonb,
-                                              search_path text)
+-- Training from purchases, shared by train_ranker (kind 'ranker') and
+-- train_timing ('timing'): checks, wraps the caller's queries (run with the
+-- caller's search_path, which read_query sets; the wrapping is qualified
+-- throughout), trains by recsys_<kind>_train and stores the model; the result
+-- is save_model's with the training report under the kind's name.
+CREATE FUNCTION recsys_train_from_purchases(kind text, name text, purchases_query text, items_query text,
+                                            params jsonb, search_path text)
 RETURNS jsonb LANGUAGE plpgsql SET search_path = pg_catalog, recsys, pg_temp AS $$
 DECLARE
     source text;
@@ -91,35 +94,41 @@ DECLARE
     trained bytea;
     report jsonb;
 BEGIN
+    IF kind IS NULL OR kind NOT IN ('ranker', 'timing') THEN
+        RAISE EXCEPTION 'unknown kind of purchase model: %', kind USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Use train_ranker() or train_timing().';
+    END IF;
     IF purchases_query IS NULL THEN
         RAISE EXCEPTION 'purchases_query must not be NULL' USING ERRCODE = 'invalid_parameter_value',
-            HINT = 'e.g. train_ranker(''shop'', ''SELECT customer_id AS user_id, stock_code AS item_id, invoice_date AS ts FROM purchases'').';
+            HINT = format('e.g. train_%s(''%s'', ''SELECT customer_id AS user_id, stock_code AS item_id, invoice_date AS ts FROM purchases'').',
+                          kind, CASE kind WHEN 'ranker' THEN 'shop' ELSE 'shop_timing' END);
     END IF;
     IF jsonb_typeof(params_) <> 'object' THEN
         RAISE EXCEPTION 'params must be a jsonb object, got %', jsonb_typeof(params_)
             USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Map parameter names to values, e.g. ''{"learner": "forest"}'', or pass ''{}'' for the defaults.';
+                  HINT = format('Map parameter names to values, e.g. ''%s'', or pass ''{}'' for the defaults.',
+                                CASE kind WHEN 'ranker' THEN '{"learner": "forest"}' ELSE '{"horizon_days": 30}' END);
     END IF;
     -- What can be checked without the data fails before the rows are read.
     PERFORM recsys.recsys_check_can_store(name);
-    PERFORM recsys.recsys_ranker_check_params(params_);
+    EXECUTE format('SELECT recsys.%I($1)', 'recsys_' || kind || '_check_params') USING params_;
     source := recsys.recsys_purchases_source(purchases_query, search_path);
     IF items_query IS NOT NULL THEN
         items_source := recsys.recsys_items_source(items_query, search_path);
     END IF;
     started := clock_timestamp();
-    SELECT r.model, r.report INTO trained, report
-      FROM recsys.recsys_ranker_train(source, items_source, params_, search_path) AS r;
+    EXECUTE format('SELECT r.model, r.report FROM recsys.%I($1, $2, $3, $4) AS r', 'recsys_' || kind || '_train')
+       INTO trained, report USING source, items_source, params_, search_path;
     RETURN recsys.save_model(name, trained, extract(epoch FROM clock_timestamp() - started)::float8)
-           || jsonb_build_object('ranker', report);
+           || jsonb_build_object(kind, report);
 END
 $$;
-COMMENT ON FUNCTION recsys_train_ranker_with_path(text, text, text, jsonb, text) IS
-    'train_ranker() with the search_path to parse the caller''s queries with.';
+COMMENT ON FUNCTION recsys_train_from_purchases(text, text, text, text, jsonb, text) IS
+    'train_ranker() and train_timing() with the search_path to parse the caller''s queries with.';
 
 CREATE FUNCTION train_ranker(name text, purchases_query text, items_query text DEFAULT NULL, params jsonb DEFAULT '{}')
 RETURNS jsonb LANGUAGE sql AS $$
-    SELECT recsys.recsys_train_ranker_with_path($1, $2, $3, $4, pg_catalog.current_setting('search_path')) $$;
+    SELECT recsys.recsys_train_from_purchases('ranker', $1, $2, $3, $4, pg_catalog.current_setting('search_path')) $$;
 COMMENT ON FUNCTION train_ranker(text, text, text, jsonb) IS
     'Trains a feature-aware ranker over purchases (user_id, item_id, ts [, quantity, price]) and optional items '
     '(item_id [, category, price]) and stores it under a name.';

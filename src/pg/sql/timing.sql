@@ -15,45 +15,9 @@ RETURNS TABLE (model bytea, report jsonb)
 COMMENT ON FUNCTION recsys_timing_train(text, text, jsonb, text) IS
     'Trains a timing model on wrapped purchase and item queries (used by train_timing); returns the model and its report.';
 
-CREATE FUNCTION recsys_train_timing_with_path(name text, purchases_query text, items_query text, params jsonb,
-                                              search_path text)
-RETURNS jsonb LANGUAGE plpgsql SET search_path = pg_catalog, recsys, pg_temp AS $$
-DECLARE
-    source text;
-    items_source text;
-    params_ constant jsonb := coalesce(params, '{}');
-    started timestamptz;
-    trained bytea;
-    report jsonb;
-BEGIN
-    IF purchases_query IS NULL THEN
-        RAISE EXCEPTION 'purchases_query must not be NULL' USING ERRCODE = 'invalid_parameter_value',
-            HINT = 'e.g. train_timing(''shop_timing'', ''SELECT customer_id AS user_id, stock_code AS item_id, invoice_date AS ts FROM purchases'').';
-    END IF;
-    IF jsonb_typeof(params_) <> 'object' THEN
-        RAISE EXCEPTION 'params must be a jsonb object, got %', jsonb_typeof(params_)
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Map parameter names to values, e.g. ''{"horizon_days": 30}'', or pass ''{}'' for the defaults.';
-    END IF;
-    PERFORM recsys.recsys_check_can_store(name);
-    PERFORM recsys.recsys_timing_check_params(params_);
-    source := recsys.recsys_purchases_source(purchases_query, search_path);
-    IF items_query IS NOT NULL THEN
-        items_source := recsys.recsys_items_source(items_query, search_path);
-    END IF;
-    started := clock_timestamp();
-    SELECT r.model, r.report INTO trained, report
-      FROM recsys.recsys_timing_train(source, items_source, params_, search_path) AS r;
-    RETURN recsys.save_model(name, trained, extract(epoch FROM clock_timestamp() - started)::float8)
-           || jsonb_build_object('timing', report);
-END
-$$;
-COMMENT ON FUNCTION recsys_train_timing_with_path(text, text, text, jsonb, text) IS
-    'train_timing() with the search_path to parse the caller''s queries with.';
-
 CREATE FUNCTION train_timing(name text, purchases_query text, items_query text DEFAULT NULL, params jsonb DEFAULT '{}')
 RETURNS jsonb LANGUAGE sql AS $$
-    SELECT recsys.recsys_train_timing_with_path($1, $2, $3, $4, pg_catalog.current_setting('search_path')) $$;
+    SELECT recsys.recsys_train_from_purchases('timing', $1, $2, $3, $4, pg_catalog.current_setting('search_path')) $$;
 COMMENT ON FUNCTION train_timing(text, text, text, jsonb) IS
     'Trains a purchase-timing model (days to the next purchase, "within H days") over purchases (user_id, item_id, ts '
     '[, quantity, price]) and optional items (item_id [, category, price]) and stores it under a name.';
