@@ -91,6 +91,8 @@ SELECT * FROM next_purchase(1, 'rk_none');
 SELECT * FROM evaluate_timing('tm', 'SELECT customer_id AS user_id FROM tm_purchases');
 SELECT * FROM evaluate_timing('tm', 'SELECT customer_id AS user_id, bought_at AS ts FROM tm_purchases');
 SELECT * FROM recommend(1, 3, model => 'tm');
+SELECT count(*) FROM recommend_all(3, model => 'tm');
+SELECT * FROM evaluate('tm', 'SELECT customer_id AS user_id, sku AS item_id FROM tm_purchases');
 
 -- clean up
 DROP TABLE tm_purchases, tm_items;
