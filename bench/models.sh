@@ -19,7 +19,7 @@ quality() {  # the held-out metrics of model $1 on table $2's test rows, as json
 per_iteration() {  # seconds per iteration of model $1, from its training time
     echo "SELECT jsonb_build_object('seconds_per_iteration',
                  round((train_seconds / (params ->> 'iterations')::int)::numeric, 4))
-          FROM recsys_models WHERE name = '$1'"
+          FROM recsys_models WHERE name = '$1' AND active"
 }
 
 DATA=../shared/data/online-retail/purchases.csv.gz
@@ -83,10 +83,10 @@ done
 
 # Batch scoring: every user's top 10 from a 64-factor ALS model, as rows,
 # against one recommend() call per user.
-RECSYS_THREADS=2 step synthetic_recommend_all_als64_t2 "(SELECT n_users FROM recsys_models WHERE name = 's_als64')" \
+RECSYS_THREADS=2 step synthetic_recommend_all_als64_t2 "(SELECT n_users FROM recsys_models WHERE name = 's_als64' AND active)" \
     "SELECT count(*) FROM recommend_all(10, model => 's_als64')"
-RECSYS_THREADS=1 step synthetic_recommend_all_als64_t1 "(SELECT n_users FROM recsys_models WHERE name = 's_als64')" \
+RECSYS_THREADS=1 step synthetic_recommend_all_als64_t1 "(SELECT n_users FROM recsys_models WHERE name = 's_als64' AND active)" \
     "SELECT count(*) FROM recommend_all(10, model => 's_als64')"
-RECSYS_THREADS=1 step synthetic_lateral_recommend_als64 "(SELECT n_users FROM recsys_models WHERE name = 's_als64')" \
+RECSYS_THREADS=1 step synthetic_lateral_recommend_als64 "(SELECT n_users FROM recsys_models WHERE name = 's_als64' AND active)" \
     "SELECT count(*) FROM (SELECT DISTINCT user_id FROM synth_split WHERE NOT is_test) u
      CROSS JOIN LATERAL recommend(u.user_id, 10, model => 's_als64')"

@@ -3,7 +3,7 @@
 # and any further packages named as arguments (scripts/sanitize.sh: clang).
 set -euo pipefail
 packages=(g++ make cmake pkg-config postgresql-15 postgresql-server-dev-15 libeigen3-dev libgtest-dev libssl-dev
-          nlohmann-json3-dev libxgboost-dev "$@")
+          nlohmann-json3-dev libxgboost-dev postgresql-15-cron "$@")
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

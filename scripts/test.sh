@@ -24,6 +24,8 @@ tests/dump_restore.sh
 tests/readme_examples.sh
 tests/key_logging.sh "$CLUSTER_DIR/log"
 tests/upgrade.sh
+tests/versions.sh
+tests/cron.sh
 
 echo "== sanitizers and fuzzing"
 scripts/sanitize.sh

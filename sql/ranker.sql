@@ -35,6 +35,20 @@ SELECT count(*) AS fallback FROM recommend(999, 3, model => 'rk');
 -- evaluate works on a ranker unchanged (it excludes seen items, so it scores new items only)
 SELECT metric, value >= 0 AS defined FROM evaluate('rk', 'SELECT customer_id AS user_id, sku AS item_id FROM rk_purchases
                                    WHERE bought_at >= timestamptz ''2024-03-06''', 5) WHERE metric IN ('ndcg@5', 'users');
+-- evaluation on time: split_by_time, then all test pairs with re-buys served
+-- (exclude_seen => false) and new items only
+CREATE TABLE rk_split AS
+SELECT * FROM split_by_time('SELECT customer_id AS user_id, sku AS item_id, bought_at AS time FROM rk_purchases',
+                            '2024-03-06');
+SELECT is_test, count(*) AS rows, count(DISTINCT user_id) AS users FROM rk_split GROUP BY is_test ORDER BY is_test;
+SELECT (SELECT value FROM evaluate('rk', 'SELECT user_id, item_id FROM rk_split WHERE is_test', 5, exclude_seen => false)
+         WHERE metric = 'ndcg@5')
+     > (SELECT value FROM evaluate('rk', 'SELECT user_id, item_id FROM rk_split WHERE is_test', 5)
+         WHERE metric = 'ndcg@5') AS rebuys_count;
+SELECT count(*) FROM split_by_time('SELECT customer_id AS user_id, sku AS item_id FROM rk_purchases', '2024-03-06');
+SELECT count(*) FROM split_by_time('SELECT customer_id AS user_id, sku AS item_id, bought_at AS time FROM rk_purchases', NULL);
+SELECT * FROM evaluate('rk', 'SELECT user_id, item_id FROM rk_split WHERE is_test', 5, exclude_seen => NULL);
+DROP TABLE rk_split;
 
 -- bad input, each before anything is stored
 SELECT train_ranker('rk_bad', 'SELECT customer_id AS user_id, sku AS item_id FROM rk_purchases');
@@ -56,14 +70,41 @@ SELECT train_ranker('rk_bad', 'SELECT customer_id AS user_id, sku AS item_id, bo
                     'SELECT sku AS id FROM rk_items');
 SELECT train_ranker('rk_bad', 'SELECT customer_id AS user_id, sku AS item_id, bought_at AS ts FROM rk_purchases',
                     params => '[]');
+-- the items query: one row per item, a category that is a label
+SELECT train_ranker('rk_bad', 'SELECT customer_id AS user_id, sku AS item_id, bought_at AS ts FROM rk_purchases',
+                    'SELECT sku AS item_id, category FROM rk_items UNION ALL SELECT ''S1'', ''staple''');
+SELECT train_ranker('rk_bad', 'SELECT customer_id AS user_id, sku AS item_id, bought_at AS ts FROM rk_purchases',
+                    'SELECT sku AS item_id, length(sku) * 1.5 AS category FROM rk_items');
+SELECT train_ranker('rk_bad', 'SELECT customer_id AS user_id, sku AS item_id, bought_at AS ts FROM rk_purchases',
+                    'SELECT sku AS item_id, jsonb_build_object(''c'', category) AS category FROM rk_items');
 SELECT train_ranker('rk_bad', NULL);
 SELECT count(*) AS stored FROM recsys_list_models() WHERE name = 'rk_bad';
+-- items missing from the items query train with missing attributes, and say so
+SELECT r -> 'ranker' ->> 'learner' AS learner
+  FROM train_ranker('rk_partial', 'SELECT customer_id AS user_id, sku AS item_id, bought_at AS ts FROM rk_purchases',
+                    'SELECT sku AS item_id, category FROM rk_items WHERE category = ''staple''',
+                    '{"learner": "logistic", "label_window_days": 2}') AS r;
+SELECT drop_model('rk_partial');
 -- per-feature explanation: the parts add up to the margin; importance per feature
 SELECT count(*) > 30 AS features, abs(sum(contribution) - (SELECT ln(score / (1 - score)) FROM recommend(1, 1, model => 'rk', exclude_seen => false))) < 1e-2 AS adds_up
   FROM explain_ranker('1', (SELECT item_id FROM recommend(1, 1, model => 'rk', exclude_seen => false)), 'rk');
 SELECT count(*) AS importances FROM feature_importance('rk') WHERE importance >= 0;
 SELECT * FROM explain_ranker('1', 'S1', 'shop_missing');
 SELECT * FROM feature_importance(NULL);
+
+-- a backend that served a tree ranker exits cleanly (freeing the cached
+-- booster at exit once crashed the server)
+SELECT train_ranker('rk_trees', 'SELECT customer_id AS user_id, sku AS item_id, bought_at AS ts FROM rk_purchases',
+                    params => '{"learner": "boosted", "label_window_days": 2}') -> 'ranker' ->> 'learner' AS learner;
+SELECT count(*) AS served FROM recommend(1, 3, model => 'rk_trees', exclude_seen => false);
+\c
+SELECT pg_sleep(0.5);
+SET search_path = public, recsys;
+SELECT count(*) AS served_after_reconnect FROM recommend(1, 3, model => 'rk_trees', exclude_seen => false);
+\c
+SELECT pg_sleep(0.5);
+SELECT 'still up' AS server;
+SET search_path = public, recsys;
 
 -- clean up
 DROP TABLE rk_purchases, rk_items;

@@ -118,7 +118,7 @@ SELECT count(*) AS admin_reads_bytes FROM recsys_models WHERE name = 'alice_mode
 SELECT train('alice_model', 'itemknn',
              'SELECT customer_id AS user_id, stock_code AS item_id FROM sec_purchases') ->> 'algorithm' AS admin_replaced;
 RESET ROLE;
-SELECT name, owner, algorithm, metrics IS NULL AS no_metrics FROM recsys_models WHERE name = 'alice_model';
+SELECT name, owner, algorithm, metrics IS NULL AS no_metrics FROM recsys_models WHERE name = 'alice_model' AND active;
 
 -- D15: the name, the privileges and the parameters fail before the query
 -- runs (this one would divide by zero).

@@ -13,9 +13,11 @@ SELECT train('shop', 'itemknn',
 SELECT name, algorithm, params, n_users, n_items, n_interactions, train_seconds > 0 AS timed, model_bytes > 0 AS stored
 FROM recsys_list_models();
 
--- retrain under the same name replaces the model atomically
+-- retrain under the same name stores a new version and makes it the active
+-- one atomically; the old version stays until dropped
 SELECT train('shop', 'popularity', 'SELECT customer_id AS user_id, stock_code AS item_id FROM store_purchases;') ->> 'algorithm';
-SELECT count(*), min(algorithm) FROM recsys_models;
+SELECT count(*) FILTER (WHERE active) AS active, count(*) AS versions, min(algorithm) FILTER (WHERE active)
+  FROM recsys_models;
 
 SELECT describe_model('shop') - 'created_at' - 'train_seconds' - 'bytes' AS described;
 
@@ -23,7 +25,7 @@ SELECT describe_model('shop') - 'created_at' - 'train_seconds' - 'bytes' AS desc
 SELECT train('x''); DROP TABLE store_purchases; --', 'popularity',
              'SELECT customer_id AS user_id, stock_code AS item_id FROM store_purchases') ->> 'name';
 SELECT count(*) AS purchases_still_there FROM store_purchases;
-SELECT name FROM recsys_models ORDER BY name;
+SELECT name FROM recsys_models WHERE active ORDER BY name;
 SELECT drop_model('x''); DROP TABLE store_purchases; --');
 
 -- the query runs with the caller's rights
@@ -57,17 +59,17 @@ SELECT train('', 'itemknn', 'SELECT customer_id AS user_id, stock_code AS item_i
 SELECT train('bad', 'nope', 'SELECT customer_id AS user_id, stock_code AS item_id FROM store_purchases');
 SELECT train('bad', 'itemknn', 'SELECT customer_id AS user_id, stock_code AS item_id FROM store_purchases', '{"k": 1}');
 SELECT train('bad', 'itemknn', 'SELECT customer_id AS user_id, stock_code AS item_id, -quantity AS weight FROM store_purchases');
-SELECT count(*) AS still_one_model FROM recsys_models;
+SELECT count(*) AS still_one_model FROM recsys_models WHERE active;
 SELECT describe_model('missing');
 SELECT drop_model('missing');
 SELECT drop_model('missing', if_exists => true);
 
 -- a damaged model is refused with a clear error, never a crash
-SELECT save_model('damaged', (SELECT model FROM recsys_models WHERE name = 'shop')) ->> 'algorithm';
+SELECT save_model('damaged', (SELECT model FROM recsys_models WHERE name = 'shop' AND active)) ->> 'algorithm';
 UPDATE recsys_models SET model = substring(model FROM 1 FOR 100) WHERE name = 'damaged';
 SELECT * FROM recommend(1, 3, model => 'damaged');
 UPDATE recsys_models SET model = (SELECT set_byte(model, 200, get_byte(model, 200) # 1) FROM recsys_models
-                                  WHERE name = 'shop')
+                                  WHERE name = 'shop' AND active)
   WHERE name = 'damaged';
 SELECT * FROM recommend(1, 3, model => 'damaged');
 SELECT describe_model('\x'::bytea);

@@ -129,6 +129,14 @@ std::map<std::string, double> reference(const Data& d, const Options& o, uint32_
     f["user_mean_price"] = umean;
     f["user_std_price"] = pn ? std::sqrt(ss / pn) : NaN;
     f["user_mean_basket_size"] = n ? n / double(baskets.size()) : NaN;
+    std::set<double> user_days, user_days_recent;
+    for (const Purchase& p : h) {
+        if (p.user != u) continue;
+        user_days.insert(floor_day(p.ts));
+        if (double(p.ts) >= double(d.now) - o.recent_days * kDay) user_days_recent.insert(floor_day(p.ts));
+    }
+    f["user_n_days"] = double(user_days.size());
+    f["user_days_recent"] = double(user_days_recent.size());
     auto user_share = [&](uint32_t c) {
         if (n == 0) return NaN;
         double k = 0;
@@ -166,6 +174,14 @@ std::map<std::string, double> reference(const Data& d, const Options& o, uint32_
     f["item_list_price"] = list;
     f["item_category"] = cat_of(i) == kNoCategory ? NaN : double(cat_of(i));
     f["item_age_days"] = ievents ? (double(d.now) - first) / kDay : NaN;
+    double repeaters = 0;
+    for (uint32_t b : buyers) {
+        std::set<double> bdays;
+        for (const Purchase& p : h)
+            if (p.user == b && p.item == i) bdays.insert(floor_day(p.ts));
+        repeaters += bdays.size() >= 2;
+    }
+    f["item_repeat_share"] = buyers.empty() ? NaN : repeaters / double(buyers.size());
 
     // User x item.
     std::set<double> ui_days;
@@ -189,6 +205,7 @@ std::map<std::string, double> reference(const Data& d, const Options& o, uint32_
     const double iprice = ipn ? ipsum / ipn : list;
     f["ui_relative_price"] = (std::isnan(umean) || umean == 0 || std::isnan(iprice)) ? NaN : iprice / umean;
     f["ui_bought_before"] = bought ? 1 : 0;
+    f["ui_day_share"] = user_days.empty() ? NaN : double(ui_days.size()) / double(user_days.size());
     (void)days;
     return f;
 }
@@ -247,7 +264,7 @@ TEST(PurchaseFeatures, EveryColumnMatchesNaiveLoops) {
         }
         // Top categories by volume, best first, in the column order.
         for (size_t k = 0; k < fb.top_categories().size(); ++k)
-            EXPECT_EQ(m.names[8 + k], "user_cat_share_" + std::to_string(fb.top_categories()[k]));
+            EXPECT_EQ(m.names[10 + k], "user_cat_share_" + std::to_string(fb.top_categories()[k]));
         if (seed == 7) EXPECT_EQ(fb.top_categories(), o.fixed_categories);
         else EXPECT_LE(fb.top_categories().size(), o.top_categories);
         if (seed == 8) EXPECT_TRUE(fb.top_categories().empty());
@@ -262,12 +279,13 @@ TEST(PurchaseFeatures, ColumnOrderIsTheDocumentedOne) {
     const FeatureBuilder fb(d.purchases, d.n_users, d.n_items, d.now, d.attributes, o, ctx);
     std::vector<std::string> expected = {"user_n_purchases", "user_n_baskets", "user_n_items", "user_days_since_last",
                                          "user_tenure_days", "user_mean_price", "user_std_price",
-                                         "user_mean_basket_size"};
+                                         "user_mean_basket_size", "user_n_days", "user_days_recent"};
     for (uint32_t c : fb.top_categories()) expected.push_back("user_cat_share_" + std::to_string(c));
     for (const char* n : {"item_n_purchases", "item_buyers", "item_buyers_recent", "item_trend", "item_mean_price",
-                          "item_list_price", "item_category", "item_age_days", "ui_times_bought", "ui_total_quantity",
+                          "item_list_price", "item_category", "item_age_days", "item_repeat_share",
+                          "ui_times_bought", "ui_total_quantity",
                           "ui_days_since_last", "ui_mean_interval_days", "ui_due", "ui_user_category_share",
-                          "ui_relative_price", "ui_bought_before"})
+                          "ui_relative_price", "ui_bought_before", "ui_day_share"})
         expected.push_back(n);
     EXPECT_EQ(fb.names(), expected);
     EXPECT_EQ(fb.top_categories().size(), 2u);

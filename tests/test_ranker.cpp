@@ -193,7 +193,7 @@ TEST(Ranker, NoLeakageFromTheLabelWindow) {
         for (int k = 0; k < 6; ++k)
             d.purchases.push_back({u, uint32_t(rng.next() % d.n_items), cutoff + int64_t(rng.next() % (7 * kDay)),
                                    1.0, 3.0});
-    const std::string params = R"({"label_window_days": 7, "cutoff": )" + std::to_string(cutoff) + "}";
+    const std::string params = R"({"label_window_days": 7, "training_windows": 1, "cutoff": )" + std::to_string(cutoff) + "}";
     const auto rows = ranker::training_rows(d.purchases, d.n_users, d.n_items, {}, params, Context{});
     EXPECT_EQ(rows.cutoff, cutoff);
     const double a = held_out_auc(rows, rows.y, "boosted");
@@ -203,7 +203,7 @@ TEST(Ranker, NoLeakageFromTheLabelWindow) {
     // the held-out AUC is high.
     const Data p = periodic(200, 12, 3);
     const auto real = ranker::training_rows(p.purchases, p.n_users, p.n_items, {},
-                                            R"({"label_window_days": 2, "cutoff": )" +
+                                            R"({"label_window_days": 2, "training_windows": 1, "cutoff": )" +
                                                 std::to_string(kStart + 10 * 7 * kDay + 3 * kDay) + "}",
                                             Context{});
     EXPECT_GT(held_out_auc(real, real.y, "boosted"), 0.9);
@@ -280,6 +280,31 @@ TEST(Ranker, SerializeRoundTripGivesIdenticalScores) {
     }
 }
 
+// A block of users scored at once (one feature matrix, one prediction)
+// gives each row exactly what scoring its user alone gives; an unknown user's
+// row stays zero.
+TEST(Ranker, ScoreBlockEqualsScorePerUser) {
+    const Data d = periodic(40, 8, 6);
+    for (const char* learner : {"boosted", "logistic", "mlp", "forest"}) {
+        SCOPED_TRACE(learner);
+        const Model m = ranker::train_ranker(d.purchases, ids(d.n_users), ids(d.n_items), {},
+                                             std::string(R"({"label_window_days": 2, "learner": ")") + learner + "\"}",
+                                             Context{});
+        const std::vector<uint32_t> users = {5, 0, 39, d.n_users + 3, 17, 5};
+        std::vector<Basket> baskets;
+        for (uint32_t u : users) baskets.push_back(u < d.n_users ? m.history_of(u) : Basket{});
+        std::vector<float> block(users.size() * d.n_items, 0.0f);
+        m.scorer->score_block(baskets, users, d.n_items, block);
+        for (size_t r = 0; r < users.size(); ++r) {
+            std::vector<float> one(d.n_items, 0.0f);
+            m.scorer->score(baskets[r], users[r], one);
+            EXPECT_EQ(std::vector<float>(block.begin() + long(r * d.n_items), block.begin() + long((r + 1) * d.n_items)),
+                      one) << "row " << r;
+            if (users[r] >= d.n_users) EXPECT_EQ(std::count(one.begin(), one.end(), 0.0f), long(d.n_items));
+        }
+    }
+}
+
 TEST(Ranker, UnknownUserGetsPopularity) {
     const Data d = periodic(30, 6, 2);
     const Model m = ranker::train_ranker(d.purchases, ids(d.n_users), ids(d.n_items), {},
@@ -340,8 +365,8 @@ TEST(Ranker, BadParameters) {
 // windows add groups; windows before the data are left out.
 TEST(Ranker, StackedTrainingWindows) {
     const Data d = periodic(40, 8, 9);
-    const auto one = ranker::training_rows(d.purchases, d.n_users, d.n_items, {}, R"({"label_window_days": 2})",
-                                           Context{});
+    const auto one = ranker::training_rows(d.purchases, d.n_users, d.n_items, {},
+                                           R"({"label_window_days": 2, "training_windows": 1})", Context{});
     const auto three = ranker::training_rows(d.purchases, d.n_users, d.n_items, {},
                                              R"({"label_window_days": 2, "training_windows": 3})", Context{});
     ASSERT_GT(three.y.size(), one.y.size());

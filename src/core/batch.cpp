@@ -141,7 +141,7 @@ void TestSet::add(std::optional<uint32_t> user, std::span<const uint32_t> items)
 }
 
 EvaluationResult evaluate(const Model& model, const TestSet& test, size_t k, const Context& ctx,
-                          size_t block_size) {
+                          size_t block_size, bool exclude_seen) {
     if (k < 1 || k > (size_t(1) << 31))
         throw invalid_input("k must be between 1 and 2147483648, got " + std::to_string(k),
                             "Pass the number of recommendations per user to evaluate, e.g. 10.");
@@ -149,7 +149,7 @@ EvaluationResult evaluate(const Model& model, const TestSet& test, size_t k, con
         if (auto u = test.user(t)) check_user(model, *u);
     RecommendOptions options;
     options.k = k;
-    options.exclude_seen = true;
+    options.exclude_seen = exclude_seen;
     BatchRanker ranker(model, options);
     reserve_scratch(ctx, ranker, true);
     const uint32_t n_items = model.n_items();

@@ -69,11 +69,12 @@ struct EvaluationResult {
 };
 
 // Ranks every test user's top k as recommend_user(model, user, {k,
-// exclude_seen = true}) would (known users: their training items excluded;
-// unknown users: the popularity ranking) and scores the rankings against
-// the test items. The result does not depend on ctx.threads or
-// block_size. Throws invalid_input for k < 1 or a user index out of range.
+// exclude_seen}) would (known users: their training items excluded unless
+// exclude_seen is false, as for a ranker serving re-buys; unknown users: the
+// popularity ranking) and scores the rankings against the test items. The
+// result does not depend on ctx.threads or block_size. Throws invalid_input
+// for k < 1 or a user index out of range.
 EvaluationResult evaluate(const Model& model, const TestSet& test, size_t k, const Context& ctx,
-                          size_t block_size = 1024);
+                          size_t block_size = 1024, bool exclude_seen = true);
 
 }  // namespace recsys

@@ -68,7 +68,7 @@ class XgbLearner final : public Learner {
 public:
     std::string kind_;
     Booster booster;
-    mutable std::mutex mutex;  // XGBoost keeps per-booster prediction state
+    mutable std::mutex mutex;  // DMatrix predictions (contributions) and importance share booster state
 
     XgbLearner(std::string_view kind, uint32_t d, std::string params) : kind_(kind) { set_base(d, std::move(params)); }
     std::string kind() const override { return kind_; }
@@ -100,7 +100,9 @@ public:
         const char* config =
             "{\"type\": 1, \"training\": false, \"iteration_begin\": 0, \"iteration_end\": 0, "
             "\"strict_shape\": false, \"missing\": NaN, \"cache_id\": 0}";
-        std::lock_guard<std::mutex> lock(mutex);
+        // No lock: in-place prediction is thread safe (XGBoost >= 1.1 keeps
+        // its result in a per-thread buffer of the booster and configures
+        // the learner under its own lock), so batch workers predict at once.
         const bst_ulong* shape = nullptr;
         bst_ulong dim = 0;
         const float* result = nullptr;

@@ -12,6 +12,7 @@ namespace recsys::features {
 namespace {
 
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
+constexpr size_t kUserFixed = 10;  // user columns before the user_cat_share_<c> ones
 constexpr uint32_t kCancelEvery = 4096;
 
 std::string row_text(size_t i) { return "purchase " + std::to_string(i + 1); }
@@ -221,15 +222,17 @@ FeatureBuilder::FeatureBuilder(std::span<const Purchase> purchases, uint32_t n_u
     for (size_t k = 0; k < top_categories_.size(); ++k) cat_column[top_categories_[k]] = int64_t(k);
 
     names_ = {"user_n_purchases", "user_n_baskets",  "user_n_items",         "user_days_since_last",
-              "user_tenure_days", "user_mean_price", "user_std_price",       "user_mean_basket_size"};
+              "user_tenure_days", "user_mean_price", "user_std_price",       "user_mean_basket_size",
+              "user_n_days",      "user_days_recent"};
     for (uint32_t c : top_categories_) names_.push_back("user_cat_share_" + std::to_string(c));
     n_user_cols_ = names_.size();
     for (const char* n : {"item_n_purchases", "item_buyers", "item_buyers_recent", "item_trend", "item_mean_price",
-                          "item_list_price", "item_category", "item_age_days"})
+                          "item_list_price", "item_category", "item_age_days", "item_repeat_share"})
         names_.push_back(n);
     n_item_cols_ = names_.size() - n_user_cols_;
     for (const char* n : {"ui_times_bought", "ui_total_quantity", "ui_days_since_last", "ui_mean_interval_days",
-                          "ui_due", "ui_user_category_share", "ui_relative_price", "ui_bought_before"})
+                          "ui_due", "ui_user_category_share", "ui_relative_price", "ui_bought_before",
+                          "ui_day_share"})
         names_.push_back(n);
 
     // Per user. Many top categories make these columns the largest part.
@@ -238,6 +241,7 @@ FeatureBuilder::FeatureBuilder(std::span<const Purchase> purchases, uint32_t n_u
     user_cols_.assign(uint64_t(n_users) * n_user_cols_, kNaN);
     user_events_.assign(n_users, 0);
     user_mean_price_.assign(n_users, std::nan(""));
+    user_days_.assign(n_users, 0);
     user_cat_start_.assign(uint64_t(n_users) + 1, 0);
     ui_start_.assign(uint64_t(n_users) + 1, 0);
     std::vector<int64_t> ts_buf;
@@ -273,6 +277,7 @@ FeatureBuilder::FeatureBuilder(std::span<const Purchase> purchases, uint32_t n_u
         user_cat_start_[u + 1] = user_cat_.size();  // none without history
         col[2] = float(distinct_items);
         col[1] = 0;
+        col[8] = col[9] = 0;  // user_n_days, user_days_recent
         if (n == 0) continue;
 
         int64_t min_ts = h[b].ts, max_ts = h[b].ts;
@@ -305,7 +310,21 @@ FeatureBuilder::FeatureBuilder(std::span<const Purchase> purchases, uint32_t n_u
             col[6] = float(std::sqrt(ss / double(priced)));
         }
         col[7] = float(double(n) / double(baskets));
-        for (size_t k = 0; k < top_categories_.size(); ++k) col[8 + k] = 0;
+        // ts_buf holds the distinct basket times, sorted: count their days.
+        size_t days = 0, days_recent = 0;
+        int64_t last_day = 0, last_recent_day = 0;
+        for (size_t k = 0; k < baskets; ++k) {
+            const int64_t day = floor_day(ts_buf[k]);
+            if (days == 0 || day != last_day) ++days;
+            last_day = day;
+            if (double(now - ts_buf[k]) > options.recent_days * kSecondsPerDay) continue;
+            if (days_recent == 0 || day != last_recent_day) ++days_recent;
+            last_recent_day = day;
+        }
+        user_days_[u] = double(days);
+        col[8] = float(days);
+        col[9] = float(days_recent);
+        for (size_t k = 0; k < top_categories_.size(); ++k) col[kUserFixed + k] = 0;
         std::sort(cat_buf.begin(), cat_buf.end());
         for (size_t r = 0; r < cat_buf.size();) {
             size_t r_end = r;
@@ -313,7 +332,7 @@ FeatureBuilder::FeatureBuilder(std::span<const Purchase> purchases, uint32_t n_u
             const uint32_t c = cat_buf[r];
             const uint32_t count = uint32_t(r_end - r);
             user_cat_.push_back({c, count});
-            if (cat_column[c] >= 0) col[8 + cat_column[c]] = float(double(count) / double(n));
+            if (cat_column[c] >= 0) col[kUserFixed + cat_column[c]] = float(double(count) / double(n));
             r = r_end;
         }
         user_cat_start_[u + 1] = user_cat_.size();
@@ -323,7 +342,7 @@ FeatureBuilder::FeatureBuilder(std::span<const Purchase> purchases, uint32_t n_u
     const double recent_s = options.recent_days * kSecondsPerDay;
     const double earlier_s = (options.recent_days + options.trend_base_days) * kSecondsPerDay;
     std::vector<uint64_t> events(n_items, 0), recent(n_items, 0), earlier(n_items, 0), priced(n_items, 0);
-    std::vector<uint64_t> buyers(n_items, 0), buyers_recent(n_items, 0);
+    std::vector<uint64_t> buyers(n_items, 0), buyers_recent(n_items, 0), repeat_buyers(n_items, 0);
     std::vector<double> price_sum(n_items, 0);
     std::vector<int64_t> first_ts(n_items, std::numeric_limits<int64_t>::max());
     for (size_t r = 0; r < h.size(); ++r) {
@@ -341,6 +360,7 @@ FeatureBuilder::FeatureBuilder(std::span<const Purchase> purchases, uint32_t n_u
     }
     for (const UserItemStats& s : ui_) {
         ++buyers[s.item];
+        repeat_buyers[s.item] += s.days >= 2;
         if (double(now - s.last_ts) <= recent_s) ++buyers_recent[s.item];
     }
     item_cols_.assign(uint64_t(n_items) * n_item_cols_, kNaN);
@@ -360,6 +380,7 @@ FeatureBuilder::FeatureBuilder(std::span<const Purchase> purchases, uint32_t n_u
         }
         if (item_category_[i] != kNoCategory) col[6] = float(item_category_[i]);
         if (events[i] > 0) col[7] = float(double(now - first_ts[i]) / kSecondsPerDay);
+        if (buyers[i] > 0) col[8] = float(double(repeat_buyers[i]) / double(buyers[i]));
     }
 }
 
@@ -402,6 +423,7 @@ void FeatureBuilder::fill_row(UserItem pair, float* row) const {
     row[5] = float(cat_share);
     row[6] = float(rel);
     row[7] = s ? 1.0f : 0.0f;
+    row[8] = user_days_[pair.user] > 0 ? float((s ? double(s->days) : 0.0) / user_days_[pair.user]) : kNaN;
 }
 
 FeatureMatrix FeatureBuilder::compute(std::span<const UserItem> pairs, std::span<const ExtraColumn> extra,

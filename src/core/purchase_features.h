@@ -28,6 +28,8 @@
 // | user_mean_price        | mean price over the user's events with a price                       | no priced event                |
 // | user_std_price         | population std (divide by n) of those prices                         | no priced event                |
 // | user_mean_basket_size  | user_n_purchases / user_n_baskets                                    | no history                     |
+// | user_n_days            | distinct days among the user's events                                | never (0)                      |
+// | user_days_recent       | distinct days among the user's events with ts >= now - R days        | never (0)                      |
 // | user_cat_share_<c>     | share of the user's events whose item has category c; one column     | no history                     |
 // |                        | per top category c (index), top = the top_categories categories      |                                |
 // |                        | with most events in the history (ties: lower index), only those      |                                |
@@ -43,6 +45,7 @@
 // | item_list_price        | the attribute list price                                             | not given                      |
 // | item_category          | the item's category index, as a number                               | no category                    |
 // | item_age_days          | days of the item's earliest event                                    | never sold                     |
+// | item_repeat_share      | share of item_buyers who bought the item on 2 or more distinct days  | never sold                     |
 // | ui_times_bought        | distinct days with an event of this user and item                    | never (0)                      |
 // | ui_total_quantity      | sum of quantity over those events                                    | never (0)                      |
 // | ui_days_since_last     | days of the latest such event                                        | never bought                   |
@@ -53,6 +56,8 @@
 // | ui_relative_price      | item price / user_mean_price, item price = item_mean_price, or       | either missing, or user mean 0 |
 // |                        | item_list_price when the item has no priced event                    |                                |
 // | ui_bought_before       | 1 if the user bought the item before now, else 0                     | never                          |
+// | ui_day_share           | ui_times_bought / user_n_days: the share of the user's shopping days | no history                     |
+// |                        | with this item                                                       |                                |
 //
 // R = Options::recent_days (default 30), B = Options::trend_base_days
 // (default 90). Caller columns (base model score, rank, ...) follow, in the
@@ -238,7 +243,7 @@ private:
     // Per user, fixed columns (user_n_purchases .. user_cat_share_*), n_user_cols_ each.
     size_t n_user_cols_ = 0;
     std::vector<float> user_cols_;
-    std::vector<double> user_events_, user_mean_price_;
+    std::vector<double> user_events_, user_mean_price_, user_days_;
     // Per user, (category, events) sorted by category: ui_user_category_share.
     std::vector<uint64_t> user_cat_start_;
     std::vector<std::pair<uint32_t, uint32_t>> user_cat_;

@@ -30,12 +30,12 @@ constexpr ParamSpec kValidation{"validation_fraction", ParamType::Double, "0.1",
 constexpr ParamSpec kSeed{"seed", ParamType::Int, "0", 0, 9007199254740991.0, "", "", "validation users' draw"};
 constexpr ParamSpec kTopCategories{"top_categories", ParamType::Int, "10", 0, 1000, "", "",
                                    "user_cat_share_<c> columns for the most bought categories"};
-constexpr ParamSpec kWindows{"training_windows", ParamType::Int, "1", 1, 52, "", "",
+constexpr ParamSpec kWindows{"training_windows", ParamType::Int, "3", 1, 52, "", "",
                               "label windows stacked for training rows: the latest and the ones before it"};
 constexpr const ParamSpec* kParams[] = {&kPerModel, &kRebuys, &kWindowDays, &kValidation, &kSeed, &kTopCategories,
                                         &kWindows};
 constexpr uint32_t kEaseDefaultMaxItems = 2000;
-constexpr uint32_t kFormat = 1;
+constexpr uint32_t kFormat = 2;  // 2: user_n_days, user_days_recent, item_repeat_share, ui_day_share
 
 struct Config {
     std::string learner = "boosted";
@@ -403,27 +403,54 @@ RankerScorer::RankerScorer(std::unique_ptr<State> s) : s_(std::move(s)) {}
 RankerScorer::~RankerScorer() = default;
 const std::vector<std::string>& RankerScorer::feature_names() const { return s_->names; }
 
-void RankerScorer::candidates(const Basket& basket, uint32_t user, std::vector<uint32_t>& items,
-                              std::vector<float>& margins) const {
+void RankerScorer::margins(std::span<const Basket> baskets, std::span<const uint32_t> users,
+                           std::vector<UserItem>& pairs, std::vector<uint32_t>& rows,
+                           std::vector<float>& margins) const {
     Candidates c;
-    user_candidates(s_->bases, *s_->builder, s_->config, basket, user, c);
+    pairs.clear();
+    rows.clear();
+    for (size_t r = 0; r < users.size(); ++r) {
+        if (users[r] >= s_->n_users) continue;
+        const size_t before = c.items.size();
+        user_candidates(s_->bases, *s_->builder, s_->config, baskets[r], users[r], c);
+        for (size_t k = before; k < c.items.size(); ++k) {
+            pairs.push_back({users[r], c.items[k]});
+            rows.push_back(uint32_t(r));
+        }
+    }
+    margins.clear();
+    if (pairs.empty()) return;
     std::vector<std::string> names;
     auto extra = extra_columns(s_->bases, c, names);
-    std::vector<UserItem> pairs;
-    for (uint32_t i : c.items) pairs.push_back({user, i});
     Context one;
     const features::FeatureMatrix x = s_->builder->compute(pairs, extra, one);
     margins.assign(pairs.size(), 0.0f);
-    if (!pairs.empty()) s_->learner->predict(x.values.data(), x.rows, margins.data());
-    items = std::move(c.items);
+    s_->learner->predict(x.values.data(), x.rows, margins.data());
+}
+
+void RankerScorer::candidates(const Basket& basket, uint32_t user, std::vector<uint32_t>& items,
+                              std::vector<float>& margins_out) const {
+    std::vector<UserItem> pairs;
+    std::vector<uint32_t> rows;
+    margins(std::span<const Basket>(&basket, 1), std::span<const uint32_t>(&user, 1), pairs, rows, margins_out);
+    items.clear();
+    for (const UserItem& p : pairs) items.push_back(p.item);
 }
 
 void RankerScorer::score(const Basket& basket, std::optional<uint32_t> user, std::span<float> out) const {
-    if (!user || *user >= s_->n_users) return;
-    std::vector<uint32_t> items;
-    std::vector<float> margins;
-    candidates(basket, *user, items, margins);
-    for (size_t k = 0; k < items.size(); ++k) out[items[k]] = std::max(sigmoid(margins[k]), 1e-30f);
+    if (!user) return;
+    const uint32_t u = *user;
+    score_block(std::span<const Basket>(&basket, 1), std::span<const uint32_t>(&u, 1), uint32_t(out.size()), out);
+}
+
+void RankerScorer::score_block(std::span<const Basket> baskets, std::span<const uint32_t> users, uint32_t n_items,
+                               std::span<float> out) const {
+    std::vector<UserItem> pairs;
+    std::vector<uint32_t> rows;
+    std::vector<float> m;
+    margins(baskets, users, pairs, rows, m);
+    for (size_t k = 0; k < pairs.size(); ++k)
+        out[size_t(rows[k]) * n_items + pairs[k].item] = std::max(sigmoid(m[k]), 1e-30f);
 }
 
 std::vector<FeatureContribution> RankerScorer::explain_features(const Basket& basket, uint32_t user,

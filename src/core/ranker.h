@@ -131,6 +131,10 @@ class RankerScorer : public Scorer {
 public:
     ~RankerScorer() override;
     void score(const Basket& basket, std::optional<uint32_t> user, std::span<float> out) const override;
+    // All rows' candidates through one feature matrix and one prediction:
+    // the learner's per-call cost (an XGBoost prediction) is paid once.
+    void score_block(std::span<const Basket> baskets, std::span<const uint32_t> users, uint32_t n_items,
+                     std::span<float> out) const override;
     bool zero_means_unknown() const override { return true; }
     void write(ByteWriter& w) const override;
 
@@ -148,6 +152,12 @@ public:
     explicit RankerScorer(std::unique_ptr<State> s);
 
 private:
+    // The candidates of the known users among `users` (with `baskets`) as
+    // (user, item) pairs, the row of `users` each comes from, and their margins.
+    void margins(std::span<const Basket> baskets, std::span<const uint32_t> users,
+                 std::vector<features::UserItem>& pairs, std::vector<uint32_t>& rows,
+                 std::vector<float>& margins) const;
+
     std::unique_ptr<State> s_;
 };
 

@@ -16,13 +16,14 @@ PG_FUNCTION_INFO_V1(recsys_recommend_all);
 using namespace recsys;
 using namespace recsys::pg;
 
-// recsys_evaluate(model, test_query, k): ranking metrics as jsonb.
+// recsys_evaluate(model, test_query, k, search_path, exclude_seen): ranking metrics as jsonb.
 extern "C" Datum recsys_evaluate(PG_FUNCTION_ARGS) {
     return guarded([&]() -> Datum {
-        if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
-            throw invalid_input("model, test_query and k must not be NULL",
+        if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3) || PG_ARGISNULL(4))
+            throw invalid_input("model, test_query, k and exclude_seen must not be NULL",
                                 "Pass a model name, a SELECT returning the test rows' user_id and item_id, and k, "
                                 "e.g. evaluate('shop', 'SELECT user_id, item_id FROM test', 10).");
+        const bool exclude_seen = PG_GETARG_BOOL(4);
         const int32 k = PG_GETARG_INT32(2);
         check_k(k, "Evaluate the top 10 with k => 10.");
         auto [name, owner, model] = load_model(fcinfo, text_arg(fcinfo, 0));
@@ -52,7 +53,7 @@ extern "C" Datum recsys_evaluate(PG_FUNCTION_ARGS) {
                    });
         TestSet test;
         for (size_t s = 0; s < slot_user.size(); ++s) test.add(slot_user[s], slot_items[s]);
-        EvaluationResult r = evaluate(*model, test, size_t(k), backend_context());
+        EvaluationResult r = evaluate(*model, test, size_t(k), backend_context(), 1024, exclude_seen);
         if (r.users == 0) {
             pg_call([&] { ereport(NOTICE, (errmsg("the test query returned no (user_id, item_id) rows: the metrics are NULL"))); });
         }
@@ -67,7 +68,8 @@ extern "C" Datum recsys_evaluate(PG_FUNCTION_ARGS) {
                    ", \"recall\": " + metric(m.recall) + ", \"ndcg\": " + metric(m.ndcg) + ", \"map\": " + metric(m.map) +
                    ", \"hit_rate\": " + metric(m.hit_rate) + ", \"coverage\": " + metric(m.coverage) + "}";
         };
-        return jsonb_from_string("{\"k\": " + std::to_string(k) + ", \"test_rows\": " + std::to_string(rows) +
+        return jsonb_from_string("{\"k\": " + std::to_string(k) + ", \"exclude_seen\": " +
+                                 (exclude_seen ? "true" : "false") + ", \"test_rows\": " + std::to_string(rows) +
                                  ", \"test_items_unknown_to_model\": " + std::to_string(unknown_items.size()) +
                                  ", \"all\": " + group(r.all) + ", \"known\": " + group(r.known) +
                                  ", \"unknown\": " + group(r.unknown) + "}");

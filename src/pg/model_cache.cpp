@@ -34,26 +34,16 @@ struct Cache {
     SPIPlanPtr fetch = nullptr;   // the row's bytes, run as the store's owner
     Oid schema = InvalidOid;
 };
-Cache cache;
+// Never destroyed: at backend exit the static destructors of libxgboost may
+// run before ours, and freeing a cached ranker's booster after them crashed
+// the backend (and with it every session). The process's memory goes with it.
+Cache& cache = *new Cache;
 
 struct Trained {
     std::vector<uint8_t> bytes;
     std::string description;
 };
 std::optional<Trained> last_trained;
-
-// The cached models go at backend exit before the C++ static destructors
-// run: a model holding an XGBoost booster (ranker, timing) must be freed
-// while XGBoost's own lazily built statics, destroyed before `cache`, still
-// live (freeing it later crashed the exiting backend).
-void release_models(int, Datum) {
-    try {
-        cache.models.clear();
-        cache.bytes = 0;
-    } catch (...) {
-    }
-}
-bool release_registered = false;
 
 // What the cache counts for a model: its stored bytes plus its id maps.
 size_t counted_bytes(const Model& m, size_t stored) { return stored + 64 * (size_t(m.n_users()) + m.n_items()); }
@@ -97,7 +87,8 @@ void prepare_plans(FunctionCallInfo fcinfo) {
         Oid two[2] = {TEXTOID, INT8OID};
         SPI_connect();
         SPIPlanPtr lookup = SPI_prepare(
-            psprintf("SELECT version, owner::pg_catalog.text FROM %s WHERE name OPERATOR(pg_catalog.=) $1", table), 1, one);
+            psprintf("SELECT version, owner::pg_catalog.text FROM %s WHERE name OPERATOR(pg_catalog.=) $1 AND active", table),
+            1, one);
         SPIPlanPtr fetch = SPI_prepare(
             psprintf("SELECT model FROM %s WHERE name OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2",
                      table),
@@ -165,7 +156,10 @@ CachedModel load_model(FunctionCallInfo fcinfo, const std::optional<std::string>
     const std::string name = requested ? *requested : default_model_name();
     const char* model_name = name.c_str();
 
-    // The row, with the caller's rights and snapshot.
+    // The active version's row, with the caller's rights and snapshot. A
+    // version is stored once under a number taken from a sequence, so the
+    // number names the bytes: a retrain, or activate() going back to an
+    // older version, changes it, and the next call decodes that version.
     bool found = false;
     int64 version = 0;
     char* owner = nullptr;
@@ -245,10 +239,6 @@ CachedModel load_model(FunctionCallInfo fcinfo, const std::optional<std::string>
     if (it != cache.models.end()) {
         if (!it->second.transient) cache.bytes -= it->second.bytes;
         cache.models.erase(it);
-    }
-    if (!release_registered) {
-        pg_call([] { on_proc_exit(release_models, 0); });
-        release_registered = true;
     }
     Entry entry{version, model, owner ? owner : "", counted_bytes(*model, stored), ++cache.tick, false};
     entry.transient = entry.bytes > limit;

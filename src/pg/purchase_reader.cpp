@@ -2,6 +2,7 @@
 // train_ranker and train_timing into dense core purchases.
 #include "purchase_reader.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -9,6 +10,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "args.h"
 #include "errors.h"
 #include "query_reader.h"
 
@@ -113,12 +115,19 @@ PurchaseData read_purchases(const std::string& purchases_query, const std::optio
         std::vector<uint32_t> category(n_items, features::kNoCategory);
         std::vector<double> price(n_items, std::numeric_limits<double>::quiet_NaN());
         uint64_t irow = 0;
+        std::vector<uint64_t> row_of(n_items, 0);  // the items query's row of each bought item, 0 = none
         read_query(*items_query, search_path, {{"item_id", true}, {"category", false}, {"price", false}},
                    "the items query", [&](const std::vector<const char*>& v) {
                        ++irow;
                        if (!v[0]) return;
                        auto it = items.index.find(v[0]);
                        if (it == items.index.end()) return;  // never bought: never a candidate
+                       if (row_of[it->second])
+                           throw invalid_input("the items query returned item " + std::string(v[0]) +
+                                                   " twice (rows " + std::to_string(row_of[it->second]) +
+                                                   " and " + std::to_string(irow) + ")",
+                                               "Return one row per item, e.g. with SELECT DISTINCT ON (item_id).");
+                       row_of[it->second] = irow;
                        if (v[1]) {
                            any_category = true;
                            category[it->second] =
@@ -137,6 +146,16 @@ PurchaseData read_purchases(const std::string& purchases_query, const std::optio
                            price[it->second] = x;
                        }
                    });
+        const auto missing = size_t(std::count(row_of.begin(), row_of.end(), uint64_t(0)));
+        if (missing) {
+            const size_t first = size_t(std::find(row_of.begin(), row_of.end(), uint64_t(0)) - row_of.begin());
+            backend_context().notice(
+                std::to_string(missing) + " of the " + std::to_string(n_items) +
+                    " purchased items have no row in the items query (e.g. " + items.texts[first] +
+                    "): their category and list price are missing",
+                "Their category and price features are missing values (the learners handle them); add the "
+                "items to the items query to use them.");
+        }
         if (any_category) {
             out.attributes.n_categories = uint32_t(categories.size());
             out.attributes.category = std::move(category);

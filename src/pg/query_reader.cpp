@@ -5,6 +5,7 @@
 extern "C" {
 PG_FUNCTION_INFO_V1(recsys_query_body);
 PG_FUNCTION_INFO_V1(recsys_query_columns);
+PG_FUNCTION_INFO_V1(recsys_query_column_types);
 }
 
 using namespace recsys;
@@ -138,26 +139,42 @@ extern "C" Datum recsys_query_body(PG_FUNCTION_ARGS) {
 
 // The column names a query returns, parsed with the caller's search_path,
 // without running it (used by train()).
-extern "C" Datum recsys_query_columns(PG_FUNCTION_ARGS) {
-    return guarded([&]() -> Datum {
-        std::string query = text_arg(fcinfo, 0);
-        SearchPathScope caller_path(text_arg(fcinfo, 1));
-        ArrayType* result = nullptr;
-        MemoryContext outer = CurrentMemoryContext;
-        Portal portal = open_select(query.c_str(), "the query",
-                                    "Pass one SELECT returning the columns needed, e.g. SELECT customer_id AS user_id, "
-                                    "stock_code AS item_id, quantity AS weight FROM purchases.");
-        pg_call([&] {
-            TupleDesc desc = portal->tupDesc;
-            int n = desc->natts;
-            MemoryContext inner = MemoryContextSwitchTo(outer);
-            Datum* names = static_cast<Datum*>(palloc(sizeof(Datum) * (n > 0 ? n : 1)));
-            for (int i = 0; i < n; ++i) names[i] = CStringGetTextDatum(NameStr(TupleDescAttr(desc, i)->attname));
-            result = construct_array(names, n, TEXTOID, -1, false, TYPALIGN_INT);
-            MemoryContextSwitchTo(inner);
-            SPI_cursor_close(portal);
-            SPI_finish();
-        });
-        return PointerGetDatum(result);
+namespace {
+
+// One array element per column of the query's result, parsed with the
+// search_path of argument 1: its name (text) or its type (regtype).
+Datum query_column_array(FunctionCallInfo fcinfo, bool types) {
+    std::string query = text_arg(fcinfo, 0);
+    SearchPathScope caller_path(text_arg(fcinfo, 1));
+    ArrayType* result = nullptr;
+    MemoryContext outer = CurrentMemoryContext;
+    Portal portal = open_select(query.c_str(), "the query",
+                                "Pass one SELECT returning the columns needed, e.g. SELECT customer_id AS user_id, "
+                                "stock_code AS item_id, quantity AS weight FROM purchases.");
+    pg_call([&] {
+        TupleDesc desc = portal->tupDesc;
+        int n = desc->natts;
+        MemoryContext inner = MemoryContextSwitchTo(outer);
+        Datum* elems = static_cast<Datum*>(palloc(sizeof(Datum) * (n > 0 ? n : 1)));
+        for (int i = 0; i < n; ++i) {
+            const Form_pg_attribute att = TupleDescAttr(desc, i);
+            elems[i] = types ? ObjectIdGetDatum(att->atttypid) : CStringGetTextDatum(NameStr(att->attname));
+        }
+        result = types ? construct_array(elems, n, REGTYPEOID, sizeof(Oid), true, TYPALIGN_INT)
+                       : construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT);
+        MemoryContextSwitchTo(inner);
+        SPI_cursor_close(portal);
+        SPI_finish();
     });
+    return PointerGetDatum(result);
+}
+
+}  // namespace
+
+extern "C" Datum recsys_query_columns(PG_FUNCTION_ARGS) {
+    return guarded([&]() -> Datum { return query_column_array(fcinfo, false); });
+}
+
+extern "C" Datum recsys_query_column_types(PG_FUNCTION_ARGS) {
+    return guarded([&]() -> Datum { return query_column_array(fcinfo, true); });
 }

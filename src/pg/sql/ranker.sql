@@ -57,6 +57,7 @@ RETURNS text LANGUAGE plpgsql STRICT SET search_path = pg_catalog, recsys, pg_te
 DECLARE
     items_source text;
     columns text[];
+    category_type regtype;
 BEGIN
     items_source := recsys.recsys_query_body(items_query);
     columns := recsys.recsys_query_columns(items_source, search_path);
@@ -65,6 +66,21 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = format('It returns: %s. It may also return category (text) and price.',
                                 array_to_string(columns, ', '));
+    END IF;
+    IF 'category' = ANY (columns) THEN
+        category_type := (recsys.recsys_query_column_types(items_source, search_path))
+                         [array_position(columns, 'category')];
+        -- A category is a label: text, an integer code, a boolean or an enum value.
+        IF NOT (category_type IN ('text'::regtype, 'character varying'::regtype, 'character'::regtype,
+                                  'name'::regtype, 'smallint'::regtype, 'integer'::regtype, 'bigint'::regtype,
+                                  'boolean'::regtype)
+                OR (SELECT t.typtype = 'e' FROM pg_catalog.pg_type t WHERE t.oid = category_type)) THEN
+            RAISE EXCEPTION 'the items query''s category column has type %, which is not a category type',
+                            category_type
+                USING ERRCODE = 'datatype_mismatch',
+                      HINT = 'Return text, an integer code, a boolean or an enum as category (e.g. '
+                             'category::text); a price goes in the price column.';
+        END IF;
     END IF;
     items_source := format('SELECT q.item_id, %s, %s FROM (%s) AS q',
                            CASE WHEN 'category' = ANY (columns) THEN 'q.category::pg_catalog.text AS category'
@@ -82,7 +98,8 @@ COMMENT ON FUNCTION recsys_items_source(text, text) IS
 -- train_timing ('timing'): checks, wraps the caller's queries (run with the
 -- caller's search_path, which read_query sets; the wrapping is qualified
 -- throughout), trains by recsys_<kind>_train and stores the model; the result
--- is save_model's with the training report under the kind's name.
+-- is recsys_store_model's (with the recipe) and the training report under
+-- the kind's name.
 CREATE FUNCTION recsys_train_from_purchases(kind text, name text, purchases_query text, items_query text,
                                             params jsonb, search_path text)
 RETURNS jsonb LANGUAGE plpgsql SET search_path = pg_catalog, recsys, pg_temp AS $$
@@ -119,7 +136,10 @@ BEGIN
     started := clock_timestamp();
     EXECUTE format('SELECT r.model, r.report FROM recsys.%I($1, $2, $3, $4) AS r', 'recsys_' || kind || '_train')
        INTO trained, report USING source, items_source, params_, search_path;
-    RETURN recsys.save_model(name, trained, extract(epoch FROM clock_timestamp() - started)::float8)
+    RETURN recsys.recsys_store_model(name, trained, extract(epoch FROM clock_timestamp() - started)::float8,
+                                     jsonb_build_object('kind', 'train_' || kind, 'purchases_query', purchases_query,
+                                                        'items_query', items_query, 'params', params_,
+                                                        'search_path', search_path))
            || jsonb_build_object(kind, report);
 END
 $$;

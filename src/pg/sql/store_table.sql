@@ -1,5 +1,6 @@
 ------------------------------------------------------------------------------
--- The model store: one row per named model. pg_dump keeps its rows.
+-- The model store: one row per stored version of a named model, exactly one
+-- of them active (the one served). pg_dump keeps its rows.
 -- Created by a fresh install only: an upgrade's prologue brings the table it
 -- finds to this shape, keeping its rows.
 ------------------------------------------------------------------------------
@@ -8,7 +9,7 @@
 CREATE SEQUENCE recsys_model_versions;
 SELECT pg_catalog.pg_extension_config_dump('recsys_model_versions', '');
 CREATE TABLE recsys_models (
-    name           text PRIMARY KEY CHECK (pg_catalog.length(name) > 0),
+    name           text NOT NULL CHECK (pg_catalog.length(name) > 0),
     owner          name NOT NULL DEFAULT CURRENT_USER,
     version        bigint NOT NULL DEFAULT pg_catalog.nextval('recsys.recsys_model_versions'),
     algorithm      text NOT NULL,
@@ -20,8 +21,12 @@ CREATE TABLE recsys_models (
     train_seconds  double precision,
     metrics        jsonb,
     model_bytes    integer NOT NULL,
-    model          bytea NOT NULL
+    model          bytea NOT NULL,
+    active         boolean NOT NULL DEFAULT true,
+    recipe         jsonb,
+    CONSTRAINT recsys_models_pkey PRIMARY KEY (name, version)
 );
+CREATE UNIQUE INDEX recsys_models_active ON recsys_models (name) WHERE active;
 ALTER TABLE recsys_models ALTER COLUMN model SET STORAGE EXTERNAL;  -- already compact: skip compression
 SELECT pg_catalog.pg_extension_config_dump('recsys_models', '');
 COMMENT ON TABLE recsys_models IS 'Trained recsys models; written by train() and save_model().';

@@ -50,6 +50,11 @@ CREATE FUNCTION recsys_query_columns(query text, search_path text) RETURNS text[
 COMMENT ON FUNCTION recsys_query_columns(text, text) IS
     'The column names a query returns when parsed with the given search_path (used by train).';
 
+CREATE FUNCTION recsys_query_column_types(query text, search_path text) RETURNS regtype[]
+    AS 'MODULE_PATHNAME', 'recsys_query_column_types' LANGUAGE C STRICT;
+COMMENT ON FUNCTION recsys_query_column_types(text, text) IS
+    'The column types a query returns when parsed with the given search_path, in the order of recsys_query_columns.';
+
 CREATE FUNCTION recsys_query_has_weight(query text, search_path text) RETURNS boolean
 LANGUAGE plpgsql SET search_path = pg_catalog, recsys, pg_temp AS $$
 DECLARE
@@ -122,7 +127,10 @@ BEGIN
         RAISE EXCEPTION 'the training query returned no rows' USING ERRCODE = 'invalid_parameter_value',
             HINT = 'Check the query: it must return at least one (user_id, item_id) row.';
     END IF;
-    RETURN recsys.save_model(name, trained, extract(epoch FROM clock_timestamp() - started)::float8);
+    -- The recipe: what retrain() runs again (its role is stamped by the store).
+    RETURN recsys.recsys_store_model(name, trained, extract(epoch FROM clock_timestamp() - started)::float8,
+                                     jsonb_build_object('kind', 'train', 'algorithm', algorithm, 'params', params_,
+                                                        'query', source, 'search_path', search_path));
 END
 $$;
 COMMENT ON FUNCTION recsys_train_with_path(text, text, text, jsonb, text) IS

@@ -515,8 +515,15 @@ BEGIN
                'min_improvement', recsys_tune_with_path.min_improvement,
                'max_candidates', recsys_tune_with_path.max_candidates, 'budget_seconds', extract(epoch FROM recsys_tune_with_path.budget),
                'stopped_by', stopped_by, 'seconds', extract(epoch FROM clock_timestamp() - started),
-               'chosen', best, 'candidates', results, 'skipped', skipped))
-     WHERE m.name = recsys_tune_with_path.name;
+               'chosen', best, 'candidates', results, 'skipped', skipped)),
+           -- retrain() runs the whole search again, with these settings
+           recipe = jsonb_build_object('kind', 'tune', 'query', source, 'algorithms', recsys_tune_with_path.algorithms,
+               'metric', recsys_tune_with_path.metric, 'budget', recsys_tune_with_path.budget::text,
+               'max_candidates', recsys_tune_with_path.max_candidates, 'search_space', recsys_tune_with_path.search_space,
+               'search', recsys_tune_with_path.search, 'seed', recsys_tune_with_path.seed,
+               'validation_fraction', recsys_tune_with_path.validation_fraction,
+               'min_improvement', recsys_tune_with_path.min_improvement, 'search_path', caller_path)
+     WHERE m.name = recsys_tune_with_path.name AND m.active;
     DROP TABLE pg_temp.recsys_tune_rows;
     RAISE NOTICE 'tune: chose % % (% = %), retrained on all rows in % s and stored as "%"',
                  best ->> 'algorithm', best -> 'params', recsys_tune_with_path.metric, round((best ->> 'score')::numeric, 4),

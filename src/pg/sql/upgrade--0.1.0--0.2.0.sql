@@ -14,7 +14,8 @@
 --   2. creates schema recsys (unless it exists) and makes it the extension's
 --      schema;
 --   3. moves the model table into recsys and adds the columns owner,
---      version and model_bytes, filled for the models already stored;
+--      version, model_bytes, active and recipe, filled for the models
+--      already stored (each its name's one active version);
 --   4. sets search_path to recsys for the files that follow.
 \echo Use "ALTER EXTENSION recsys UPDATE TO '0.2.0'" to load this file. \quit
 
@@ -183,6 +184,15 @@ ALTER TABLE recsys.recsys_models
     ALTER COLUMN owner SET DEFAULT CURRENT_USER,
     ALTER COLUMN owner SET NOT NULL,
     ALTER COLUMN model_bytes SET NOT NULL;
+-- Versions (issue 18): one row per stored version, one active per name; the
+-- rows already there are each their name's only, active, version. A recipe
+-- is recorded by train(), train_ranker() and tune() from now on.
+ALTER TABLE recsys.recsys_models
+    ADD COLUMN active boolean NOT NULL DEFAULT true,
+    ADD COLUMN recipe jsonb,
+    DROP CONSTRAINT recsys_models_pkey,
+    ADD CONSTRAINT recsys_models_pkey PRIMARY KEY (name, version);
+CREATE UNIQUE INDEX recsys_models_active ON recsys.recsys_models (name) WHERE active;
 
 ------------------------------------------------------------------------------
 -- 4. The files that follow create their objects unqualified, in the first
