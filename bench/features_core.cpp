@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "purchase_features.h"
+#include "purchases_csv.h"
 #include "rng.h"
 
 using namespace recsys::features;
@@ -80,28 +81,6 @@ void synthetic(std::vector<Purchase>& purchases, ItemAttributes& attributes, uin
     }
 }
 
-void read_file(const char* path, std::vector<Purchase>& purchases, uint32_t& n_users, uint32_t& n_items) {
-    std::ifstream in(path);
-    if (!in) throw std::runtime_error(std::string("cannot read ") + path);
-    std::unordered_map<std::string, uint32_t> users, items;
-    std::string line;
-    std::getline(in, line);  // header
-    while (std::getline(in, line)) {
-        size_t c[4], from = 0;
-        for (size_t& k : c) from = (k = line.find(',', from)) + 1;
-        if (c[3] == std::string::npos) continue;
-        Purchase p;
-        p.user = users.try_emplace(line.substr(0, c[0]), uint32_t(users.size())).first->second;
-        p.item = items.try_emplace(line.substr(c[0] + 1, c[1] - c[0] - 1), uint32_t(items.size())).first->second;
-        p.ts = std::stoll(line.substr(c[1] + 1, c[2] - c[1] - 1));
-        p.quantity = std::stod(line.substr(c[2] + 1, c[3] - c[2] - 1));
-        p.price = std::stod(line.substr(c[3] + 1));
-        purchases.push_back(p);
-    }
-    n_users = uint32_t(users.size());
-    n_items = uint32_t(items.size());
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -110,8 +89,14 @@ int main(int argc, char** argv) {
     std::vector<Purchase> purchases;
     ItemAttributes attributes;
     uint32_t n_users = 0, n_items = 0;
-    if (from_file) read_file(argv[1], purchases, n_users, n_items);
-    else synthetic(purchases, attributes, n_users, n_items);
+    if (from_file) {
+        recsys::bench::PurchasesCsv csv = recsys::bench::read_purchases_csv(argv[1]);
+        purchases = std::move(csv.purchases);
+        n_users = uint32_t(csv.users.size());
+        n_items = uint32_t(csv.items.size());
+    } else {
+        synthetic(purchases, attributes, n_users, n_items);
+    }
     std::printf("{\"bench\":\"features_core\",\"data\":\"%s\",\"purchases\":%zu,\"users\":%u,\"items\":%u}\n",
                 from_file ? argv[1] : "synthetic", purchases.size(), n_users, n_items);
 

@@ -13,8 +13,14 @@ from datetime import datetime, timezone
 path = sys.argv[1] if len(sys.argv) > 1 else "../shared/data/online-retail/purchases.csv.gz"
 out = csv.writer(sys.stdout, lineterminator="\n")
 out.writerow(["user", "item", "ts", "quantity", "price"])
+# Online Retail II (online-retail-ii-2009-2010) names the same columns its own way.
+II_NAMES = {"Invoice": "invoice", "StockCode": "stock_code", "Quantity": "quantity", "InvoiceDate": "invoice_date",
+            "Price": "unit_price", "Customer ID": "customer_id"}
 with gzip.open(path, "rt", newline="") as f:
     for row in csv.DictReader(f):
+        for ii, name in II_NAMES.items():
+            if ii in row:
+                row[name] = row[ii]
         if (row["customer_id"] and not row["invoice"].startswith("C")
                 and float(row["quantity"]) > 0 and float(row["unit_price"]) > 0):
             ts = datetime.strptime(row["invoice_date"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)

@@ -76,7 +76,7 @@ Data make_data(uint64_t seed) {
     return d;
 }
 
-double floor_day(int64_t ts) { return std::floor(double(ts) / double(kDay)); }
+double ref_day(int64_t ts) { return std::floor(double(ts) / double(kDay)); }
 
 // The documented definitions, by loops over every purchase.
 std::map<std::string, double> reference(const Data& d, const Options& o, uint32_t u, uint32_t i) {
@@ -188,7 +188,7 @@ std::map<std::string, double> reference(const Data& d, const Options& o, uint32_
     double qty = 0, ui_first = 1e300, ui_last = -1e300;
     for (const Purchase& p : h) {
         if (p.user != u || p.item != i) continue;
-        ui_days.insert(floor_day(p.ts));
+        ui_days.insert(ref_day(p.ts));
         qty += p.quantity;
         ui_first = std::min(ui_first, double(p.ts));
         ui_last = std::max(ui_last, double(p.ts));
@@ -611,7 +611,7 @@ TEST(Candidates, RebuyMatchesNaiveOrder) {
                     int64_t last = 0;
                     for (const Purchase& p : d.purchases)
                         if (p.user == u && p.item == i && p.ts < d.now) {
-                            days.insert(floor_day(p.ts));
+                            days.insert(ref_day(p.ts));
                             last = std::max(last, p.ts);
                         }
                     if (!days.empty()) keys.push_back({-int64_t(days.size()), -last, i});

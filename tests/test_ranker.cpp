@@ -344,7 +344,7 @@ TEST(Ranker, BadParameters) {
     };
     Error e = expect_error([&] { train(R"({"learner": "svm"})"); });
     EXPECT_STREQ(e.what(), "unknown learner \"svm\"");
-    EXPECT_EQ(e.hint(), "Known learners: logistic, tree, forest, boosted, boosted_rank, mlp.");
+    EXPECT_EQ(e.hint(), "Known learners: logistic, tree, forest, boosted, boosted_rank, mlp, linear.");
     e = expect_error([&] { train(R"({"base_models": "ease,ranker"})"); });
     EXPECT_STREQ(e.what(), "a ranker cannot be a base model of a ranker");
     e = expect_error([&] { train(R"({"base_models": "knn"})"); });

@@ -10,6 +10,7 @@
 #include "popularity.h"
 #include "ranker.h"
 #include "rp3beta.h"
+#include "timing.h"
 
 namespace recsys {
 
@@ -69,6 +70,7 @@ const Algorithm* find_stored_algorithm(std::string_view name) {
         if (a->name == name) return a;
     // Trained by its own entry point (train_ranker), not from interactions.
     if (name == ranker::algorithm.name) return &ranker::algorithm;
+    if (name == timing::algorithm.name) return &timing::algorithm;
     return nullptr;
 }
 

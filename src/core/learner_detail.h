@@ -53,7 +53,9 @@ inline double sigmoid(double m) { return m >= 0 ? 1 / (1 + std::exp(-m)) : std::
 void validate(const TrainingSet& t, const char* what, bool need_groups);
 
 std::unique_ptr<Learner> fit_logistic(const TrainingSet& t, const Params& p, const Context& ctx);
-std::unique_ptr<Learner> read_logistic(ByteReader& r, uint32_t d);
+std::unique_ptr<Learner> fit_linear(const TrainingSet& t, const Params& p, const Context& ctx);
+// logistic or linear
+std::unique_ptr<Learner> read_glm(std::string_view kind, ByteReader& r, uint32_t d);
 std::unique_ptr<Learner> fit_mlp(const TrainingSet& t, const TrainingSet* v, const Params& p, const Context& ctx);
 std::unique_ptr<Learner> read_mlp(ByteReader& r, uint32_t d);
 // tree, forest, boosted, boosted_rank

@@ -162,10 +162,32 @@ std::unique_ptr<Learner> fit_xgb(std::string_view kind, const TrainingSet& t, co
                                  const Context& ctx) {
     const bool tree = kind == "tree", forest = kind == "forest", rank = kind == "boosted_rank";
     const bool boosted = kind == "boosted" || rank;
+    const Task task = t.task;
+    // The objective by task, and its base score (the margin every tree adds to).
+    double base_score = 0.5;
+    std::string objective = "binary:logistic", metric = "logloss";
+    if (task == Task::Regression) {
+        double sum = 0;
+        for (uint64_t i = 0; i < t.rows; ++i) sum += t.y[i];
+        base_score = sum / double(t.rows);
+        objective = "reg:squarederror";
+        metric = "rmse";
+    } else if (task == Task::SurvivalAft) {
+        double sum = 0;
+        for (uint64_t i = 0; i < t.rows; ++i) sum += t.y[i];
+        base_score = sum / double(t.rows);  // XGBoost takes its log as the base margin
+        objective = "survival:aft";
+        metric = "aft-nloglik";
+    }
     // Our parameters, checked here, turned into XGBoost's.
     std::vector<std::pair<std::string, std::string>> xp = {
         {"booster", "gbtree"}, {"tree_method", "hist"}, {"verbosity", "0"},
-        {"nthread", std::to_string(std::max(1, ctx.threads))}, {"validate_parameters", "1"}, {"base_score", "0.5"}};
+        {"nthread", std::to_string(std::max(1, ctx.threads))}, {"validate_parameters", "1"},
+        {"base_score", num(base_score)}};
+    if (task == Task::SurvivalAft) {
+        xp.push_back({"aft_loss_distribution", p.get_string("aft_distribution", "extreme", {"extreme", "normal", "logistic"})});
+        xp.push_back({"aft_loss_distribution_scale", num(p.get_double("aft_scale", 1, 0.01, 10))});
+    }
     const int max_depth = int(p.get_int("max_depth", forest ? 8 : 6, 1, 20));
     xp.push_back({"max_depth", std::to_string(max_depth)});
     xp.push_back({"min_child_weight", num(p.get_double("min_child_weight", 1, 0, 1e12))});
@@ -185,11 +207,11 @@ std::unique_ptr<Learner> fit_xgb(std::string_view kind, const TrainingSet& t, co
         rounds = int(n_trees / per_round);
         xp.push_back({"num_parallel_tree", std::to_string(per_round)});
         xp.push_back({"eta", num(1.0 / rounds)});
-        xp.push_back({"objective", "binary:logistic"});
+        xp.push_back({"objective", objective});
         seed = uint64_t(p.get_int("seed", 0, 0, INT32_MAX));
     } else if (tree) {
         xp.push_back({"eta", "1"});
-        xp.push_back({"objective", "binary:logistic"});
+        xp.push_back({"objective", objective});
     } else {
         rounds = int(p.get_int("rounds", 200, 1, 10000));
         xp.push_back({"eta", num(p.get_double("eta", 0.1, 1e-6, 1))});
@@ -202,8 +224,8 @@ std::unique_ptr<Learner> fit_xgb(std::string_view kind, const TrainingSet& t, co
             xp.push_back({"objective", "rank:" + obj});
             xp.push_back({"eval_metric", "ndcg"});
         } else {
-            xp.push_back({"objective", "binary:logistic"});
-            xp.push_back({"eval_metric", "logloss"});
+            xp.push_back({"objective", objective});
+            xp.push_back({"eval_metric", metric});
         }
     }
     p.reject_unknown(std::string(kind));
@@ -216,20 +238,30 @@ std::unique_ptr<Learner> fit_xgb(std::string_view kind, const TrainingSet& t, co
 
     DMatrix train, valid;
     make_dmatrix(train, t.x, t.rows, t.cols, std::max(1, ctx.threads));
-    xgb_check(XGDMatrixSetFloatInfo(train.h, "label", t.y, bst_ulong(t.rows)), "labels");
+    auto set_labels = [](const DMatrix& m, const TrainingSet& s) {
+        if (s.task == Task::SurvivalAft) {
+            xgb_check(XGDMatrixSetFloatInfo(m.h, "label_lower_bound", s.y, bst_ulong(s.rows)), "lower bounds");
+            xgb_check(XGDMatrixSetFloatInfo(m.h, "label_upper_bound", s.y_upper, bst_ulong(s.rows)), "upper bounds");
+        } else {
+            xgb_check(XGDMatrixSetFloatInfo(m.h, "label", s.y, bst_ulong(s.rows)), "labels");
+        }
+    };
+    set_labels(train, t);
     if (rank) xgb_check(XGDMatrixSetUIntInfo(train.h, "group", t.groups.data(), t.groups.size()), "groups");
     const bool use_valid = v && boosted;
     if (use_valid) {
         make_dmatrix(valid, v->x, v->rows, v->cols, std::max(1, ctx.threads));
-        xgb_check(XGDMatrixSetFloatInfo(valid.h, "label", v->y, bst_ulong(v->rows)), "labels");
+        set_labels(valid, *v);
         if (rank) xgb_check(XGDMatrixSetUIntInfo(valid.h, "group", v->groups.data(), v->groups.size()), "groups");
     }
-    // The forest's fixed log-loss gradients at margin 0 (probability 0.5).
+    // The forest's fixed gradients at the base margin: log-loss at margin 0
+    // (probability 0.5), or squared error at the mean label.
     std::vector<float> grad, hess;
     if (forest) {
         grad.resize(t.rows);
-        hess.assign(t.rows, 0.25f);
-        for (uint64_t i = 0; i < t.rows; ++i) grad[i] = 0.5f - t.y[i];
+        const bool binary = task == Task::Binary;
+        hess.assign(t.rows, binary ? 0.25f : 1.0f);
+        for (uint64_t i = 0; i < t.rows; ++i) grad[i] = float(base_score) - t.y[i];
     }
 
     auto m = std::make_unique<XgbLearner>(kind, t.cols, p.effective_json());
@@ -252,7 +284,7 @@ std::unique_ptr<Learner> fit_xgb(std::string_view kind, const TrainingSet& t, co
             const char* out = nullptr;
             xgb_check(XGBoosterEvalOneIter(b.h, it, &valid.h, names, 1, &out), "evaluation");
             const double value = eval_value(out);
-            line += std::string(": ") + (rank ? "validation ndcg " : "validation log-loss ") + num(value);
+            line += std::string(": ") + (rank ? "validation ndcg " : "validation " + (metric == "logloss" ? std::string("log-loss") : metric) + " ") + num(value);
             if (it == 0 || (rank ? value > best_value : value < best_value)) {
                 best = it;
                 best_value = value;

@@ -14,7 +14,7 @@ namespace recsys::learn {
 using detail::Standardiser;
 
 const std::vector<std::string>& learner_kinds() {
-    static const std::vector<std::string> kinds = {"logistic", "tree", "forest", "boosted", "boosted_rank", "mlp"};
+    static const std::vector<std::string> kinds = {"logistic", "tree", "forest", "boosted", "boosted_rank", "mlp", "linear"};
     return kinds;
 }
 
@@ -34,16 +34,31 @@ std::unique_ptr<Learner> fit_learner(std::string_view kind, const TrainingSet& t
     const auto& kinds = learner_kinds();
     if (std::find(kinds.begin(), kinds.end(), kind) == kinds.end())
         throw invalid_input("unknown learner \"" + std::string(kind) + "\"",
-                            "Known learners: logistic, tree, forest, boosted, boosted_rank, mlp.");
+                            "Known learners: logistic, tree, forest, boosted, boosted_rank, mlp, linear.");
     const bool rank = kind == "boosted_rank";
+    const Task task = train.task;
+    const bool does = task == Task::Binary        ? kind != "linear"
+                      : task == Task::Regression  ? (kind == "linear" || kind == "tree" || kind == "forest" ||
+                                                    kind == "boosted")
+                                                  : kind == "boosted";
+    if (!does)
+        throw invalid_input("learner " + std::string(kind) + " does not do " +
+                                (task == Task::Binary       ? "binary classification"
+                                 : task == Task::Regression ? "regression"
+                                                            : "survival (interval-censored times)"),
+                            task == Task::Binary       ? "Use logistic, tree, forest, boosted or mlp."
+                            : task == Task::Regression ? "Use linear, tree, forest or boosted."
+                                                       : "Use boosted (XGBoost survival:aft).");
     detail::validate(train, "training set", rank);
     if (validation) {
+        if (validation->task != task) throw invalid_input("the validation set is for another task than the training set");
         detail::validate(*validation, "validation set", rank);
         if (validation->cols != train.cols)
             throw invalid_input("the validation set has " + std::to_string(validation->cols) +
                                 " features, the training set " + std::to_string(train.cols));
     }
     if (kind == "logistic") return detail::fit_logistic(train, params, ctx);
+    if (kind == "linear") return detail::fit_linear(train, params, ctx);
     if (kind == "mlp") return detail::fit_mlp(train, validation, params, ctx);
     return detail::fit_xgb(kind, train, validation, params, ctx);
 }
@@ -56,7 +71,7 @@ std::unique_ptr<Learner> read_learner(ByteReader& r) {
     const uint32_t d = r.get<uint32_t>();
     if (d == 0 || d > kMaxFeatures) throw corrupted("learner is corrupted (feature count out of range)");
     std::string params = r.get_string();
-    std::unique_ptr<Learner> l = kind == "logistic" ? detail::read_logistic(r, d)
+    std::unique_ptr<Learner> l = kind == "logistic" || kind == "linear" ? detail::read_glm(kind, r, d)
                                  : kind == "mlp"    ? detail::read_mlp(r, d)
                                                     : detail::read_xgb(kind, r, d);
     l->set_base(d, std::move(params));
@@ -72,15 +87,30 @@ void validate(const TrainingSet& t, const char* what, bool need_groups) {
         throw invalid_input("the " + w + " has " + std::to_string(t.cols) + " features",
                             "Between 1 and " + std::to_string(kMaxFeatures) + " features are supported.");
     if (t.rows > uint64_t(INT32_MAX)) throw invalid_input("the " + w + " has more than 2^31 rows");
-    uint64_t positives = 0;
-    for (uint64_t i = 0; i < t.rows; ++i) {
-        if (t.y[i] != 0 && t.y[i] != 1)
-            throw invalid_input("label " + std::to_string(t.y[i]) + " in the " + w + " (row " + std::to_string(i) + ")",
-                                "Labels must be 0 or 1.");
-        positives += t.y[i] == 1;
+    if (t.task == Task::Binary) {
+        uint64_t positives = 0;
+        for (uint64_t i = 0; i < t.rows; ++i) {
+            if (t.y[i] != 0 && t.y[i] != 1)
+                throw invalid_input("label " + std::to_string(t.y[i]) + " in the " + w + " (row " + std::to_string(i) +
+                                        ")",
+                                    "Labels must be 0 or 1.");
+            positives += t.y[i] == 1;
+        }
+        if (positives == 0 || positives == t.rows)
+            throw invalid_input("the " + w + " has a single class", "Labels must include both 0 and 1.");
+    } else if (t.task == Task::Regression) {
+        for (uint64_t i = 0; i < t.rows; ++i)
+            if (!std::isfinite(t.y[i]))
+                throw invalid_input("label " + std::to_string(t.y[i]) + " in the " + w + " (row " + std::to_string(i) +
+                                    ") is not finite");
+    } else {
+        if (!t.y_upper) throw invalid_input("the " + w + " has no upper bounds", "Survival needs y_upper.");
+        for (uint64_t i = 0; i < t.rows; ++i)
+            if (!std::isfinite(t.y[i]) || !(t.y[i] > 0) || std::isnan(t.y_upper[i]) || t.y_upper[i] < t.y[i])
+                throw invalid_input("time bounds [" + std::to_string(t.y[i]) + ", " + std::to_string(t.y_upper[i]) +
+                                        "] in the " + w + " (row " + std::to_string(i) + ")",
+                                    "Need 0 < lower <= upper, lower finite; upper +inf for a censored time.");
     }
-    if (positives == 0 || positives == t.rows)
-        throw invalid_input("the " + w + " has a single class", "Labels must include both 0 and 1.");
     const uint64_t n = t.rows * t.cols;
     for (uint64_t k = 0; k < n; ++k)
         if (std::isinf(t.x[k]))
@@ -171,14 +201,17 @@ void Standardiser::read(ByteReader& r, uint32_t d_expected) {
 
 namespace {
 
-class Logistic final : public Learner {
+// A generalised linear model on standardised features: logistic (margin =
+// log-odds) or linear (margin = the prediction); the same payload.
+class Glm final : public Learner {
 public:
+    std::string kind_;
     Standardiser st;
     Eigen::VectorXd beta;  // per standardised column
     double intercept = 0;
 
-    Logistic(uint32_t d, std::string params) { set_base(d, std::move(params)); }
-    std::string kind() const override { return "logistic"; }
+    Glm(std::string_view kind, uint32_t d, std::string params) : kind_(kind) { set_base(d, std::move(params)); }
+    std::string kind() const override { return kind_; }
 
     void predict(const float* x, uint64_t rows, float* out) const override {
         std::vector<double> z(st.width());
@@ -272,7 +305,7 @@ std::unique_ptr<Learner> fit_logistic(const TrainingSet& t, const Params& p, con
     const bool indicators = p.get_bool("missing_indicators", true);
     p.reject_unknown("logistic");
 
-    auto m = std::make_unique<Logistic>(t.cols, p.effective_json());
+    auto m = std::make_unique<Glm>("logistic", t.cols, p.effective_json());
     m->st.fit(t, indicators, ctx);
     const uint32_t D = m->st.width() + 1;
     const uint64_t n_blocks = std::min<uint64_t>(32, (t.rows + 4095) / 4096);
@@ -321,8 +354,45 @@ std::unique_ptr<Learner> fit_logistic(const TrainingSet& t, const Params& p, con
     return m;
 }
 
-std::unique_ptr<Learner> read_logistic(ByteReader& r, uint32_t d) {
-    auto m = std::make_unique<Logistic>(d, "");
+std::unique_ptr<Learner> fit_linear(const TrainingSet& t, const Params& p, const Context& ctx) {
+    const double l2 = p.get_double("l2", 1.0, 0.0, 1e12);
+    const bool indicators = p.get_bool("missing_indicators", true);
+    p.reject_unknown("linear");
+    auto m = std::make_unique<Glm>("linear", t.cols, p.effective_json());
+    m->st.fit(t, indicators, ctx);
+    const uint32_t D = m->st.width() + 1;
+    ctx.reserve(uint64_t(D) * D * 8 * 3 + 512ull * D * 8, "linear regression's normal equations", "Use fewer features.");
+    // Normal equations over [z, 1], summed in blocks of 512 rows in order:
+    // the same result on any thread count (one thread here).
+    using RowMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    RowMatrix Z(512, D);
+    Eigen::VectorXd r(512);
+    Eigen::MatrixXd H = Eigen::MatrixXd::Zero(D, D);
+    Eigen::VectorXd g = Eigen::VectorXd::Zero(D);
+    for (uint64_t i0 = 0; i0 < t.rows; i0 += 512) {
+        ctx.cancel_point();
+        const uint64_t n = std::min<uint64_t>(512, t.rows - i0);
+        for (uint64_t k = 0; k < n; ++k) {
+            m->st.transform(t.x + (i0 + k) * t.cols, Z.row(k).data());
+            Z(k, D - 1) = 1;
+            r[k] = t.y[i0 + k];
+        }
+        auto Zm = Z.topRows(n);
+        g.noalias() += Zm.transpose() * r.head(n);
+        H.selfadjointView<Eigen::Lower>().rankUpdate(Zm.transpose());
+    }
+    H = H.selfadjointView<Eigen::Lower>();
+    H.diagonal().head(D - 1).array() += l2;
+    H.diagonal().array() += 1e-10 * (1 + H.diagonal().array());  // keeps an all-constant column solvable
+    const Eigen::VectorXd theta = H.ldlt().solve(g);
+    if (!theta.allFinite()) throw invalid_input("linear regression has no finite solution", "Raise l2.");
+    m->beta = theta.head(D - 1);
+    m->intercept = theta[D - 1];
+    return m;
+}
+
+std::unique_ptr<Learner> read_glm(std::string_view kind, ByteReader& r, uint32_t d) {
+    auto m = std::make_unique<Glm>(kind, d, "");
     m->st.read(r, d);
     std::vector<double> beta = r.get_array<double>(m->st.width());
     if (beta.size() != m->st.width()) throw corrupted("learner is corrupted (coefficient count)");
@@ -333,4 +403,13 @@ std::unique_ptr<Learner> read_logistic(ByteReader& r, uint32_t d) {
 }
 
 }  // namespace detail
+
+double aft_expected_time(double margin, std::string_view distribution, double scale) {
+    const double median = std::exp(margin);
+    if (distribution == "normal") return std::exp(margin + scale * scale / 2);
+    if (distribution == "logistic")  // E[T] is infinite for σ >= 1: the median then
+        return scale < 1 ? median * M_PI * scale / std::sin(M_PI * scale) : median;
+    return median * std::tgamma(1 + scale);  // extreme: a Weibull T
+}
+
 }  // namespace recsys::learn

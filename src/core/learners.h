@@ -68,6 +68,25 @@
 //                   validation_fraction (0.1, used without a validation set),
 //                   seed (0).
 //
+//   linear        ridge regression (task Regression only): least squares on
+//                 standardised features with missing indicators as for
+//                 logistic, intercept not penalised; solved exactly from the
+//                 normal equations. l2 (default 1), missing_indicators (true).
+//
+// Tasks (TrainingSet::task): what the labels mean and what the margin is.
+//   Binary       labels 0/1; margin = log-odds. Every kind but linear.
+//   Regression   finite labels; squared error; margin = the predicted label.
+//                linear, tree, forest, boosted (reg:squarederror; XGBoost's
+//                base score is the labels' mean, the forest's trees are
+//                grown on the residuals from it).
+//   SurvivalAft  interval labels for a time T > 0: y = lower bound,
+//                y_upper = upper bound (+inf: right-censored, = y: observed);
+//                boosted only, XGBoost survival:aft with log T = margin + σ·Z:
+//                parameters aft_distribution ("extreme" (default; Weibull T),
+//                "normal", "logistic") and aft_scale σ (default 1, 0.01..10);
+//                base score the mean lower bound. aft_expected_time() turns a
+//                margin into E[T].
+//
 // Groups are used by boosted_rank only, and a validation set by boosted,
 // boosted_rank and mlp only; the others ignore them.
 //
@@ -115,12 +134,16 @@
 namespace recsys::learn {
 
 // A view: the caller owns the arrays.
+enum class Task : uint8_t { Binary, Regression, SurvivalAft };
+
 struct TrainingSet {
     const float* x = nullptr;  // rows × cols, row-major, NaN = missing
     uint64_t rows = 0;
     uint32_t cols = 0;
     const float* y = nullptr;         // rows labels, each 0 or 1
     std::span<const uint32_t> groups;  // sizes of consecutive groups summing to rows; empty = none
+    Task task = Task::Binary;
+    const float* y_upper = nullptr;    // SurvivalAft only: rows upper bounds (+inf = censored)
 };
 
 class Learner {
@@ -170,14 +193,20 @@ private:
 // The kinds above, in order.
 const std::vector<std::string>& learner_kinds();
 
-// Trains a learner of `kind`. Throws invalid_input for an unknown kind, bad
-// parameters or data (no rows, labels not 0/1, a single class, ±inf values,
+// Trains a learner of `kind` for train.task. Throws invalid_input for an
+// unknown kind, a kind that does not do the task, bad parameters or data
+// (no rows, binary labels not 0/1, a single class, non-finite regression
+// labels, survival bounds not 0 < y <= y_upper, ±inf values,
 // groups not summing to rows, validation with another column count),
 // ResourceLimit before a large allocation beyond ctx.memory_limit_bytes,
 // and Cancelled when ctx.check_cancel() throws (checked between rounds,
 // Newton steps, epochs and minibatches).
 std::unique_ptr<Learner> fit_learner(std::string_view kind, const TrainingSet& train, const TrainingSet* validation,
                                      const Params& params, const Context& ctx);
+
+// E[T] of a survival:aft learner's margin m: exp(m)·Γ(1 + σ) for "extreme", exp(m + σ²/2) for "normal",
+// exp(m)·πσ / sin(πσ) for "logistic" (σ < 1, else the median exp(m)).
+double aft_expected_time(double margin, std::string_view distribution, double scale);
 
 // Reads what Learner::write wrote; anything else throws corrupted().
 std::unique_ptr<Learner> read_learner(ByteReader& r);

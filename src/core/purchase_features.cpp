@@ -15,14 +15,36 @@ constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 constexpr size_t kUserFixed = 10;  // user columns before the user_cat_share_<c> ones
 constexpr uint32_t kCancelEvery = 4096;
 
+std::string row_text(size_t i) { return "purchase " + std::to_string(i + 1); }
+
+}  // namespace
+
 int64_t floor_day(int64_t ts) {
     int64_t d = ts / kSecondsPerDay;
     return (ts % kSecondsPerDay < 0) ? d - 1 : d;
 }
 
-std::string row_text(size_t i) { return "purchase " + std::to_string(i + 1); }
-
-}  // namespace
+CsrMatrix purchase_matrix(std::span<const Purchase> purchases, uint32_t n_users, uint32_t n_items) {
+    std::vector<std::pair<uint32_t, uint32_t>> pairs;
+    pairs.reserve(purchases.size());
+    for (const Purchase& p : purchases) pairs.emplace_back(p.user, p.item);
+    std::sort(pairs.begin(), pairs.end());
+    CsrMatrix m;
+    m.rows = n_users;
+    m.cols = n_items;
+    m.indptr.assign(size_t(n_users) + 1, 0);
+    for (size_t i = 0; i < pairs.size(); ++i) {
+        if (i > 0 && pairs[i] == pairs[i - 1]) {
+            m.values.back() += 1.0f;
+            continue;
+        }
+        m.indices.push_back(pairs[i].second);
+        m.values.push_back(1.0f);
+        ++m.indptr[pairs[i].first + 1];
+    }
+    for (uint32_t u = 0; u < n_users; ++u) m.indptr[u + 1] += m.indptr[u];
+    return m;
+}
 
 void validate_purchases(std::span<const Purchase> purchases, uint32_t n_users, uint32_t n_items) {
     for (size_t i = 0; i < purchases.size(); ++i) {

@@ -88,6 +88,7 @@
 #include <vector>
 
 #include "context.h"
+#include "csr.h"
 
 namespace recsys::features {
 
@@ -109,6 +110,12 @@ struct UserItem {
 
 // Checks indexes, quantities and prices; invalid_input naming the first bad row.
 void validate_purchases(std::span<const Purchase> purchases, uint32_t n_users, uint32_t n_items);
+
+// n_users x n_items, one unit per purchase row (a model's history).
+CsrMatrix purchase_matrix(std::span<const Purchase> purchases, uint32_t n_users, uint32_t n_items);
+
+// floor(ts / 86400): the UTC calendar day of a time.
+int64_t floor_day(int64_t ts);
 
 // ---------------------------------------------------------------- time split
 
@@ -207,6 +214,13 @@ public:
                           const Context& ctx) const;
     FeatureMatrix compute(std::span<const UserItem> pairs, const Context& ctx) const {
         return compute(pairs, {}, ctx);
+    }
+
+    // The user columns of the features (user_n_purchases .. user_cat_share_*,
+    // the first n_user_features() names), computed once per user.
+    size_t n_user_features() const { return n_user_cols_; }
+    std::span<const float> user_features(uint32_t user) const {
+        return {user_cols_.data() + uint64_t(user) * n_user_cols_, n_user_cols_};
     }
 
     // The user's bought items before now, sorted by item.

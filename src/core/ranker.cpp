@@ -14,6 +14,7 @@ namespace recsys::ranker {
 using features::FeatureBuilder;
 using features::Purchase;
 using features::UserItem;
+using features::purchase_matrix;
 using json = nlohmann::json;
 
 namespace {
@@ -142,29 +143,6 @@ Config parse_config(std::string_view params_json, uint32_t n_items) {
     c.windows = uint32_t(p.integer(kWindows));
     p.reject_unknown("ranker");
     return c;
-}
-
-// One unit per purchase row: the base models' input.
-CsrMatrix purchase_matrix(std::span<const Purchase> purchases, uint32_t n_users, uint32_t n_items) {
-    std::vector<std::pair<uint32_t, uint32_t>> pairs;
-    pairs.reserve(purchases.size());
-    for (const Purchase& p : purchases) pairs.emplace_back(p.user, p.item);
-    std::sort(pairs.begin(), pairs.end());
-    CsrMatrix m;
-    m.rows = n_users;
-    m.cols = n_items;
-    m.indptr.assign(size_t(n_users) + 1, 0);
-    for (size_t i = 0; i < pairs.size(); ++i) {
-        if (i > 0 && pairs[i] == pairs[i - 1]) {
-            m.values.back() += 1.0f;
-            continue;
-        }
-        m.indices.push_back(pairs[i].second);
-        m.values.push_back(1.0f);
-        ++m.indptr[pairs[i].first + 1];
-    }
-    for (uint32_t u = 0; u < n_users; ++u) m.indptr[u + 1] += m.indptr[u];
-    return m;
 }
 
 IdMap dense_ids(uint32_t n) {
@@ -735,16 +713,23 @@ Model train_ranker(std::span<const Purchase> purchases, IdMap users, IdMap items
     }
     if (report) *report = rep;
 
+    std::string params = s->params_json;
+    return model_from_purchases("ranker", std::move(params), purchases, std::move(users), std::move(items),
+                                std::make_unique<RankerScorer>(std::move(s)));
+}
+
+Model model_from_purchases(std::string algorithm, std::string params_json, std::span<const Purchase> purchases,
+                           IdMap users, IdMap items, std::unique_ptr<Scorer> scorer) {
     Model m;
-    m.algorithm = "ranker";
-    m.params_json = s->params_json;
+    m.algorithm = std::move(algorithm);
+    m.params_json = std::move(params_json);
     m.rows_added = purchases.size();
-    m.history = all;
-    m.popularity.assign(n_items, 0.0f);
-    for (uint32_t i : all.indices) m.popularity[i] += 1.0f;
+    m.history = purchase_matrix(purchases, users.size(), items.size());
+    m.popularity.assign(items.size(), 0.0f);
+    for (uint32_t i : m.history.indices) m.popularity[i] += 1.0f;
     m.users = std::move(users);
     m.items = std::move(items);
-    m.scorer = std::make_unique<RankerScorer>(std::move(s));
+    m.scorer = std::move(scorer);
     m.order_by_popularity();
     return m;
 }

@@ -114,6 +114,11 @@ Model train_ranker(std::span<const features::Purchase> purchases, IdMap users, I
                    const features::ItemAttributes& attributes, std::string_view params_json, const Context& ctx,
                    Report* report = nullptr);
 
+// The Model around a scorer trained from purchases (ranker, timing): ids,
+// a history of one unit per purchase row, popularity = distinct buyers.
+Model model_from_purchases(std::string algorithm, std::string params_json, std::span<const features::Purchase> purchases,
+                           IdMap users, IdMap items, std::unique_ptr<Scorer> scorer);
+
 // Checks a parameter set as train_ranker reads it (names, ranges, learner
 // kind, base model names), before any data is read; throws invalid_input.
 void check_params(std::string_view params_json);

@@ -15,6 +15,7 @@ extern "C" {
 #include "fmgr.h"
 #include "funcapi.h"
 #include "parser/parser.h"
+#include "storage/ipc.h"
 #include "tcop/tcopprot.h"
 #include "miscadmin.h"
 #include "utils/acl.h"

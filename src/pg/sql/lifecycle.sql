@@ -177,10 +177,10 @@ BEGIN
     WHEN 'train' THEN
         PERFORM recsys.recsys_train_with_path(recsys_retrain_with_path.name, recipe ->> 'algorithm', recipe ->> 'query',
                                               recipe -> 'params', recipe ->> 'search_path');
-    WHEN 'train_ranker' THEN
-        PERFORM recsys.recsys_train_ranker_with_path(recsys_retrain_with_path.name, recipe ->> 'purchases_query',
-                                                     recipe ->> 'items_query', recipe -> 'params',
-                                                     recipe ->> 'search_path');
+    WHEN 'train_ranker', 'train_timing' THEN
+        PERFORM recsys.recsys_train_from_purchases(substr(recipe ->> 'kind', 7), recsys_retrain_with_path.name,
+                                                   recipe ->> 'purchases_query', recipe ->> 'items_query',
+                                                   recipe -> 'params', recipe ->> 'search_path');
     WHEN 'tune' THEN
         PERFORM FROM recsys.recsys_tune_with_path(
             recsys_retrain_with_path.name, recipe ->> 'query',
