@@ -408,14 +408,14 @@ TEST(Timing, ModelRoundTripFallbackAndExplanations) {
     EXPECT_LT(pa[0].expected_days, pa[19].expected_days);
     EXPECT_GT(pa[0].p_within, pa[19].p_within);
     for (const char* target : {"days", "within"}) {
-        const auto terms = a.explain(0, target);
+        const auto terms = a.explain_features(0, target);
         double sum = 0;
         for (const auto& t : terms) sum += t.contribution;
         const double days = pa[0].expected_days, pw = pa[0].p_within;
         const double margin = std::string(target) == "days" ? std::log1p(days) : std::log(pw / (1 - pw));
         EXPECT_NEAR(sum, margin, 1e-3) << target;
     }
-    expect_error([&] { a.explain(200, "days"); });
+    expect_error([&] { a.explain_features(200, "days"); });
     EXPECT_THROW(a.score({}, 0u, {}), Error);
 }
 

@@ -526,7 +526,7 @@ std::vector<Prediction> TimingScorer::predict_all(const Context& ctx) const {
     return out;
 }
 
-std::vector<FeatureContribution> TimingScorer::explain(uint32_t user, std::string_view target) const {
+std::vector<FeatureContribution> TimingScorer::explain_features(uint32_t user, std::string_view target) const {
     const State& s = *s_;
     if (target != "days" && target != "within")
         throw invalid_input("unknown target \"" + std::string(target) + "\"", "Use 'days' or 'within'.");

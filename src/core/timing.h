@@ -199,7 +199,7 @@ public:
     // The terms of the margin of the days model (target "days") or the
     // within model ("within"), per feature then "bias"; throws invalid_input
     // for a one-purchase customer or a learner that cannot explain.
-    std::vector<FeatureContribution> explain(uint32_t user, std::string_view target) const;
+    std::vector<FeatureContribution> explain_features(uint32_t user, std::string_view target) const;
     // Evaluation on later purchases (user index, ts): targets from now to
     // `end`, customers with >= 2 purchase days at now only (the fallback
     // ones are counted in `skipped`).

@@ -178,7 +178,7 @@ extern "C" Datum recsys_explain_timing(PG_FUNCTION_ARGS) {
                                   ") or of recsys_admin may explain it; next_purchase() works without it.");
         const uint32_t user = known_user(fcinfo, loaded);
         ResultRows rows(fcinfo);
-        for (const auto& c : t.explain(user, text_arg(fcinfo, 2))) {
+        for (const auto& c : t.explain_features(user, text_arg(fcinfo, 2))) {
             rows.add([&](Datum* values, bool* nulls) {
                 values[0] = text_datum(c.feature);
                 values[1] = Float8GetDatum(c.value);

@@ -62,10 +62,19 @@ bool load(const uint8_t* data, size_t size) {
     } catch (const std::exception& e) {
         fuzz::fail("a query on a model that loaded threw:", e.what());
     }
+    // An older payload (a 0.1.0 ALS or BPR model) loads and is written in
+    // today's format, so the bytes may change once; after that they must not.
     const std::vector<uint8_t> again = m->serialize();
-    const auto [a, b] = std::mismatch(again.begin(), again.end(), data, data + size);
-    if (a != again.end() || b != data + size)
-        fuzz::fail("a model that loaded serialises to other bytes, from byte", std::to_string(a - again.begin()));
+    std::optional<Model> reloaded;
+    try {
+        reloaded.emplace(Model::deserialize(again.data(), again.size()));
+    } catch (const std::exception& e) {
+        fuzz::fail("a model that loaded serialises to bytes that do not load:", e.what());
+    }
+    const std::vector<uint8_t> twice = reloaded->serialize();
+    const auto [a, b] = std::mismatch(twice.begin(), twice.end(), again.begin(), again.end());
+    if (a != twice.end() || b != again.end())
+        fuzz::fail("a re-serialised model serialises to other bytes, from byte", std::to_string(a - twice.begin()));
     return true;
 }
 
