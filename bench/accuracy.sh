@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Accuracy on every shared data set with issue 14's protocol (bench/accuracy_core):
 # one JSON line per (data set, algorithm, parameters): nDCG@10 and recall@20.
-# Usage: bench/accuracy.sh [section ...]   sections: bpr als (default: both)
+# Usage: bench/accuracy.sh [section ...]   sections: bpr als itemknn (default: bpr als)
 # Needs ../shared/data; builds build/bench_accuracy_core.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,7 +9,7 @@ DATA=${DATA:-../shared/data}
 [ -d "$DATA" ] || { echo '{"bench": "accuracy", "skipped": "no ../shared/data"}'; exit 0; }
 cmake --build build -j2 --target bench_accuracy_core >/dev/null
 B=build/bench_accuracy_core
-SETS="online-retail online-retail-ii complete-journey clickstream"
+SETS=${SETS:-"online-retail online-retail-ii complete-journey clickstream"}
 tmp=$(mktemp -d /tmp/recsys-accuracy.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 for d in $SETS; do bench/pairs.py "$d" "$DATA" > "$tmp/$d.csv"; done
@@ -23,6 +23,11 @@ for s in $sections; do
             $B "$tmp/$d.csv" "$d" bpr '{}' '{"negative_sampling": "uniform"}' \
                 '{"negative_sampling": "uniform", "learning_rate": 0.01, "regularization": 0.01}' \
                 '{"popularity_exponent": 0.5}' '{"popularity_exponent": 1}' ;;
+        itemknn)  # the defaults (sparse rule) against the variants it chooses between
+            $B "$tmp/$d.csv" "$d" popularity '{}'
+            $B "$tmp/$d.csv" "$d" itemknn '{}' '{"weighting": "bm25", "shrinkage": 0, "neighbours": 10}' \
+                '{"weighting": "none", "shrinkage": 0, "neighbours": 10}' \
+                '{"weighting": "none", "shrinkage": 100, "neighbours": 100}' ;;
         als)  # frequency-scaled regularisation: nu x alpha x lambda
             [ "$d" = online-retail ] || [ "$d" = complete-journey ] || continue
             grid=()

@@ -431,6 +431,23 @@ TEST(ItemKnnVariants, DefaultsAreRecorded) {
     }
 }
 
+// Sparse data (< 10 buyers per item and < 0.4% of pairs bought) gets plain
+// cosine with shrinkage 100 and 100 neighbours; given values still win.
+TEST(ItemKnnVariants, SparseDataDefaults) {
+    Data sparse = make_data(2000, 500, 0.002, 21);  // ~4 buyers per item, 0.2%
+    EXPECT_EQ(knn_params(train(sparse, "{}")),
+              R"({"binary": true, "neighbours": 100, "shrinkage": 100, "similarity": "cosine", "weighting": "none"})");
+    EXPECT_EQ(knn_params(train(sparse, R"({"weighting": "bm25", "neighbours": 10, "shrinkage": 0})")),
+              R"({"binary": false, "bm25_b": 0.75, "bm25_k1": 1.2, "neighbours": 10, "shrinkage": 0, )"
+              R"("similarity": "cosine", "weighting": "bm25"})");
+    EXPECT_EQ(knn_params(train(sparse, R"({"similarity": "jaccard"})")),
+              R"({"binary": true, "neighbours": 100, "shrinkage": 0, "similarity": "jaccard"})");
+    Data many_buyers = make_data(5000, 1000, 0.003, 22);  // 0.3%, but ~15 buyers per item
+    EXPECT_NE(knn_params(train(many_buyers, "{}")).find(R"("weighting": "bm25")"), std::string::npos);
+    Data small = make_data(20, 10, 0.4, 24);  // 8 buyers per item, but 40% of pairs: dense
+    EXPECT_NE(knn_params(train(small, "{}")).find(R"("weighting": "bm25")"), std::string::npos);
+}
+
 TEST(ItemKnnVariants, MeaninglessCombinationsAreRejected) {
     Data d = make_data(20, 10, 0.4, 18);
     expect_invalid(d, R"({"similarity": "jaccard", "weighting": "tfidf"})",

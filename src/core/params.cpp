@@ -215,5 +215,8 @@ std::string Params::choice(const ParamSpec& spec) const {
     nlohmann::json d;
     return get_string(std::string(spec.name), declared_default(spec, d).get<std::string>(), split_choices(spec.choices));
 }
+std::string Params::choice(const ParamSpec& spec, const std::string& derived_default) const {
+    return get_string(std::string(spec.name), derived_default, split_choices(spec.choices));
+}
 
 }  // namespace recsys

@@ -60,6 +60,7 @@ public:
     bool boolean(const ParamSpec& spec) const;
     bool boolean(const ParamSpec& spec, bool derived_default) const;
     std::string choice(const ParamSpec& spec) const;
+    std::string choice(const ParamSpec& spec, const std::string& derived_default) const;
 
     void set(const std::string& key, Value v) { values_[key] = std::move(v); }
     // Throws if a key was never read: "unknown parameter "x" for itemknn (known: ...)".
