@@ -37,9 +37,17 @@ constexpr uint32_t kNotModeled = UINT32_MAX;
 
 class EaseScorer : public Scorer {
 public:
-    // weights: B row by row (row j: what item j adds to every modeled item).
+    // weights: B row by row (row j: what item j adds to every modeled item),
+    // owned by the scorer.
     EaseScorer(uint32_t n_items, std::vector<uint32_t> items, std::unique_ptr<float[]> weights, bool binary)
-        : items_(std::move(items)), weights_(std::move(weights)), binary_(binary), position_(n_items, kNotModeled) {
+        : EaseScorer(n_items, std::move(items), weights.get(), nullptr, binary) {
+        owned_ = std::move(weights);
+    }
+    // weights viewed in place in bytes that `backing` keeps alive.
+    EaseScorer(uint32_t n_items, std::vector<uint32_t> items, const float* weights,
+               std::shared_ptr<const void> backing, bool binary)
+        : items_(std::move(items)), weights_(weights), backing_(std::move(backing)), binary_(binary),
+          position_(n_items, kNotModeled) {
         for (uint32_t k = 0; k < items_.size(); ++k) position_[items_[k]] = k;
     }
 
@@ -80,10 +88,12 @@ public:
 
     bool zero_means_unknown() const override { return true; }
 
+    // Format 2: the weights start at a 64-byte offset of the model bytes.
     void write(ByteWriter& w) const override {
         w.put<uint8_t>(binary_);
         w.put_array(items_);
-        w.put_array(weights_.get(), uint64_t(items_.size()) * items_.size());
+        w.put_padding_for_array(64);
+        w.put_array(weights_, uint64_t(items_.size()) * items_.size());
     }
 
     static std::unique_ptr<Scorer> read(ByteReader& r, uint32_t n_items) {
@@ -93,8 +103,15 @@ public:
         for (size_t k = 0; k < items.size(); ++k)
             if (items[k] >= n_items || (k > 0 && items[k] <= items[k - 1]))
                 throw corrupted("model is corrupted (EASE item index)");
+        if (r.format() >= 2) {
+            const uint8_t pad = r.get<uint8_t>();
+            if (pad >= 64) throw corrupted("model is corrupted (EASE padding)");
+            r.skip_zeros(pad);
+        }
         const uint64_t m = items.size();
         if (m != 0 && m > r.remaining() / sizeof(float) / m) throw corrupted("model is corrupted (EASE weight matrix size)");
+        if (const float* view = r.view_array<float>(m * m))
+            return std::make_unique<EaseScorer>(n_items, std::move(items), view, r.backing(), binary != 0);
         std::unique_ptr<float[]> weights(new float[m * m]);
         r.get_array_into(weights.get(), m * m);
         return std::make_unique<EaseScorer>(n_items, std::move(items), std::move(weights), binary != 0);
@@ -102,9 +119,12 @@ public:
 
 private:
     std::vector<uint32_t> items_;    // the modeled items, ascending
-    // B, items_.size()² row-major, zero diagonal. Not a vector: making one
-    // zeroes it first, a second per gigabyte with no check for cancel.
-    std::unique_ptr<float[]> weights_;
+    // B, items_.size()² row-major, zero diagonal: in owned_, or in the
+    // model bytes that backing_ keeps alive. Not a vector: making one zeroes
+    // it first, a second per gigabyte with no check for cancel.
+    const float* weights_;
+    std::unique_ptr<float[]> owned_;
+    std::shared_ptr<const void> backing_;
     bool binary_;
     std::vector<uint32_t> position_;  // item -> its index in items_, or kNotModeled
 };
