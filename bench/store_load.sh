@@ -4,6 +4,9 @@
 #   - train('ease') end to end (one thread) against numpy float64 (Gram +
 #     Cholesky-or-LU inverse, the faster, + weights, same lambda, one BLAS
 #     thread), as a ratio;
+#   - EASE's nDCG@10 with float32 weights against float64 (Eigen LLT, one
+#     thread, the same Gram matrix; bench/ease_precision_core on an 80/20
+#     split) and the time of each;
 #   - per model, a cold recommend() in a fresh backend (3 runs, median) with
 #     its detoast (fetch) and decode times from recsys_cache_stats();
 #   - per model, cached recommend() latency p50/p90/p99 (pgbench, one client,
@@ -33,7 +36,7 @@ CREATE TABLE bench_users AS SELECT row_number() OVER (ORDER BY user_id) AS n, us
   FROM (SELECT DISTINCT user_id FROM retail_pairs) u;
 ALTER TABLE bench_users ADD PRIMARY KEY (n);
 ANALYZE retail_pairs, bench_users;
-\copy retail_pairs TO '$WORK/pairs.csv' WITH (FORMAT csv)
+\copy retail_pairs TO '$WORK/pairs.csv' WITH (FORMAT csv, HEADER true)
 SQL
 N_USERS=$(psql -X -At -c "SELECT count(*) FROM bench_users")
 
@@ -42,7 +45,9 @@ NUMPY=$(OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 python3 - "$W
 import csv, json, sys, time
 import numpy as np
 users, items, rows, cols = {}, {}, [], []
-for u, i in csv.reader(open(sys.argv[1])):
+reader = csv.reader(open(sys.argv[1]))
+next(reader)  # header
+for u, i in reader:
     rows.append(users.setdefault(u, len(users))); cols.append(items.setdefault(i, len(items)))
 X = np.zeros((len(users), len(items)))
 X[rows, cols] = 1.0
@@ -72,6 +77,11 @@ print(json.dumps({"users": len(users), "items": len(items), "numpy_inverse_secon
 PY
 )
 NUMPY_SECONDS=$(echo "$NUMPY" | python3 -c 'import json,sys; print(json.load(sys.stdin)["numpy_seconds"])')
+
+# float32 against float64 (core only, on the split of bench_util.h).
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j2 --target bench_ease_precision_core >/dev/null
+build/bench_ease_precision_core "$WORK/pairs.csv" 100
 
 # train() end to end, one thread, each in a fresh backend; EASE twice (best of 2).
 TRAIN="SELECT user_id, item_id FROM retail_pairs"
