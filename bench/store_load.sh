@@ -13,7 +13,7 @@
 #     prepared, random users, the first, cold call left out) against a
 #     trivial indexed SELECT of the same user table, as ratios.
 # Usage: bench/store_load.sh [seconds per pgbench run, default 5]
-# Needs python3 with numpy (Debian: python3-numpy) and pgbench.
+# Needs numpy for /usr/bin/python3 (Debian: python3-numpy; another Python: NUMPY_PYTHON=...) and pgbench.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_RUN=${1:-5}
@@ -41,7 +41,7 @@ SQL
 N_USERS=$(psql -X -At -c "SELECT count(*) FROM bench_users")
 
 # numpy float64, one thread: X dense 0/1, G = XᵀX + λI, P = G⁻¹, B = I − P diag(1/diag P).
-NUMPY=$(OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 python3 - "$WORK/pairs.csv" <<'PY'
+NUMPY=$(OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 "${NUMPY_PYTHON:-/usr/bin/python3}" - "$WORK/pairs.csv" <<'PY'
 import csv, json, sys, time
 import numpy as np
 users, items, rows, cols = {}, {}, [], []

@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <fstream>
 #include <functional>
+#include <iterator>
 #include <random>
 #include <thread>
 #include <utility>
@@ -496,16 +498,46 @@ TEST(Ease, LoadedModelViewsTheBytes) {
     }
     // The weights are read from the buffer itself (the last m² floats before
     // the checksum): a change there shows in B[0][0], zero as trained.
-    const size_t m = viewed.n_items();
-    float* first_weight = reinterpret_cast<float*>(const_cast<uint8_t*>(at) + bytes.size() - 8 - m * m * 4);
+    const size_t n = viewed.n_items();
+    float* first_weight = reinterpret_cast<float*>(const_cast<uint8_t*>(at) + bytes.size() - 8 - n * n * 4);
     EXPECT_EQ(reinterpret_cast<uintptr_t>(first_weight) % alignof(float), 0u);
-    std::vector<float> before(m, 0.0f), after(m, 0.0f);
+    std::vector<float> before(n, 0.0f), after(n, 0.0f);
     viewed.scorer->similar(0, before);
     *first_weight = 42.0f;
     viewed.scorer->similar(0, after);
     EXPECT_EQ(before[0], 0.0f);
     EXPECT_EQ(after[0], 42.0f);
     EXPECT_EQ(viewed.format_version, 2u);
+}
+
+// The format-1 EASE models of the fuzz corpus (written by 0.1.0) load,
+// copied or with an owner of their bytes (which they cannot view: format 1
+// does not align the weights), score alike, and are written again in
+// format 2, which then reads back to the same bytes.
+TEST(Ease, Format1ModelsLoad) {
+    for (const char* name : {"ease", "ease_no_history", "ease_top_items_text"}) {
+        std::ifstream in(std::string(RECSYS_SOURCE_DIR) + "/tests/fuzz/corpus/model/" + name + ".model",
+                         std::ios::binary);
+        ASSERT_TRUE(in) << name;
+        const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        std::shared_ptr<uint8_t[]> buffer(new uint8_t[bytes.size()]);
+        std::memcpy(buffer.get(), bytes.data(), bytes.size());
+        Model copied = Model::deserialize(bytes.data(), bytes.size());
+        Model owned = Model::deserialize(buffer.get(), bytes.size(), Context{}, buffer);
+        EXPECT_EQ(copied.format_version, 1u) << name;
+        const auto again = owned.serialize();
+        EXPECT_EQ(again, copied.serialize()) << name;
+        Model v2 = Model::deserialize(again.data(), again.size());
+        EXPECT_EQ(v2.format_version, 2u);
+        EXPECT_EQ(v2.serialize(), again) << name;
+        Basket basket{{0, 1}, {1.0f, 1.0f}};
+        std::vector<float> a(copied.n_items(), 0.0f), b(copied.n_items(), 0.0f), c(copied.n_items(), 0.0f);
+        copied.scorer->score(basket, std::nullopt, a);
+        owned.scorer->score(basket, std::nullopt, b);
+        v2.scorer->score(basket, std::nullopt, c);
+        EXPECT_EQ(a, b) << name;
+        EXPECT_EQ(a, c) << name;
+    }
 }
 
 TEST(Ease, CorruptedPayloadThrows) {

@@ -119,47 +119,57 @@ std::string default_model_name() {
     return setting;
 }
 
-// The bytes of a bytea value, copied once into `out` (malloc'd here, to
-// live as long as the decoded model that views them: beyond any memory
-// context), fetched a slice at a time with interrupt checks in between when
-// it is stored out of line and uncompressed (a model of a gigabyte takes
-// seconds to fetch). Runs inside pg_call; frees nothing on error (the
+// Where a model's bytes start in the memory fetch_bytes allocates: room
+// for a varlena header before them (the TOAST fetch writes after one), and
+// an alignment that lets the decoded model view its arrays in place.
+constexpr size_t kBytesAt = 64;
+
+// The bytes of a bytea value, copied once into `out` + kBytesAt (malloc'd
+// here, to live as long as the decoded model that views them: beyond any
+// memory context). Stored out of line and uncompressed (as the store keeps
+// models), they are fetched from the TOAST table straight into place, a
+// slice at a time with interrupt checks in between (a model of a gigabyte
+// takes seconds to fetch). Runs inside pg_call; frees nothing on error (the
 // caller owns `out` from its allocation on).
 size_t fetch_bytes(Datum value, uint8_t*& out) {
     auto* stored = reinterpret_cast<struct varlena*>(DatumGetPointer(value));
     auto allocate = [&](size_t size) {
-        out = static_cast<uint8_t*>(malloc(std::max<size_t>(size, 1)));
+        out = static_cast<uint8_t*>(aligned_alloc(kBytesAt, (kBytesAt + size + kBytesAt - 1) / kBytesAt * kBytesAt));
         if (!out)
             ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory loading a model of %zu bytes", size),
                             errhint("Lower recsys.cache_memory or free memory on the server.")));
     };
-    bool sliced = VARATT_IS_EXTERNAL_ONDISK(stored);
+    bool direct = VARATT_IS_EXTERNAL_ONDISK(stored);
     struct varatt_external pointer;
     int32 size = 0;
-    if (sliced) {
+    if (direct) {
         VARATT_EXTERNAL_GET_POINTER(pointer, stored);
         size = VARATT_EXTERNAL_GET_EXTSIZE(pointer);
         // VARATT_EXTERNAL_IS_COMPRESSED, whose mixed-sign comparison warns in
-        // C++. Slices of a compressed value would each decompress it from
-        // the start.
-        sliced = size >= pointer.va_rawsize - VARHDRSZ;
+        // C++: a compressed value is detoasted whole, below.
+        direct = size >= pointer.va_rawsize - VARHDRSZ;
     }
-    if (!sliced) {
+    if (!direct) {
         struct varlena* whole = pg_detoast_datum_packed(stored);
         const size_t n = VARSIZE_ANY_EXHDR(whole);
         allocate(n);
-        memcpy(out, VARDATA_ANY(whole), n);
+        memcpy(out + kBytesAt, VARDATA_ANY(whole), n);
         if (whole != stored) pfree(whole);
         return n;
     }
     allocate(size_t(size));
-    constexpr int32 kSlice = 16 << 20;
+    Relation toast = table_open(pointer.va_toastrelid, AccessShareLock);
+    constexpr int32 kSlice = 16 << 20;  // a multiple of every TOAST chunk size
     for (int32 offset = 0; offset < size; offset += kSlice) {
         CHECK_FOR_INTERRUPTS();
-        struct varlena* slice = detoast_attr_slice(stored, offset, std::min(kSlice, size - offset));
-        memcpy(out + offset, VARDATA(slice), VARSIZE(slice) - VARHDRSZ);
-        pfree(slice);
+        // The slice's bytes land at VARDATA of this "varlena": at out +
+        // kBytesAt + offset. Its header would overlap bytes already fetched,
+        // but the fetch writes only the data.
+        auto* slice = reinterpret_cast<struct varlena*>(out + kBytesAt + offset - VARHDRSZ);
+        table_relation_fetch_toast_slice(toast, pointer.va_valueid, size, offset, std::min(kSlice, size - offset),
+                                         slice);
     }
+    table_close(toast, AccessShareLock);
     return size_t(size);
 }
 
@@ -265,7 +275,7 @@ CachedModel load_model(FunctionCallInfo fcinfo, const std::optional<std::string>
         free(raw);
         throw;
     }
-    std::shared_ptr<const uint8_t> bytes(raw, free);
+    std::shared_ptr<const uint8_t> bytes(std::shared_ptr<const uint8_t>(raw, free), raw + kBytesAt);
     if (!present) throw Error(ErrorKind::Internal, "model \"" + name + "\" changed while it was read");
     cache.last_fetch_ms = ms_since(fetch_started);
     const auto decode_started = std::chrono::steady_clock::now();
