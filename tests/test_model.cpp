@@ -248,7 +248,7 @@ TEST(ModelFormat, HeaderLayout) {
     EXPECT_EQ(std::string(bytes.begin(), bytes.begin() + 8), "RECSYSMD");
     uint32_t version;
     std::memcpy(&version, bytes.data() + 8, 4);
-    EXPECT_EQ(version, 1u);
+    EXPECT_EQ(version, 2u);  // format 2 since the zero-copy load (format 1 still reads)
     uint64_t total;
     std::memcpy(&total, bytes.data() + 12, 8);
     EXPECT_EQ(total, bytes.size());
