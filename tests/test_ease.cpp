@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <fstream>
 #include <functional>
+#include <iterator>
 #include <random>
 #include <thread>
 #include <utility>
@@ -451,11 +453,100 @@ TEST(Ease, ModelRoundTripsThroughSerialize) {
     }
 }
 
+// Format 1 (0.1.0, 0.2.0): no padding before the weights. Still read.
+TEST(Ease, ReadsFormat1Payload) {
+    CsrMatrix x = random_matrix(50, 30, 0.2, 14);
+    auto s = train(x, R"({"max_items": 20})");
+    const auto v2 = payload(*s);
+    const size_t pad_at = 1 + 8 + 20 * 4;
+    std::vector<uint8_t> v1(v2.begin(), v2.begin() + pad_at);
+    v1.insert(v1.end(), v2.begin() + pad_at + 1 + v2[pad_at], v2.end());
+    ByteReader r(v1.data(), v1.size());
+    r.set_format(1);
+    auto back = ease::read(r, 0, 30);
+    EXPECT_EQ(r.remaining(), 0u);
+    EXPECT_EQ(payload(*back), v2);  // written again in today's format
+}
+
+// With an owner of the bytes, a loaded model uses its weights in place and
+// keeps the bytes alive; it scores as the copied one does.
+TEST(Ease, LoadedModelViewsTheBytes) {
+    InteractionBuilder rows;
+    std::mt19937 rng(15);
+    for (int64_t u = 0; u < 40; ++u)
+        for (int64_t i = 0; i < 25; ++i)
+            if (rng() % 3 == 0) rows.add(u, "sku" + std::to_string(i), 1.0);
+    Model m = train_model("ease", rows, "{}", Context{});
+    const auto bytes = m.serialize();
+    std::shared_ptr<uint8_t[]> buffer(new uint8_t[bytes.size()]);
+    std::memcpy(buffer.get(), bytes.data(), bytes.size());
+    Model copied = Model::deserialize(bytes.data(), bytes.size());
+    Model viewed = Model::deserialize(buffer.get(), bytes.size(), Context{}, buffer);
+    EXPECT_GE(buffer.use_count(), 2);  // the model holds the bytes
+    const uint8_t* at = buffer.get();
+    buffer.reset();
+    EXPECT_EQ(viewed.serialize(), bytes);
+    RecommendOptions o;
+    o.k = 5;
+    for (uint32_t u = 0; u < viewed.n_users(); ++u) {
+        auto a = recommend_user(copied, u, o), b = recommend_user(viewed, u, o);
+        ASSERT_EQ(a.size(), b.size());
+        for (size_t r = 0; r < a.size(); ++r) {
+            EXPECT_EQ(a[r].item, b[r].item);
+            EXPECT_EQ(a[r].score, b[r].score);
+        }
+    }
+    // The weights are read from the buffer itself (the last m² floats before
+    // the checksum): a change there shows in B[0][0], zero as trained.
+    const size_t n = viewed.n_items();
+    float* first_weight = reinterpret_cast<float*>(const_cast<uint8_t*>(at) + bytes.size() - 8 - n * n * 4);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(first_weight) % alignof(float), 0u);
+    std::vector<float> before(n, 0.0f), after(n, 0.0f);
+    viewed.scorer->similar(0, before);
+    *first_weight = 42.0f;
+    viewed.scorer->similar(0, after);
+    EXPECT_EQ(before[0], 0.0f);
+    EXPECT_EQ(after[0], 42.0f);
+    EXPECT_EQ(viewed.format_version, 2u);
+}
+
+// The format-1 EASE models of the fuzz corpus (written by 0.1.0) load,
+// copied or with an owner of their bytes (which they cannot view: format 1
+// does not align the weights), score alike, and are written again in
+// format 2, which then reads back to the same bytes.
+TEST(Ease, Format1ModelsLoad) {
+    for (const char* name : {"ease", "ease_no_history", "ease_top_items_text"}) {
+        std::ifstream in(std::string(RECSYS_SOURCE_DIR) + "/tests/fuzz/corpus/model/" + name + ".model",
+                         std::ios::binary);
+        ASSERT_TRUE(in) << name;
+        const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        std::shared_ptr<uint8_t[]> buffer(new uint8_t[bytes.size()]);
+        std::memcpy(buffer.get(), bytes.data(), bytes.size());
+        Model copied = Model::deserialize(bytes.data(), bytes.size());
+        Model owned = Model::deserialize(buffer.get(), bytes.size(), Context{}, buffer);
+        EXPECT_EQ(copied.format_version, 1u) << name;
+        const auto again = owned.serialize();
+        EXPECT_EQ(again, copied.serialize()) << name;
+        Model v2 = Model::deserialize(again.data(), again.size());
+        EXPECT_EQ(v2.format_version, 2u);
+        EXPECT_EQ(v2.serialize(), again) << name;
+        Basket basket{{0, 1}, {1.0f, 1.0f}};
+        std::vector<float> a(copied.n_items(), 0.0f), b(copied.n_items(), 0.0f), c(copied.n_items(), 0.0f);
+        copied.scorer->score(basket, std::nullopt, a);
+        owned.scorer->score(basket, std::nullopt, b);
+        v2.scorer->score(basket, std::nullopt, c);
+        EXPECT_EQ(a, b) << name;
+        EXPECT_EQ(a, c) << name;
+    }
+}
+
 TEST(Ease, CorruptedPayloadThrows) {
     CsrMatrix x = random_matrix(50, 30, 0.2, 13);
     const auto good = payload(*train(x, R"({"max_items": 20})"));
-    // Layout: u8 binary | u64 m | u32 items[m] | u64 m*m | f32 weights[m*m].
-    const size_t items_at = 1 + 8, weights_at = items_at + 20 * 4 + 8;
+    // Layout (format 2): u8 binary | u64 m | u32 items[m] | u8 pad | pad zero
+    // bytes | u64 m*m | f32 weights[m*m], the weights at a 64-byte offset.
+    const size_t items_at = 1 + 8, pad_at = items_at + 20 * 4, weights_at = pad_at + 1 + good[pad_at] + 8;
+    EXPECT_EQ(weights_at % 64, 0u);
     auto corrupt = [&](auto edit) {
         auto bytes = good;
         edit(bytes);
@@ -469,6 +560,8 @@ TEST(Ease, CorruptedPayloadThrows) {
     EXPECT_EQ(corrupt([&](auto& b) { put_u32(b, items_at + 4, 0); }), ErrorKind::Corrupted);   // not ascending
     EXPECT_EQ(corrupt([&](auto& b) { put_u64(b, 1, 31); }), ErrorKind::Corrupted);             // more items than the model
     EXPECT_EQ(corrupt([&](auto& b) { put_u64(b, weights_at - 8, 399); }), ErrorKind::Corrupted);  // not m*m
+    EXPECT_EQ(corrupt([&](auto& b) { b[pad_at] = 64; }), ErrorKind::Corrupted);                  // padding too long
+    EXPECT_EQ(corrupt([&](auto& b) { b[pad_at + 1] = 1; }), ErrorKind::Corrupted);               // padding not zero
     EXPECT_EQ(corrupt([](auto& b) { b.resize(b.size() - 4); }), ErrorKind::Corrupted);           // truncated
     EXPECT_EQ(corrupt([](auto& b) { b.resize(5); }), ErrorKind::Corrupted);
     EXPECT_EQ(kind_of([&] { read_payload({}, 30); }), ErrorKind::Corrupted);

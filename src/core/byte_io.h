@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstdint>
+#include <memory>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -17,6 +18,10 @@
 namespace recsys {
 
 static_assert(std::endian::native == std::endian::little, "little-endian only");
+
+// The model format (model.cpp) that ByteWriter's users write today, and
+// that a ByteReader reads unless told otherwise (set_format).
+constexpr uint32_t kModelFormatVersion = 2;
 
 // Large arrays are copied in pieces of this size, with a cancel check between.
 constexpr uint64_t kCopyPieceBytes = uint64_t(32) << 20;
@@ -57,6 +62,16 @@ public:
             std::memcpy(buf_.data() + used, static_cast<const uint8_t*>(p) + done, piece);
             done += piece;
         }
+    }
+    // Writes a u8 count of zero bytes, then that many, so that an array put
+    // next has its values at an offset (from the start of the writer) that
+    // is a multiple of `align` (≤ 128): readers may then view them in place.
+    void put_padding_for_array(size_t align) {
+        const size_t values_at = size() + 1 + 8;  // after the count byte and the array's length
+        const auto pad = uint8_t((align - values_at % align) % align);
+        put<uint8_t>(pad);
+        static constexpr uint8_t zeros[128] = {};
+        append(zeros, pad);
     }
     // Overwrites a value put() earlier at byte offset `at`.
     template <typename T>
@@ -118,9 +133,41 @@ public:
             throw corrupted("model is truncated or corrupted (array length out of range)");
         for_each_piece<T>(count, [&](uint64_t done, uint64_t k) { std::memcpy(out + done, p_, k * sizeof(T)); });
     }
+    // Reads an array that must hold `count` values and returns where its
+    // values are, without copying them: a view, valid as long as the bytes
+    // read. Null (nothing read) when they cannot be viewed: no owner keeps
+    // the bytes alive (backing()) or they are not aligned for T; the caller
+    // then reads them with get_array_into.
+    template <typename T>
+    const T* view_array(uint64_t count) {
+        static_assert(std::is_arithmetic_v<T>);
+        if (!backing_ || remaining() < 8 ||
+            reinterpret_cast<uintptr_t>(p_ + 8) % alignof(T) != 0)
+            return nullptr;
+        if (get<uint64_t>() != count || count > remaining() / sizeof(T))
+            throw corrupted("model is truncated or corrupted (array length out of range)");
+        const T* values = reinterpret_cast<const T*>(p_);
+        p_ += count * sizeof(T);
+        return values;
+    }
+    // Skips `n` bytes that must all be zero (padding).
+    void skip_zeros(size_t n) {
+        need(n);
+        for (size_t i = 0; i < n; ++i)
+            if (p_[i] != 0) throw corrupted("model is corrupted (padding)");
+        p_ += n;
+    }
     size_t remaining() const { return size_t(end_ - p_); }
     const uint8_t* position() const { return p_; }
     const Context* context() const { return ctx_; }
+    // Who keeps the bytes read alive, if anyone: set when a model is decoded
+    // into a long-lived object that may keep views over them (view_array).
+    const std::shared_ptr<const void>& backing() const { return backing_; }
+    void set_backing(std::shared_ptr<const void> backing) { backing_ = std::move(backing); }
+    // The model format version being read (model.cpp), for payloads whose
+    // layout changed with it.
+    uint32_t format() const { return format_; }
+    void set_format(uint32_t format) { format_ = format; }
 
 private:
     // copy(done, count) takes the next `count` of `n` values from p_; the
@@ -142,6 +189,8 @@ private:
     const uint8_t* p_;
     const uint8_t* end_;
     const Context* ctx_;
+    std::shared_ptr<const void> backing_;
+    uint32_t format_ = kModelFormatVersion;
 };
 
 }  // namespace recsys

@@ -1,4 +1,7 @@
-// Model bytea, format v1 (all integers little-endian):
+// Model bytea, format v2 (all integers little-endian; v1, of 0.1.0 and
+// 0.2.0 until the zero-copy load, is the same but for the EASE payload,
+// whose weight matrix v2 pads to a 64-byte offset so that a loaded model
+// can use it in place):
 //   magic "RECSYSMD" | u32 version | u64 total size
 //   string algorithm | string params (JSON) | u64 rows added | u64 rows skipped
 //   users IdMap | items IdMap | history CSR (users x items) | f32[] popularity
@@ -20,7 +23,8 @@ namespace recsys {
 namespace {
 
 constexpr char kMagic[8] = {'R', 'E', 'C', 'S', 'Y', 'S', 'M', 'D'};
-constexpr uint32_t kFormatVersion = 1;
+constexpr uint32_t kFormatVersion = kModelFormatVersion;
+constexpr uint32_t kOldestFormatVersion = 1;
 constexpr size_t kHeaderSize = sizeof kMagic + 4 + 8;
 
 // Word-wise multiply-xor hash: every step is a bijection of the state, so
@@ -132,7 +136,7 @@ void Model::order_by_popularity() {
 std::string Model::describe_json() const {
     auto id_type = [](const IdMap& m) { return m.kind() == IdKind::Text ? "\"text\"" : "\"bigint\""; };
     return "{\"algorithm\": \"" + algorithm + "\", \"params\": " + params_json +
-           ", \"format_version\": " + std::to_string(kFormatVersion) + ", \"users\": " + std::to_string(n_users()) +
+           ", \"format_version\": " + std::to_string(format_version) + ", \"users\": " + std::to_string(n_users()) +
            ", \"items\": " + std::to_string(n_items()) + ", \"interactions\": " + std::to_string(history.nnz()) +
            ", \"rows\": " + std::to_string(rows_added) + ", \"skipped_rows\": " + std::to_string(rows_skipped) +
            ", \"user_id_type\": " + id_type(users) + ", \"item_id_type\": " + id_type(items) +
@@ -171,7 +175,7 @@ void Model::seal(uint8_t* data, size_t size, const Context& ctx) {
     std::memcpy(data + size - 8, &sum, 8);
 }
 
-Model Model::deserialize(const uint8_t* data, size_t size, const Context& ctx) {
+Model Model::deserialize(const uint8_t* data, size_t size, const Context& ctx, std::shared_ptr<const void> backing) {
     // Every check below (and in the readers it calls) says what is wrong with
     // the bytes; what to do about it is the same for all of them.
     auto read = [&]() -> Model {
@@ -181,8 +185,10 @@ Model Model::deserialize(const uint8_t* data, size_t size, const Context& ctx) {
         ByteReader header(data + sizeof kMagic, 12);
         uint32_t version = header.get<uint32_t>();
         uint64_t total = header.get<uint64_t>();
-        if (version != kFormatVersion)
-            throw corrupted("model format version " + std::to_string(version) + " is not supported by this recsys (it reads version 1)");
+        if (version < kOldestFormatVersion || version > kFormatVersion)
+            throw corrupted("model format version " + std::to_string(version) +
+                            " is not supported by this recsys (it reads versions " +
+                            std::to_string(kOldestFormatVersion) + " to " + std::to_string(kFormatVersion) + ")");
         if (total != size)
             throw corrupted("model is truncated or padded: its header says " + std::to_string(total) + " bytes, but it has " +
                             std::to_string(size));
@@ -192,6 +198,7 @@ Model Model::deserialize(const uint8_t* data, size_t size, const Context& ctx) {
 
         ByteReader r(data + kHeaderSize, size - kHeaderSize - 8, &ctx);
         Model m;
+        m.format_version = version;
         m.algorithm = r.get_string();
         m.params_json = r.get_string();
         if (!canonical_params(m.params_json)) throw corrupted("model is corrupted (parameters)");
@@ -212,6 +219,8 @@ Model Model::deserialize(const uint8_t* data, size_t size, const Context& ctx) {
         uint64_t payload_size = r.get<uint64_t>();
         if (payload_size != r.remaining()) throw corrupted("model is corrupted (payload size)");
         ByteReader payload(r.position(), payload_size, &ctx);
+        payload.set_format(version);
+        payload.set_backing(backing);
         m.scorer = alg->read(payload, m.n_users(), m.n_items());
         if (payload.remaining() != 0) throw corrupted("model is corrupted (trailing payload bytes)");
         m.order_by_popularity();

@@ -1,6 +1,6 @@
 // A trained model: what every algorithm shares (ids, each user's history,
 // item popularity, parameters) plus the algorithm's own Scorer.
-// Serialised as the self-describing model bytea (format v1, see model.cpp).
+// Serialised as the self-describing model bytea (format v2, see model.cpp).
 #pragma once
 
 #include <cstdint>
@@ -133,6 +133,7 @@ public:
     std::vector<uint32_t> popularity_order;  // items by popularity, best first (derived, not stored)
     uint64_t rows_added = 0;
     uint64_t rows_skipped = 0;
+    uint32_t format_version = kModelFormatVersion;  // of the bytes it was read from; serialize() writes the current one
     std::unique_ptr<Scorer> scorer;
 
     uint32_t n_users() const { return users.size(); }
@@ -152,8 +153,12 @@ public:
     // Polls ctx.check_cancel() while it copies and checksums large arrays.
     std::vector<uint8_t> serialize(const Context& ctx = Context{}) const;
     // Throws corrupted; polls ctx.check_cancel() now and then (a model may
-    // take seconds to decode).
-    static Model deserialize(const uint8_t* data, size_t size, const Context& ctx = Context{});
+    // take seconds to decode). With `backing`, an owner of [data, data +
+    // size) that the model may keep: its large arrays (EASE's weights, from
+    // format 2) are then used in place rather than copied, and the model
+    // keeps the owner alive. Without it everything is copied.
+    static Model deserialize(const uint8_t* data, size_t size, const Context& ctx = Context{},
+                             std::shared_ptr<const void> backing = nullptr);
     // Writes a serialised model's size into its header and its checksum into
     // its last 8 bytes: serialize()'s last step, and how a fuzz target gets
     // mutated bytes past both checks to the decoding. Throws Internal if

@@ -1,6 +1,8 @@
 #include "model_cache.h"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <unordered_map>
 
@@ -30,6 +32,8 @@ struct Cache {
     uint64_t decodes = 0;
     uint64_t hits = 0;
     uint64_t evictions = 0;
+    double last_fetch_ms = 0;   // the last decode's reading of the stored bytes (detoasting)
+    double last_decode_ms = 0;  // and its decoding of them
     SPIPlanPtr lookup = nullptr;  // the row's version and owner, run as the caller
     SPIPlanPtr fetch = nullptr;   // the row's bytes, run as the store's owner
     Oid schema = InvalidOid;
@@ -115,28 +119,62 @@ std::string default_model_name() {
     return setting;
 }
 
-// A copy of a bytea value, fetched a slice at a time with interrupt checks
-// in between when it is stored out of line and uncompressed (a model of a
-// gigabyte takes seconds to fetch). Runs inside pg_call.
-bytea* copy_bytea(Datum value) {
+// Where a model's bytes start in the memory fetch_bytes allocates: room
+// for a varlena header before them (the TOAST fetch writes after one), and
+// an alignment that lets the decoded model view its arrays in place.
+constexpr size_t kBytesAt = 64;
+
+// The bytes of a bytea value, copied once into `out` + kBytesAt (malloc'd
+// here, to live as long as the decoded model that views them: beyond any
+// memory context). Stored out of line and uncompressed (as the store keeps
+// models), they are fetched from the TOAST table straight into place, a
+// slice at a time with interrupt checks in between (a model of a gigabyte
+// takes seconds to fetch). Runs inside pg_call; frees nothing on error (the
+// caller owns `out` from its allocation on).
+size_t fetch_bytes(Datum value, uint8_t*& out) {
     auto* stored = reinterpret_cast<struct varlena*>(DatumGetPointer(value));
-    if (!VARATT_IS_EXTERNAL_ONDISK(stored)) return DatumGetByteaPCopy(value);
+    auto allocate = [&](size_t size) {
+        out = static_cast<uint8_t*>(aligned_alloc(kBytesAt, (kBytesAt + size + kBytesAt - 1) / kBytesAt * kBytesAt));
+        if (!out)
+            ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory loading a model of %zu bytes", size),
+                            errhint("Lower recsys.cache_memory or free memory on the server.")));
+    };
+    bool direct = VARATT_IS_EXTERNAL_ONDISK(stored);
     struct varatt_external pointer;
-    VARATT_EXTERNAL_GET_POINTER(pointer, stored);
-    const int32 size = VARATT_EXTERNAL_GET_EXTSIZE(pointer);
-    // VARATT_EXTERNAL_IS_COMPRESSED, whose mixed-sign comparison warns in C++.
-    // Slices of a compressed value would each decompress it from the start.
-    if (size < pointer.va_rawsize - VARHDRSZ) return DatumGetByteaPCopy(value);
-    constexpr int32 kSlice = 16 << 20;
-    auto* copy = static_cast<bytea*>(palloc(size + VARHDRSZ));
-    SET_VARSIZE(copy, size + VARHDRSZ);
+    int32 size = 0;
+    if (direct) {
+        VARATT_EXTERNAL_GET_POINTER(pointer, stored);
+        size = VARATT_EXTERNAL_GET_EXTSIZE(pointer);
+        // VARATT_EXTERNAL_IS_COMPRESSED, whose mixed-sign comparison warns in
+        // C++: a compressed value is detoasted whole, below.
+        direct = size >= pointer.va_rawsize - VARHDRSZ;
+    }
+    if (!direct) {
+        struct varlena* whole = pg_detoast_datum_packed(stored);
+        const size_t n = VARSIZE_ANY_EXHDR(whole);
+        allocate(n);
+        memcpy(out + kBytesAt, VARDATA_ANY(whole), n);
+        if (whole != stored) pfree(whole);
+        return n;
+    }
+    allocate(size_t(size));
+    Relation toast = table_open(pointer.va_toastrelid, AccessShareLock);
+    constexpr int32 kSlice = 16 << 20;  // a multiple of every TOAST chunk size
     for (int32 offset = 0; offset < size; offset += kSlice) {
         CHECK_FOR_INTERRUPTS();
-        struct varlena* slice = detoast_attr_slice(stored, offset, std::min(kSlice, size - offset));
-        memcpy(VARDATA(copy) + offset, VARDATA(slice), VARSIZE(slice) - VARHDRSZ);
-        pfree(slice);
+        // The slice's bytes land at VARDATA of this "varlena": at out +
+        // kBytesAt + offset. Its header would overlap bytes already fetched,
+        // but the fetch writes only the data.
+        auto* slice = reinterpret_cast<struct varlena*>(out + kBytesAt + offset - VARHDRSZ);
+        table_relation_fetch_toast_slice(toast, pointer.va_valueid, size, offset, std::min(kSlice, size - offset),
+                                         slice);
     }
-    return copy;
+    table_close(toast, AccessShareLock);
+    return size_t(size);
+}
+
+double ms_since(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
 }
 
 }  // namespace
@@ -197,43 +235,53 @@ CachedModel load_model(FunctionCallInfo fcinfo, const std::optional<std::string>
     }
 
     // The bytes, read on the caller's behalf: readers may not select them
-    // (they embed every user's history), but may be served from them.
-    bytea* raw = nullptr;
-    pg_call([&] {
-        MemoryContext outer = CurrentMemoryContext;
-        Oid save_user;
-        int save_context;
-        GetUserIdAndSecContext(&save_user, &save_context);
-        HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(get_relname_relid("recsys_models", cache.schema)));
-        if (!HeapTupleIsValid(tuple)) elog(ERROR, "recsys: the model table vanished");
-        Oid store_owner = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->relowner;
-        ReleaseSysCache(tuple);
-        SetUserIdAndSecContext(store_owner, save_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
-        PG_TRY();
-        {
-            SPI_connect();
-            Datum values[2] = {CStringGetTextDatum(model_name), Int64GetDatum(version)};
-            SPI_execute_plan(cache.fetch, values, nullptr, true, 1);
-            bool isnull = true;
-            Datum d = SPI_processed > 0 ? SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull) : 0;
-            if (!isnull) {  // one copy, straight into the caller's context
-                MemoryContext inner = MemoryContextSwitchTo(outer);
-                raw = copy_bytea(d);
-                MemoryContextSwitchTo(inner);
+    // (they embed every user's history), but may be served from them. They
+    // are copied once, out of the table into memory the decoded model keeps
+    // (it may use its large arrays in place).
+    const auto fetch_started = std::chrono::steady_clock::now();
+    uint8_t* raw = nullptr;
+    size_t stored = 0;
+    bool present = false;
+    try {
+        pg_call([&] {
+            Oid save_user;
+            int save_context;
+            GetUserIdAndSecContext(&save_user, &save_context);
+            HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(get_relname_relid("recsys_models", cache.schema)));
+            if (!HeapTupleIsValid(tuple)) elog(ERROR, "recsys: the model table vanished");
+            Oid store_owner = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->relowner;
+            ReleaseSysCache(tuple);
+            SetUserIdAndSecContext(store_owner, save_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+            PG_TRY();
+            {
+                SPI_connect();
+                Datum values[2] = {CStringGetTextDatum(model_name), Int64GetDatum(version)};
+                SPI_execute_plan(cache.fetch, values, nullptr, true, 1);
+                bool isnull = true;
+                Datum d = SPI_processed > 0 ? SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull) : 0;
+                if (!isnull) {
+                    stored = fetch_bytes(d, raw);
+                    present = true;
+                }
+                SPI_finish();
             }
-            SPI_finish();
-        }
-        PG_FINALLY();
-        {
-            SetUserIdAndSecContext(save_user, save_context);
-        }
-        PG_END_TRY();
-    });
-    if (!raw) throw Error(ErrorKind::Internal, "model \"" + name + "\" changed while it was read");
-    const size_t stored = VARSIZE_ANY_EXHDR(raw);
-    auto model = std::make_shared<const Model>(
-        Model::deserialize(reinterpret_cast<const uint8_t*>(VARDATA_ANY(raw)), stored, backend_context()));
-    pg_call([&] { pfree(raw); });
+            PG_FINALLY();
+            {
+                SetUserIdAndSecContext(save_user, save_context);
+            }
+            PG_END_TRY();
+        });
+    } catch (...) {
+        free(raw);
+        throw;
+    }
+    std::shared_ptr<const uint8_t> bytes(std::shared_ptr<const uint8_t>(raw, free), raw + kBytesAt);
+    if (!present) throw Error(ErrorKind::Internal, "model \"" + name + "\" changed while it was read");
+    cache.last_fetch_ms = ms_since(fetch_started);
+    const auto decode_started = std::chrono::steady_clock::now();
+    auto model = std::make_shared<const Model>(Model::deserialize(bytes.get(), stored, backend_context(), bytes));
+    bytes.reset();  // the model keeps them if it uses them
+    cache.last_decode_ms = ms_since(decode_started);
     ++cache.decodes;
 
     if (it != cache.models.end()) {
@@ -263,7 +311,8 @@ bool may_read_contents(FunctionCallInfo fcinfo, const CachedModel& m) {
 }
 
 CacheStats cache_stats() {
-    return {cache.decodes, cache.hits, cache.evictions, cache.models.size(), cache.bytes};
+    return {cache.decodes, cache.hits, cache.evictions, cache.models.size(), cache.bytes, cache.last_fetch_ms,
+            cache.last_decode_ms};
 }
 
 void remember_trained(std::vector<uint8_t> bytes, std::string description) {
@@ -293,6 +342,8 @@ extern "C" Datum recsys_cache_stats(PG_FUNCTION_ARGS) {
                                  ", \"evictions\": " + std::to_string(s.evictions) +
                                  ", \"cached_models\": " + std::to_string(s.cached) +
                                  ", \"cached_bytes\": " + std::to_string(s.cached_bytes) +
+                                 ", \"last_fetch_ms\": " + std::to_string(s.last_fetch_ms) +
+                                 ", \"last_decode_ms\": " + std::to_string(s.last_decode_ms) +
                                  ", \"limit_bytes\": " + std::to_string(uint64_t(setting_cache_memory_kb) << 10) + "}");
     });
 }

@@ -42,6 +42,8 @@ struct CacheStats {
     uint64_t evictions;
     uint64_t cached;
     uint64_t cached_bytes;
+    double last_fetch_ms;   // the last decode: reading (detoasting) the stored bytes
+    double last_decode_ms;  // and decoding them
 };
 CacheStats cache_stats();
 

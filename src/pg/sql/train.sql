@@ -102,8 +102,7 @@ DECLARE
     weight text;
     sql text;
     params_ constant jsonb := coalesce(params, '{}');
-    started timestamptz;
-    trained bytea;
+    stored jsonb;
 BEGIN
     IF query IS NULL OR algorithm IS NULL THEN
         RAISE EXCEPTION 'algorithm and query must not be NULL' USING ERRCODE = 'invalid_parameter_value',
@@ -116,21 +115,29 @@ BEGIN
     source := recsys.recsys_query_body(query);
     weight := CASE WHEN recsys.recsys_query_has_weight(source, search_path)
                    THEN 'q.weight::pg_catalog.float8' ELSE '1.0::pg_catalog.float8' END;
-    sql := format('SELECT recsys.recsys_train($1, q.user_id, q.item_id, %s, $2) FROM (%s) AS q', weight, source);
-    started := clock_timestamp();
+    -- The model goes from the aggregate straight into the store, in one
+    -- statement: passed by reference, never copied into a row of a result
+    -- or a PL/pgSQL variable (a model may be hundreds of MB). NULL if the
+    -- query returned no rows. The training time: from $4 to when the
+    -- aggregate has returned.
+    sql := format('SELECT CASE WHEN t.model IS NULL THEN NULL ELSE recsys.recsys_store_model($3, t.model, '
+                  'pg_catalog.date_part(''epoch'', pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) $4), $5) END '
+                  'FROM (SELECT recsys.recsys_train($1, q.user_id, q.item_id, %s, $2) AS model FROM (%s) AS q) AS t',
+                  weight, source);
     -- Only the query itself runs with the caller's path: every name in the
-    -- wrapping and in the two statements around it is qualified.
+    -- wrapping and in the store it calls is qualified or pinned.
     PERFORM pg_catalog.set_config('search_path', recsys_train_with_path.search_path, true);
-    EXECUTE sql INTO trained USING algorithm, params_;
+    -- The recipe: what retrain() runs again (its role is stamped by the store).
+    EXECUTE sql INTO stored
+      USING algorithm, params_, name, clock_timestamp(),
+            jsonb_build_object('kind', 'train', 'algorithm', algorithm, 'params', params_, 'query', source,
+                               'search_path', search_path);
     PERFORM pg_catalog.set_config('search_path', 'pg_catalog, recsys, pg_temp', true);
-    IF trained IS NULL THEN
+    IF stored IS NULL THEN
         RAISE EXCEPTION 'the training query returned no rows' USING ERRCODE = 'invalid_parameter_value',
             HINT = 'Check the query: it must return at least one (user_id, item_id) row.';
     END IF;
-    -- The recipe: what retrain() runs again (its role is stamped by the store).
-    RETURN recsys.recsys_store_model(name, trained, extract(epoch FROM clock_timestamp() - started)::float8,
-                                     jsonb_build_object('kind', 'train', 'algorithm', algorithm, 'params', params_,
-                                                        'query', source, 'search_path', search_path));
+    RETURN stored;
 END
 $$;
 COMMENT ON FUNCTION recsys_train_with_path(text, text, text, jsonb, text) IS
