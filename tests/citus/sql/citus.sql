@@ -148,6 +148,16 @@ SELECT DISTINCT r.source FROM customers c, LATERAL recsys.recommend(330, 3, 'sho
 SELECT result AS source_on_worker FROM run_command_on_workers(
     $$SELECT string_agg(DISTINCT source, ',') FROM recsys.recommend(330, 3, 'shop')$$) ORDER BY nodeport;
 
+-- Rolling back and dropping change every copy.
+SELECT recsys.train('shop', 'popularity', 'SELECT customer_id AS user_id, stock_code AS item_id FROM purchases') ->> 'algorithm' AS algorithm;
+SELECT recsys.activate('shop', (SELECT min(version) FROM recsys.recsys_models WHERE name = 'shop')) IS NOT NULL AS rolled_back;
+SELECT result AS versions_per_worker FROM run_command_on_workers(
+    $$SELECT string_agg(algorithm || ':' || active, ' ' ORDER BY version) FROM recsys.recsys_models WHERE name = 'shop'$$)
+ ORDER BY nodeport;
+SELECT recsys.drop_model('shop');
+SELECT result AS left_per_worker FROM run_command_on_workers(
+    $$SELECT count(*) FROM recsys.recsys_models WHERE name = 'shop'$$) ORDER BY nodeport;
+
 -- Tuning over the distributed table chooses what it chooses on one node.
 SELECT count(*) AS candidates FROM recsys.tune('tuned', 'SELECT customer_id AS user_id, stock_code AS item_id FROM purchases WHERE customer_id <= 300',
                                                algorithms => ARRAY['itemknn', 'ease'], max_candidates => 4, budget => '1 hour');
