@@ -217,6 +217,9 @@ SELECT recsys_query_body('SELECT FROM WHERE');
 SELECT recsys_query_has_weight('SELECT user_id FROM bad_rows', current_setting('search_path'));
 SELECT recsys_query_has_weight('INSERT INTO bad_rows DEFAULT VALUES', current_setting('search_path'));
 
+-- distribute_store without Citus
+SELECT distribute_store();
+
 -- clean-up
 SELECT name FROM recsys_list_models();
 SELECT drop_model('bad_knn');

@@ -37,6 +37,8 @@ struct Cache {
     SPIPlanPtr lookup = nullptr;  // the row's version and owner, run as the caller
     SPIPlanPtr fetch = nullptr;   // the row's bytes, run as the store's owner
     Oid schema = InvalidOid;
+    std::string relation;  // what the plans read: the store, or its Citus shard on this node
+    std::string shard;     // the store's Citus shard on this node, once found
 };
 // Never destroyed: at backend exit the static destructors of libxgboost may
 // run before ours, and freeing a cached ranker's booster after them crashed
@@ -76,17 +78,61 @@ void make_room(const std::string& added) {
     }
 }
 
-// The plans, prepared once per backend for the extension's schema. Every
-// operator is qualified: these run under the caller's search_path.
+// The relation that holds the store's rows on this node: the table itself,
+// or, once Citus has made it a reference table (distribute_store()), its
+// shard on this node, which every node holds a copy of. Reading the shard is
+// a local read; reading the table from inside a query that Citus pushed down
+// to a worker (a LATERAL recommend() over a distributed table) is refused as
+// a nested distributed query. Without Citus: one catalog cache lookup.
+std::string store_relation(Oid schema) {
+    bool cached = false;
+    if (!cache.shard.empty() && schema == cache.schema) {
+        const char* shard = cache.shard.c_str();
+        pg_call([&] { cached = OidIsValid(get_relname_relid(shard, schema)); });
+    }
+    if (cached) return cache.shard;
+    cache.shard.clear();
+    int64 shard_id = -1;
+    pg_call([&] {
+        if (!OidIsValid(get_relname_relid("pg_dist_shard", PG_CATALOG_NAMESPACE))) return;  // no Citus here
+        Oid argtypes[1] = {OIDOID};
+        Datum values[1] = {ObjectIdGetDatum(get_relname_relid("recsys_models", schema))};
+        SPI_connect();
+        SPI_execute_with_args("SELECT shardid FROM pg_catalog.pg_dist_shard WHERE logicalrelid OPERATOR(pg_catalog.=) $1",
+                              1, argtypes, values, nullptr, true, 2);
+        if (SPI_processed == 1) {  // a reference table has exactly one shard
+            bool isnull;
+            Datum id = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+            if (!isnull) shard_id = DatumGetInt64(id);
+        }
+        SPI_finish();
+    });
+    if (shard_id < 0) return "recsys_models";
+    const std::string shard = "recsys_models_" + std::to_string(shard_id);
+    bool local = false;
+    pg_call([&] { local = OidIsValid(get_relname_relid(shard.c_str(), schema)); });
+    if (!local) return "recsys_models";  // no copy here (a coordinator outside the metadata): Citus routes the reads
+    cache.shard = shard;
+    return shard;
+}
+
+// The plans, prepared once per backend for the extension's schema (and again
+// if the relation holding the store's rows changes). Every operator is
+// qualified: these run under the caller's search_path.
 void prepare_plans(FunctionCallInfo fcinfo) {
     Oid fn = fcinfo->flinfo->fn_oid;
+    Oid schema = InvalidOid;
     pg_call([&] {
-        Oid schema = get_func_namespace(fn);
-        if (cache.lookup && schema == cache.schema) return;
+        schema = get_func_namespace(fn);
         if (!OidIsValid(get_relname_relid("recsys_models", schema)))
             ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("the recsys model table is missing"),
                             errhint("Reinstall the extension: DROP EXTENSION recsys; CREATE EXTENSION recsys;")));
-        const char* table = quote_qualified_identifier(get_namespace_name(schema), "recsys_models");
+    });
+    const std::string relation = store_relation(schema);
+    if (cache.lookup && schema == cache.schema && relation == cache.relation) return;
+    const char* relname = relation.c_str();
+    pg_call([&] {
+        const char* table = quote_qualified_identifier(get_namespace_name(schema), relname);
         Oid one[1] = {TEXTOID};
         Oid two[2] = {TEXTOID, INT8OID};
         SPI_connect();
@@ -105,10 +151,13 @@ void prepare_plans(FunctionCallInfo fcinfo) {
         if (cache.fetch) SPI_freeplan(cache.fetch);
         cache.lookup = lookup;
         cache.fetch = fetch;
-        cache.schema = schema;
+    });
+    if (schema != cache.schema) {  // the versions of another install
         cache.models.clear();
         cache.bytes = 0;
-    });
+    }
+    cache.schema = schema;
+    cache.relation = relation;
 }
 
 std::string default_model_name() {

@@ -103,9 +103,13 @@ DECLARE
 BEGIN
     result := recsys.recsys_evaluate(model, recsys.recsys_query_body(test_query), k, search_path, exclude_seen);
     -- Stored with the model when the caller may change it.
-    IF has_table_privilege('recsys.recsys_models', 'UPDATE') THEN
+    -- (The owner is checked first, not in the UPDATE: Citus refuses a
+    -- function of a column in an UPDATE of a reference table.)
+    IF has_table_privilege('recsys.recsys_models', 'UPDATE')
+       AND recsys.recsys_may_change((SELECT m.owner FROM recsys.recsys_models m
+                                      WHERE m.name = recsys_evaluate_with_path.model AND m.active)) THEN
         UPDATE recsys.recsys_models m SET metrics = result
-         WHERE m.name = recsys_evaluate_with_path.model AND m.active AND recsys.recsys_may_change(m.owner);
+         WHERE m.name = recsys_evaluate_with_path.model AND m.active;
     END IF;
     RETURN QUERY
     SELECT x.metric || '@' || recsys_evaluate_with_path.k, (result -> 'all' ->> x.metric)::double precision

@@ -216,6 +216,7 @@ DECLARE
     train_query text;
     test_query constant text := 'SELECT user_id, item_id FROM pg_temp.recsys_tune_rows WHERE is_test';
     started constant timestamptz := clock_timestamp();
+    search_seconds float8;
     source constant text := recsys.recsys_query_body(recsys_tune_with_path.query);
     caller_path constant text := recsys_tune_with_path.search_path;
     sql text;
@@ -580,13 +581,16 @@ BEGIN
     -- metrics->'all'->>'ndcg' reads as after evaluate(), plus the search log.
     info := recsys.recsys_train_with_path(recsys_tune_with_path.name, best ->> 'algorithm', source, best -> 'params',
                                           caller_path);
+    -- Taken before the UPDATE: Citus refuses a volatile function in an UPDATE
+    -- of the store once it is a reference table (distribute_store()).
+    search_seconds := extract(epoch FROM clock_timestamp() - started);
     UPDATE recsys.recsys_models AS m
        SET metrics = best_eval || jsonb_build_object('tune', jsonb_build_object(
                'metric', recsys_tune_with_path.metric, 'seed', recsys_tune_with_path.seed, 'search', recsys_tune_with_path.search,
                'validation_fraction', recsys_tune_with_path.validation_fraction, 'validation_test_rows', n_test,
                'min_improvement', recsys_tune_with_path.min_improvement,
                'max_candidates', recsys_tune_with_path.max_candidates, 'budget_seconds', extract(epoch FROM recsys_tune_with_path.budget),
-               'stopped_by', stopped_by, 'seconds', extract(epoch FROM clock_timestamp() - started),
+               'stopped_by', stopped_by, 'seconds', search_seconds,
                'chosen', best, 'candidates', results, 'skipped', skipped)),
            -- retrain() runs the whole search again, with these settings
            recipe = jsonb_build_object('kind', 'tune', 'query', source, 'algorithms', recsys_tune_with_path.algorithms,
