@@ -7,10 +7,20 @@
 # and on new items only (seen items excluded), the served candidates' recall,
 # training seconds (2 threads) and the training report (its own time split).
 # Runs the core (bench/ranker_core.cpp), not PostgreSQL.
-# Usage: bench/ranker.sh [learner ...]   (default: logistic tree forest boosted boosted_rank mlp)
+# Usage: [RANKER_DATA=name] bench/ranker.sh [learner ...]
+#   learners default: logistic tree forest boosted boosted_rank mlp
+#   RANKER_DATA: online-retail (default; test from 2011-11-09), online-retail-ii
+#   (the 2009-2010 year; test from 2010-11-09) or complete-journey (the grocery
+#   panel sample of 2017; test from 2017-11-09): the same protocol, the last
+#   month of each as the test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DATA=../shared/data/online-retail/purchases.csv.gz
+case ${RANKER_DATA:-online-retail} in
+online-retail) DATA=../shared/data/online-retail/purchases.csv.gz; CUTOFF=2011-11-09 ;;
+online-retail-ii) DATA=../shared/data/online-retail-ii-2009-2010/online_retail_ii_2009_2010.csv.gz; CUTOFF=2010-11-09 ;;
+complete-journey) DATA=../shared/data/complete-journey/transactions_sample.csv.gz; CUTOFF=2017-11-09 ;;
+*) echo "unknown RANKER_DATA $RANKER_DATA" >&2; exit 2 ;;
+esac
 if [ ! -f "$DATA" ]; then
     echo '{"bench": "ranker", "skipped": "no ../shared/data"}'
     exit 0
@@ -24,4 +34,4 @@ LEARNERS=${*:-logistic tree forest boosted boosted_rank mlp}
 PARAMS=()
 for l in $LEARNERS; do PARAMS+=("{\"learner\": \"$l\"}"); done
 # XGBoost's OpenMP threads wait passively: busy waiting on shared cores is several times slower.
-OMP_WAIT_POLICY=PASSIVE build/bench_ranker_core "$CSV" 2011-11-09 "${PARAMS[@]}"
+OMP_WAIT_POLICY=PASSIVE build/bench_ranker_core "$CSV" "$CUTOFF" "${PARAMS[@]}"

@@ -113,9 +113,10 @@ int main(int argc, char** argv) {
         new_pairs += test_new[u].size();
         if (test_new[u].empty()) test_new.erase(u);
     }
-    std::printf("{\"bench\":\"ranker_core\",\"step\":\"data\",\"purchases\":%zu,\"history\":%zu,\"users\":%u,\"items\":%u,"
+    std::printf("{\"bench\":\"ranker_core\",\"step\":\"data\",\"test_from\":\"%s\",\"purchases\":%zu,\"history\":%zu,\"users\":%u,\"items\":%u,"
                 "\"test_users\":%zu,\"test_pairs\":%zu,\"new_pairs\":%zu}\n",
-                all.size(), hist.size(), n_users, n_items, test.size(), pairs, new_pairs);
+                argc > 2 ? argv[2] : "2011-11-09", all.size(), hist.size(), n_users, n_items, test.size(), pairs,
+                new_pairs);
     std::fflush(stdout);
 
     // Baselines.

@@ -3,7 +3,10 @@
 "user,item,ts,quantity,price" lines after a header (ts: seconds since the
 epoch, the invoice time read as UTC), one per invoice line with a customer, a
 positive quantity and price, and an invoice not starting with C (the rows
-bench/retail_pairs.py keeps, not collapsed to pairs).
+bench/retail_pairs.py keeps, not collapsed to pairs). Also reads Online
+Retail II and the complete-journey grocery transactions (household, product,
+timestamp, quantity, price = sales value / quantity; rows with a positive
+quantity and sales value).
 Usage: bench/retail_purchases.py [../shared/data/online-retail/purchases.csv.gz] > /tmp/purchases.csv"""
 import csv
 import gzip
@@ -18,6 +21,13 @@ II_NAMES = {"Invoice": "invoice", "StockCode": "stock_code", "Quantity": "quanti
             "Price": "unit_price", "Customer ID": "customer_id"}
 with gzip.open(path, "rt", newline="") as f:
     for row in csv.DictReader(f):
+        if "household_id" in row:
+            q, value = float(row["quantity"]), float(row["sales_value"])
+            if q > 0 and value > 0:
+                ts = datetime.strptime(row["transaction_timestamp"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)
+                out.writerow([row["household_id"], row["product_id"], int(ts.timestamp()), row["quantity"],
+                              round(value / q, 4)])
+            continue
         for ii, name in II_NAMES.items():
             if ii in row:
                 row[name] = row[ii]
