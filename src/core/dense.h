@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 namespace recsys::dense {
@@ -32,6 +33,8 @@ struct Kernels {
     void (*add_gramian)(const float* y, Index m, Index n, float* g);
     void (*score_panels)(const float* x, Index ldx, Index rows, const float* panels, Index f, Index n, float* out,
                          Index ldo);
+    void (*sum_rows)(const float* b, Index ldb, const uint32_t* rows, const float* w, Index count, Index n,
+                     float* out);
 };
 
 // Every build in this library that this CPU can run, the best last.
@@ -99,6 +102,17 @@ std::vector<float> pack_panels(const float* y, Index n, Index f);
 inline void score_panels(const float* x, Index ldx, Index rows, const float* panels, Index f, Index n, float* out,
                          Index ldo) {
     kernels().score_panels(x, ldx, rows, panels, f, n, out, ldo);
+}
+
+// out[c] = sum over q < count of w[q] b[rows[q] * ldb + c], for c < n: a
+// sparse row (weights w at columns rows) times the dense matrix b. Each
+// out[c] is summed over q in order from 0, with one fused multiply-add per
+// step in the AVX2 and AVX-512 builds, so it does not depend on n or on the
+// other columns (a batch may call this on column tiles, b + c0 and out + c0,
+// and get the bits of one call over all columns), and the two builds agree.
+inline void sum_rows(const float* b, Index ldb, const uint32_t* rows, const float* w, Index count, Index n,
+                     float* out) {
+    kernels().sum_rows(b, ldb, rows, w, count, n, out);
 }
 
 }  // namespace recsys::dense

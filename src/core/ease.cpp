@@ -43,17 +43,45 @@ public:
         for (uint32_t k = 0; k < items_.size(); ++k) position_[items_[k]] = k;
     }
 
+    // The basket's modeled items' rows of B, summed with the basket's
+    // weights (1 if binary), in basket order.
     void score(const Basket& basket, std::optional<uint32_t>, std::span<float> out) const override {
-        const size_t m = items_.size();
-        std::vector<float> acc(m, 0.0f);
-        for (size_t q = 0; q < basket.items.size(); ++q) {
-            const uint32_t j = position_[basket.items[q]];
-            if (j == kNotModeled) continue;
-            const float x = binary_ ? 1.0f : basket.weights[q];
-            const float* row = &weights_[size_t(j) * m];
-            for (size_t k = 0; k < m; ++k) acc[k] += x * row[k];
+        score_block(std::span<const Basket>(&basket, 1), {}, uint32_t(out.size()), out);
+    }
+
+    // Rows of B summed by dense::sum_rows, a tile of columns at a time for
+    // the whole block, so that the tile's rows that several users share are
+    // read from the cache; each score has the bits score() gives (sum_rows
+    // sums each column alone, in basket order).
+    void score_block(std::span<const Basket> baskets, std::span<const uint32_t>, uint32_t n_items,
+                     std::span<float> out) const override {
+        const size_t m = items_.size(), n_rows = baskets.size();
+        std::vector<uint32_t> rows;
+        std::vector<float> w;
+        std::vector<size_t> start(n_rows + 1, 0);
+        for (size_t r = 0; r < n_rows; ++r) {
+            const Basket& basket = baskets[r];
+            for (size_t q = 0; q < basket.items.size(); ++q) {
+                const uint32_t j = position_[basket.items[q]];
+                if (j == kNotModeled) continue;
+                rows.push_back(j);
+                w.push_back(binary_ ? 1.0f : basket.weights[q]);
+            }
+            start[r + 1] = rows.size();
         }
-        for (size_t k = 0; k < m; ++k) out[items_[k]] = acc[k];
+        // All items modeled (items_ is 0, 1, ...): the sums go straight into out.
+        const bool all = m == n_items;
+        std::vector<float> acc(all ? 0 : n_rows * m);
+        float* dst = all ? out.data() : acc.data();
+        const size_t ld = all ? size_t(n_items) : m;
+        constexpr size_t kTile = 256;
+        for (size_t c = 0; c < m; c += kTile)
+            for (size_t r = 0; r < n_rows; ++r)
+                dense::sum_rows(weights_.get() + c, Index(m), rows.data() + start[r], w.data() + start[r],
+                                Index(start[r + 1] - start[r]), Index(std::min(kTile, m - c)), dst + r * ld + c);
+        if (!all)
+            for (size_t r = 0; r < n_rows; ++r)
+                for (size_t k = 0; k < m; ++k) out[r * size_t(n_items) + items_[k]] = acc[r * m + k];
     }
 
     bool similar(uint32_t item, std::span<float> out) const override {
