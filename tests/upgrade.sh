@@ -214,4 +214,4 @@ if ! diff "$tmp/shape_fresh" "$tmp/shape_updated" >"$tmp/diff"; then
     fail "the updated extension differs from a fresh CREATE EXTENSION (< fresh, > updated)"
 fi
 
-echo "upgrade $from_version -> $to_version: $n_models models, recommendations identical"
+echo "upgrade $from_version -> $to_version: $n_models models, recommendations the same (scores up to float rounding)"
