@@ -48,6 +48,7 @@ src/core/bpr.o: override CXXFLAGS += -ffp-contract=off
 # time on CPUs that have them.
 ifeq ($(shell uname -m),x86_64)
 src/core/dense_avx2.o: override CXXFLAGS += -mavx2 -mfma
+src/core/dense_avx512.o: override CXXFLAGS += -mavx512f -mavx512vl -mavx512bw -mavx512dq -mavx2 -mfma -Wno-maybe-uninitialized
 endif
 
 # Rebuild objects when a header they include changes.

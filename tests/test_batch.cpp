@@ -43,6 +43,10 @@ InteractionBuilder random_rows(uint32_t seed) {
 struct Models {
     Model pop = train_model("popularity", random_rows(7), "{}", Context{});
     Model knn = train_model("itemknn", random_rows(7), R"({"neighbours": 5, "binary": false})", Context{});
+    // Scored in blocks by dense kernels (dense.h); 13 factors: not a multiple of any vector width.
+    Model als = train_model("als", random_rows(7), R"({"factors": 13, "iterations": 3})", Context{});
+    Model ease = train_model("ease", random_rows(7), R"({"lambda": 5})", Context{});
+    Model ease_part = train_model("ease", random_rows(7), R"({"lambda": 5, "max_items": 20})", Context{});
 };
 
 const Models& models() {
@@ -139,7 +143,7 @@ TEST(RecommendAll, TestDataExercisesBothSources) {
 }
 
 TEST(RecommendAll, EqualsRecommendUserForEveryUser) {
-    for (const Model* m : {&models().pop, &models().knn}) {
+    for (const Model* m : {&models().pop, &models().knn, &models().als, &models().ease, &models().ease_part}) {
         SCOPED_TRACE(m->algorithm);
         const auto users = mixed_users(*m);
         const auto variants = option_variants(*m);

@@ -4,7 +4,11 @@
 #include <Eigen/Dense>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
+#include <vector>
+
+#include "topk.h"
 
 namespace {
 
@@ -89,6 +93,91 @@ TEST_P(Dense, FloatProductAndGramian) {
     EXPECT_EQ(g(0, 1), 5.0f);
 }
 
+
+// Random factors: users x f and items x f, row-major.
+MatrixF random_factors(Eigen::Index rows, Eigen::Index f, unsigned seed) {
+    std::mt19937 gen(seed);
+    std::normal_distribution<float> normal;
+    MatrixF m(rows, f);
+    for (Eigen::Index k = 0; k < m.size(); ++k) m.data()[k] = normal(gen);
+    return m;
+}
+
+TEST_P(Dense, ScorePanelsIsTheProductAndEachRowAlone) {
+    const Kernels& k = *GetParam();
+    for (Eigen::Index f : {1, 7, 37, 128}) {
+        const Eigen::Index rows = 13, n = 70, ldx = f + 3, ldo = n + 5;  // 70: two full panels and a partial one
+        const MatrixF users = random_factors(rows, ldx, 2), items = random_factors(n, f, 3);
+        const std::vector<float> panels = recsys::dense::pack_panels(items.data(), n, f);
+        ASSERT_EQ(panels.size(), size_t(3 * 32 * f));
+        std::vector<float> out(rows * ldo, -9.0f);
+        k.score_panels(users.data(), ldx, rows, panels.data(), f, n, out.data(), ldo);
+        for (Eigen::Index r = 0; r < rows; ++r) {
+            for (Eigen::Index i = 0; i < n; ++i) {
+                double want = 0;
+                for (Eigen::Index q = 0; q < f; ++q) want += double(users(r, q)) * items(i, q);
+                EXPECT_NEAR(out[r * ldo + i], want, 1e-5 * (1 + std::abs(want)) * std::sqrt(double(f)));
+            }
+            for (Eigen::Index i = n; i < ldo; ++i) EXPECT_EQ(out[r * ldo + i], -9.0f);  // past n: untouched
+            // One row alone, at any place in a block: the same bits.
+            std::vector<float> alone(n);
+            k.score_panels(&users(r, 0), ldx, 1, panels.data(), f, n, alone.data(), n);
+            for (Eigen::Index i = 0; i < n; ++i) ASSERT_EQ(alone[i], out[r * ldo + i]) << "row " << r << " item " << i;
+        }
+    }
+}
+
+// The ranking of every build against the brute-force one: scores in double,
+// a full sort, the same top 10 (the random scores have no near ties).
+TEST_P(Dense, ScorePanelsThenTopKRanksAsBruteForce) {
+    const Kernels& k = *GetParam();
+    const Eigen::Index rows = 20, n = 301, f = 48;
+    const MatrixF users = random_factors(rows, f, 4), items = random_factors(n, f, 5);
+    const std::vector<float> panels = recsys::dense::pack_panels(items.data(), n, f);
+    std::vector<float> out(rows * n);
+    k.score_panels(users.data(), f, rows, panels.data(), f, n, out.data(), n);
+    for (Eigen::Index r = 0; r < rows; ++r) {
+        std::vector<std::pair<double, uint32_t>> want;
+        for (uint32_t i = 0; i < n; ++i) {
+            if (i % 7 == 3) continue;  // "seen" items, filtered after scoring
+            double s = 0;
+            for (Eigen::Index q = 0; q < f; ++q) s += double(users(r, q)) * items(i, q);
+            want.push_back({-s, i});
+        }
+        std::sort(want.begin(), want.end());
+        const auto got = recsys::top_k(std::span<const float>(out.data() + r * n, n), 10,
+                                       [](uint32_t i) { return i % 7 != 3; });
+        ASSERT_EQ(got.size(), 10u);
+        for (size_t j = 0; j < got.size(); ++j) {
+            EXPECT_EQ(got[j].item, want[j].second) << "row " << r << " rank " << j;
+            EXPECT_NEAR(got[j].score, -want[j].first, 1e-4);
+        }
+    }
+}
+
+TEST_P(Dense, SumRowsIsTheSparseProductAndColumnsStandAlone) {
+    const Kernels& k = *GetParam();
+    const Eigen::Index n = 150, ldb = 153;
+    const MatrixF b = random_factors(20, ldb, 6);
+    const std::vector<uint32_t> rows = {4, 0, 19, 4, 7, 12, 3};  // a repeat adds twice
+    const std::vector<float> w = {1.0f, 0.5f, 2.0f, -1.5f, 1.0f, 0.25f, 3.0f};
+    for (Eigen::Index count : {0, 1, 7}) {
+        std::vector<float> out(n + 2, -9.0f);
+        k.sum_rows(b.data(), ldb, rows.data(), w.data(), count, n, out.data());
+        for (Eigen::Index c = 0; c < n; ++c) {
+            double want = 0;
+            for (Eigen::Index q = 0; q < count; ++q) want += double(w[q]) * b(rows[q], c);
+            EXPECT_NEAR(out[c], want, 1e-5 * (1 + std::abs(want)));
+        }
+        EXPECT_EQ(out[n], -9.0f);
+        // Two tiles of columns, the second starting off any vector boundary: the same bits.
+        std::vector<float> tiled(n);
+        k.sum_rows(b.data(), ldb, rows.data(), w.data(), count, 37, tiled.data());
+        k.sum_rows(b.data() + 37, ldb, rows.data(), w.data(), count, n - 37, tiled.data() + 37);
+        for (Eigen::Index c = 0; c < n; ++c) ASSERT_EQ(tiled[c], out[c]) << "column " << c;
+    }
+}
+
 INSTANTIATE_TEST_SUITE_P(Builds, Dense, ::testing::ValuesIn(recsys::dense::runnable_kernels()),
                          [](const auto& info) {
                              std::string name = info.param->isa;
@@ -99,6 +188,57 @@ INSTANTIATE_TEST_SUITE_P(Builds, Dense, ::testing::ValuesIn(recsys::dense::runna
 
 TEST(DenseDispatch, ChoosesTheBestRunnableBuild) {
     EXPECT_EQ(&recsys::dense::kernels(), recsys::dense::runnable_kernels().back());
+}
+
+// The builds with fused multiply-adds (all but the baseline) score with the
+// same bits, so a batch is ranked alike on AVX2 and AVX-512 CPUs.
+TEST(DenseDispatch, FusedBuildsScoreAlike) {
+    const auto builds = recsys::dense::runnable_kernels();
+    const Eigen::Index rows = 9, n = 77, f = 64;
+    const MatrixF users = random_factors(rows, f, 7), items = random_factors(n, f, 8);
+    const std::vector<float> panels = recsys::dense::pack_panels(items.data(), n, f);
+    const std::vector<uint32_t> picked = {3, 60, 12, 41};
+    const std::vector<float> w = {1.0f, 2.0f, 0.5f, 1.0f};
+    std::vector<float> first_scores, first_sums;
+    for (size_t b = 1; b < builds.size(); ++b) {
+        std::vector<float> scores(rows * n), sums(f);
+        builds[b]->score_panels(users.data(), f, rows, panels.data(), f, n, scores.data(), n);
+        builds[b]->sum_rows(items.data(), f, picked.data(), w.data(), 4, f, sums.data());
+        if (first_scores.empty()) {
+            first_scores = scores;
+            first_sums = sums;
+            continue;
+        }
+        EXPECT_EQ(scores, first_scores) << builds[b]->isa;
+        EXPECT_EQ(sums, first_sums) << builds[b]->isa;
+    }
+}
+
+// top_k (threshold-pruned heap) against a full sort, with ties, filters and
+// every k around the 16-score runs it skips.
+TEST(TopK, EqualsAFullSortWithTiesAndFilters) {
+    std::mt19937 gen(9);
+    std::uniform_int_distribution<int> level(0, 40);  // few distinct values: many ties
+    for (size_t n : {0, 1, 15, 16, 17, 100, 1000}) {
+        std::vector<float> scores(n);
+        for (float& x : scores) x = float(level(gen)) * 0.25f - 3.0f;
+        for (size_t k : {0, 1, 3, 10, 16, 17, 64, 2000}) {
+            for (int filter = 0; filter < 2; ++filter) {
+                auto keep = [&](uint32_t i) { return filter == 0 || (i % 5 != 2 && scores[i] > -2.0f); };
+                std::vector<recsys::Scored> want;
+                for (uint32_t i = 0; i < n; ++i)
+                    if (keep(i)) want.push_back({i, scores[i]});
+                std::sort(want.begin(), want.end(), recsys::better);
+                want.resize(std::min(k, want.size()));
+                const auto got = recsys::top_k(std::span<const float>(scores), k, keep);
+                ASSERT_EQ(got.size(), want.size()) << "n " << n << " k " << k;
+                for (size_t j = 0; j < got.size(); ++j) {
+                    EXPECT_EQ(got[j].item, want[j].item) << "n " << n << " k " << k << " rank " << j;
+                    EXPECT_EQ(got[j].score, want[j].score);
+                }
+            }
+        }
+    }
 }
 
 }  // namespace

@@ -82,6 +82,28 @@ SELECT m.name || ' ' || u.id || ':' || coalesce(string_agg(' ' || r.item_id || '
  ORDER BY m.name, u.id::bigint;
 SQL
 }
+# The same items in the same order from the same source, and the same scores
+# up to float rounding (0.2.0 scores a factor model with other kernels, whose
+# sums round differently in the last bits); prints the diff if not.
+same_recommendations() {
+    if [ "$(wc -l <"$1")" = "$(wc -l <"$2")" ] && paste -d '\n' "$1" "$2" | awk '
+        NR % 2 == 1 { n = split($0, a, " "); next }
+        {
+            if (split($0, b, " ") != n) exit 1
+            for (i = 1; i <= n; i++) {
+                if (a[i] == b[i]) continue
+                split(a[i], x, "[=/]"); split(b[i], y, "[=/]")
+                if (x[1] != y[1] || x[3] != y[3]) exit 1
+                d = x[2] - y[2]; if (d < 0) d = -d
+                m = x[2] < 0 ? -x[2] : x[2]
+                if (d > 1e-5 * (m > 1 ? m : 1)) exit 1
+            }
+        }'; then
+        return 0
+    fi
+    diff "$1" "$2"
+    return 1
+}
 recommendations recsys_upgrade public >"$tmp/before"
 n_models=$(sql -d recsys_upgrade -c "SELECT count(*) FROM public.recsys_models")
 [ "$n_models" -eq 6 ] || fail "$n_models models stored with $from_version, expected 6"
@@ -96,7 +118,7 @@ got=$(sql -d recsys_upgrade -c "SELECT extversion || ' ' || extnamespace::regnam
 [ "$got" = "$to_version recsys" ] || fail "the extension is '$got' after the update, expected '$to_version recsys'"
 
 recommendations recsys_upgrade recsys >"$tmp/after"
-if ! diff "$tmp/before" "$tmp/after" >"$tmp/diff"; then
+if ! same_recommendations "$tmp/before" "$tmp/after" >"$tmp/diff"; then
     head -40 "$tmp/diff" >&2
     fail "recommendations differ after the update (< before, > after)"
 fi
@@ -104,7 +126,7 @@ fi
 # in another order than a fresh install's).
 pg_dump -d recsys_upgrade | sql -d recsys_upgrade_restored >/dev/null || fail "could not restore a dump of the updated database"
 recommendations recsys_upgrade_restored recsys >"$tmp/restored"
-if ! diff "$tmp/before" "$tmp/restored" >"$tmp/diff"; then
+if ! same_recommendations "$tmp/before" "$tmp/restored" >"$tmp/diff"; then
     head -40 "$tmp/diff" >&2
     fail "recommendations differ after the update, pg_dump and restore (< before, > after)"
 fi
@@ -192,4 +214,4 @@ if ! diff "$tmp/shape_fresh" "$tmp/shape_updated" >"$tmp/diff"; then
     fail "the updated extension differs from a fresh CREATE EXTENSION (< fresh, > updated)"
 fi
 
-echo "upgrade $from_version -> $to_version: $n_models models, recommendations identical"
+echo "upgrade $from_version -> $to_version: $n_models models, recommendations the same (scores up to float rounding)"

@@ -22,7 +22,6 @@ using Eigen::VectorXd;
 using Eigen::VectorXf;
 
 constexpr uint32_t kMaxFactors = 1024;
-constexpr size_t kMaxPadded = kMaxFactors;  // a multiple of 8
 
 // Kernels of the row solve. They are compiled twice (plain x86-64 and
 // x86-64-v3, i.e. AVX2 + FMA) and the better one is picked at load time, so
@@ -715,19 +714,13 @@ public:
         : m_(std::move(m)), alpha_(alpha), regularization_(regularization), binary_(binary),
           a0_(gramian_exact(m_.items, m_.items.cols(), 0.0f)), norms_(m_.items.rowwise().norm()) {
         if (m_.regularization.scale < 0) m_.regularization = RowRegularization{0.0f, regularization};
-        // Item factors again in the padded layout of the kernels, with eight
-        // extra pointers to a zero row so that a kernel call may always
-        // take rows eight at a time.
-        const size_t f = size_t(m_.items.cols()), fp = padded(m_.items.cols()), n = size_t(m_.items.rows());
-        items_padded_.assign((n + 1) * fp, 0.0f);
-        for (size_t i = 0; i < n; ++i) std::copy_n(m_.items.row(Index(i)).data(), f, items_padded_.data() + i * fp);
-        item_rows_.resize(n + 8);
-        for (size_t i = 0; i < n + 8; ++i) item_rows_[i] = items_padded_.data() + std::min(i, n) * fp;
+        // Item factors packed for dense::score_panels.
+        panels_ = dense::pack_panels(m_.items.data(), m_.items.rows(), m_.items.cols());
     }
 
     void score(const Basket& basket, std::optional<uint32_t> user, std::span<float> out) const override {
         if (user && *user < m_.users.rows()) {
-            score_items(*user, 0, m_.items.rows(), out.data());
+            score_items(*user, out.data());
             return;
         }
         Eigen::Map<VectorXf> scores(out.data(), Index(out.size()));
@@ -735,19 +728,23 @@ public:
         scores.noalias() = m_.items * w.xs();
     }
 
-    // Known users a tile of items at a time, so the tile's factors stay in
-    // cache across the block's users; each score is computed exactly as
-    // score() computes it.
+    // Known users by one blocked matrix product (their factors, gathered,
+    // times the item factors); each score is computed exactly as score()
+    // computes it (dense::score_panels sums each one alone, in a fixed order).
     void score_block(std::span<const Basket> baskets, std::span<const uint32_t> users, uint32_t n_items,
                      std::span<float> out) const override {
-        constexpr Index kTile = 512;
-        for (Index begin = 0; begin < Index(n_items); begin += kTile) {
-            const Index end = std::min<Index>(n_items, begin + kTile);
-            for (size_t r = 0; r < users.size(); ++r)
-                if (users[r] < m_.users.rows()) score_items(users[r], begin, end, out.data() + r * size_t(n_items));
-        }
+        const Index f = m_.users.cols();
+        std::vector<float> x(users.size() * size_t(f), 0.0f);
         for (size_t r = 0; r < users.size(); ++r)
-            if (users[r] >= m_.users.rows()) score(baskets[r], users[r], out.subspan(r * size_t(n_items), n_items));
+            if (users[r] < m_.users.rows()) std::copy_n(m_.users.row(users[r]).data(), f, x.data() + r * size_t(f));
+        dense::score_panels(x.data(), f, Index(users.size()), panels_.data(), f, Index(n_items), out.data(),
+                            Index(n_items));
+        for (size_t r = 0; r < users.size(); ++r)
+            if (users[r] >= m_.users.rows()) {
+                auto row = out.subspan(r * size_t(n_items), n_items);
+                std::fill(row.begin(), row.end(), 0.0f);
+                score(baskets[r], users[r], row);
+            }
     }
 
     bool similar(uint32_t item, std::span<float> out) const override {
@@ -796,18 +793,11 @@ public:
     }
 
 private:
-    // out[i] = x_user . y_i for i in [begin, end), by the dispatched kernel.
-    void score_items(uint32_t user, Index begin, Index end, float* out) const {
-        const size_t f = size_t(m_.items.cols()), fp = padded(m_.items.cols());
-        float x[kMaxPadded] = {};
-        std::copy_n(m_.users.row(user).data(), f, x);
-        const size_t count = size_t(end - begin), full = count / 8 * 8;
-        kernel::row_dots(item_rows_.data() + begin, full, fp, x, out + begin);
-        if (full < count) {
-            float tail[8];
-            kernel::row_dots(item_rows_.data() + begin + Index(full), 8, fp, x, tail);
-            std::copy_n(tail, count - full, out + begin + Index(full));
-        }
+    // out[i] = x_user . y_i for every item, by the dispatched kernel.
+    void score_items(uint32_t user, float* out) const {
+        const Index f = m_.users.cols();
+        dense::score_panels(m_.users.row(user).data(), f, 1, panels_.data(), f, m_.items.rows(), out,
+                            m_.items.rows());
     }
 
     // The basket's items (duplicates summed, unknown items dropped, sorted)
@@ -853,8 +843,7 @@ private:
     float alpha_;
     float regularization_;
     bool binary_;
-    std::vector<float> items_padded_;        // item factors, rows padded to 8 floats
-    std::vector<const float*> item_rows_;    // their rows, then 8 pointers to a zero row
+    std::vector<float> panels_;  // item factors packed for dense::score_panels
     MatrixXd a0_;    // Y^T Y, for exact fold-in (plus the basket's lambda)
     VectorXf norms_; // item factor norms, for cosine similarity
 };

@@ -6,6 +6,11 @@
 
 #include <Eigen/Dense>
 
+#include <algorithm>
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#endif
+
 #include "dense.h"
 
 namespace recsys::dense::RECSYS_DENSE_ISA {
@@ -63,10 +68,142 @@ inline void add_gramian(const float* y, Index m, Index n, float* g) {
         Eigen::Map<const MatrixF>(y, m, n).transpose());
 }
 
+// score_panels: a tile of R rows x 32 items is summed in registers, the
+// rows' factors broadcast one at a time against the panel's row of 32.
+#if defined(__AVX512F__)
+using Vec = __m512;
+constexpr int kLanes = 16;
+constexpr int kTileRows = 6;  // 6 x 2 accumulators of 32 registers
+[[gnu::always_inline]] inline Vec vzero() { return _mm512_setzero_ps(); }
+[[gnu::always_inline]] inline Vec vload(const float* p) { return _mm512_loadu_ps(p); }
+[[gnu::always_inline]] inline void vstore(float* p, Vec v) { _mm512_storeu_ps(p, v); }
+[[gnu::always_inline]] inline Vec vfma(float a, Vec b, Vec c) { return _mm512_fmadd_ps(_mm512_set1_ps(a), b, c); }
+#elif defined(__AVX2__) && defined(__FMA__)
+using Vec = __m256;
+constexpr int kLanes = 8;
+constexpr int kTileRows = 3;  // 3 x 4 accumulators of 16 registers
+[[gnu::always_inline]] inline Vec vzero() { return _mm256_setzero_ps(); }
+[[gnu::always_inline]] inline Vec vload(const float* p) { return _mm256_loadu_ps(p); }
+[[gnu::always_inline]] inline void vstore(float* p, Vec v) { _mm256_storeu_ps(p, v); }
+[[gnu::always_inline]] inline Vec vfma(float a, Vec b, Vec c) { return _mm256_fmadd_ps(_mm256_set1_ps(a), b, c); }
+#else
+// No FMA: a plain multiply and add per step, which the compiler vectorises
+// across the 32 items (the order over k stays that of the loop).
+struct Vec {
+    float v[4];
+};
+constexpr int kLanes = 4;
+constexpr int kTileRows = 2;
+[[gnu::always_inline]] inline Vec vzero() { return Vec{}; }
+[[gnu::always_inline]] inline Vec vload(const float* p) {
+    Vec r;
+    std::copy_n(p, 4, r.v);
+    return r;
+}
+[[gnu::always_inline]] inline void vstore(float* p, Vec v) { std::copy_n(v.v, 4, p); }
+[[gnu::always_inline]] inline Vec vfma(float a, Vec b, Vec c) {
+    for (int j = 0; j < 4; ++j) c.v[j] = c.v[j] + a * b.v[j];
+    return c;
+}
+#endif
+constexpr int kPanelVecs = int(kPanelWidth) / kLanes;
+
+template <int R>
+[[gnu::always_inline]] inline void score_tile(const float* x, Index ldx, const float* panel, Index f, float* out,
+                                              Index ldo, Index cols) {
+    Vec acc[R][kPanelVecs];
+    for (int r = 0; r < R; ++r)
+        for (int v = 0; v < kPanelVecs; ++v) acc[r][v] = vzero();
+    for (Index k = 0; k < f; ++k) {
+        Vec p[kPanelVecs];
+        for (int v = 0; v < kPanelVecs; ++v) p[v] = vload(panel + k * kPanelWidth + v * kLanes);
+        for (int r = 0; r < R; ++r) {
+            const float a = x[r * ldx + k];
+            for (int v = 0; v < kPanelVecs; ++v) acc[r][v] = vfma(a, p[v], acc[r][v]);
+        }
+    }
+    if (cols == kPanelWidth) {
+        for (int r = 0; r < R; ++r)
+            for (int v = 0; v < kPanelVecs; ++v) vstore(out + r * ldo + v * kLanes, acc[r][v]);
+    } else {
+        float tile[kPanelWidth];
+        for (int r = 0; r < R; ++r) {
+            for (int v = 0; v < kPanelVecs; ++v) vstore(tile + v * kLanes, acc[r][v]);
+            std::copy_n(tile, cols, out + r * ldo);
+        }
+    }
+}
+
+template <int R>
+void score_rows(const float* x, Index ldx, const float* panel, Index f, float* out, Index ldo, Index cols) {
+    score_tile<R>(x, ldx, panel, f, out, ldo, cols);
+}
+
+// The remainder of rows below kTileRows, by a tile of that height.
+inline void score_rest(const float* x, Index ldx, Index rows, const float* panel, Index f, float* out, Index ldo,
+                       Index cols) {
+    switch (rows) {
+#if defined(__AVX512F__)
+    case 5: score_rows<5>(x, ldx, panel, f, out, ldo, cols); break;
+    case 4: score_rows<4>(x, ldx, panel, f, out, ldo, cols); break;
+    case 3: score_rows<3>(x, ldx, panel, f, out, ldo, cols); break;
+#endif
+#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
+    case 2: score_rows<2>(x, ldx, panel, f, out, ldo, cols); break;
+#endif
+    case 1: score_rows<1>(x, ldx, panel, f, out, ldo, cols); break;
+    default: break;
+    }
+}
+
+inline void score_panels(const float* x, Index ldx, Index rows, const float* panels, Index f, Index n, float* out,
+                         Index ldo) {
+    for (Index begin = 0; begin < n; begin += kPanelWidth) {
+        const float* panel = panels + begin * f;  // panel begin / 32, of f x 32 floats
+        const Index cols = std::min<Index>(kPanelWidth, n - begin);
+        Index r = 0;
+        for (; r + kTileRows <= rows; r += kTileRows)
+            score_tile<kTileRows>(x + r * ldx, ldx, panel, f, out + r * ldo + begin, ldo, cols);
+        if (r < rows) score_rest(x + r * ldx, ldx, rows - r, panel, f, out + r * ldo + begin, ldo, cols);
+    }
+}
+
+// sum_rows: columns a tile of 8 vectors at a time, the tile's sums in
+// registers while the rows are added; the last columns one at a time with
+// the same arithmetic (fmaf where the vectors fuse).
+[[gnu::always_inline]] inline float sfma(float a, float b, float c) {
+#if defined(__AVX2__) && defined(__FMA__)
+    return __builtin_fmaf(a, b, c);
+#else
+    return c + a * b;
+#endif
+}
+
+inline void sum_rows(const float* b, Index ldb, const uint32_t* rows, const float* w, Index count, Index n,
+                     float* out) {
+    constexpr int kVecs = 8;
+    constexpr Index kCols = kVecs * kLanes;
+    Index c = 0;
+    for (; c + kCols <= n; c += kCols) {
+        Vec acc[kVecs];
+        for (int v = 0; v < kVecs; ++v) acc[v] = vzero();
+        for (Index q = 0; q < count; ++q) {
+            const float* row = b + Index(rows[q]) * ldb + c;
+            for (int v = 0; v < kVecs; ++v) acc[v] = vfma(w[q], vload(row + v * kLanes), acc[v]);
+        }
+        for (int v = 0; v < kVecs; ++v) vstore(out + c + v * kLanes, acc[v]);
+    }
+    for (; c < n; ++c) {
+        float acc = 0.0f;
+        for (Index q = 0; q < count; ++q) acc = sfma(w[q], b[Index(rows[q]) * ldb + c], acc);
+        out[c] = acc;
+    }
+}
+
 extern const Kernels kernels;
 const Kernels kernels = {
     RECSYS_DENSE_ISA_NAME, cholesky, solve_right_lower_transposed, subtract_product_transposed, solve_lower,
-    subtract_product,      multiply, add_gramian,
+    subtract_product,      multiply, add_gramian, score_panels, sum_rows,
 };
 
 }  // namespace recsys::dense::RECSYS_DENSE_ISA

@@ -54,50 +54,45 @@ public:
         for (uint32_t k = 0; k < items_.size(); ++k) position_[items_[k]] = k;
     }
 
-    // Σ_j x_j·B[j, :] over the basket's modeled items. Four rows of B per
-    // pass over the scores: a long basket (a heavy buyer's history) reads
-    // B's rows as four streams at once and loads and stores each score a
-    // quarter as often. Each score still adds the rows' terms one at a
-    // time in basket order, so the result is the same to the bit.
+    // The basket's modeled items' rows of B, summed with the basket's
+    // weights (1 if binary), in basket order.
     void score(const Basket& basket, std::optional<uint32_t>, std::span<float> out) const override {
-        const size_t m = items_.size();
-        std::vector<float> acc(m, 0.0f);
-        const float* rows[4];
-        float xs[4];
-        size_t pending = 0;
-        auto add_rows = [&](size_t n) {
-            float* a = acc.data();
-            if (n == 4) {
-                const float *r0 = rows[0], *r1 = rows[1], *r2 = rows[2], *r3 = rows[3];
-                const float x0 = xs[0], x1 = xs[1], x2 = xs[2], x3 = xs[3];
-                for (size_t k = 0; k < m; ++k) {
-                    float v = a[k];
-                    v += x0 * r0[k];
-                    v += x1 * r1[k];
-                    v += x2 * r2[k];
-                    v += x3 * r3[k];
-                    a[k] = v;
-                }
-                return;
+        score_block(std::span<const Basket>(&basket, 1), {}, uint32_t(out.size()), out);
+    }
+
+    // Rows of B summed by dense::sum_rows, a tile of columns at a time for
+    // the whole block, so that the tile's rows that several users share are
+    // read from the cache; each score has the bits score() gives (sum_rows
+    // sums each column alone, in basket order).
+    void score_block(std::span<const Basket> baskets, std::span<const uint32_t>, uint32_t n_items,
+                     std::span<float> out) const override {
+        const size_t m = items_.size(), n_rows = baskets.size();
+        std::vector<uint32_t> rows;
+        std::vector<float> w;
+        std::vector<size_t> start(n_rows + 1, 0);
+        for (size_t r = 0; r < n_rows; ++r) {
+            const Basket& basket = baskets[r];
+            for (size_t q = 0; q < basket.items.size(); ++q) {
+                const uint32_t j = position_[basket.items[q]];
+                if (j == kNotModeled) continue;
+                rows.push_back(j);
+                w.push_back(binary_ ? 1.0f : basket.weights[q]);
             }
-            for (size_t r = 0; r < n; ++r) {
-                const float* row = rows[r];
-                const float x = xs[r];
-                for (size_t k = 0; k < m; ++k) a[k] += x * row[k];
-            }
-        };
-        for (size_t q = 0; q < basket.items.size(); ++q) {
-            const uint32_t j = position_[basket.items[q]];
-            if (j == kNotModeled) continue;
-            xs[pending] = binary_ ? 1.0f : basket.weights[q];
-            rows[pending] = &weights_[size_t(j) * m];
-            if (++pending == 4) {
-                add_rows(4);
-                pending = 0;
-            }
+            start[r + 1] = rows.size();
         }
-        add_rows(pending);
-        for (size_t k = 0; k < m; ++k) out[items_[k]] = acc[k];
+        // All items modeled (items_ is 0, 1, ...): the sums go straight into out.
+        const bool all = m == n_items;
+        std::vector<float> acc(all ? 0 : n_rows * m);
+        float* dst = all ? out.data() : acc.data();
+        const size_t ld = all ? size_t(n_items) : m;
+        constexpr size_t kTile = 256;
+        for (size_t c = 0; c < m; c += kTile)
+            for (size_t r = 0; r < n_rows; ++r)
+                dense::sum_rows(weights_ + c, Index(m), rows.data() + start[r], w.data() + start[r],
+                                Index(start[r + 1] - start[r]), Index(std::min(kTile, m - c)), dst + r * ld + c);
+        if (!all)
+            for (size_t r = 0; r < n_rows; ++r)
+                for (size_t k = 0; k < m; ++k) out[r * size_t(n_items) + items_[k]] = acc[r * m + k];
     }
 
     bool similar(uint32_t item, std::span<float> out) const override {
