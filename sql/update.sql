@@ -46,7 +46,7 @@ SELECT count(*) AS differing FROM (
      EXCEPT SELECT u, r.item_id, r.score, r.rank FROM generate_series(1, 70) u, recommend(u, 5, model => 'up_itemknn') r)) d;
 
 -- A new version, active, with the update in its metrics and the recipe kept.
-SELECT version, active, n_users, n_items, (metrics -> 'update') - 'updated_from' AS update
+SELECT active, n_users, n_items, (metrics -> 'update') - 'updated_from' AS update
   FROM model_versions('up_itemknn') ORDER BY version;
 SELECT count(DISTINCT recipe - 'role') AS recipes FROM recsys_models WHERE name = 'up_itemknn';
 -- retrain() still runs the recipe (days 1-4 again)
@@ -109,13 +109,13 @@ SELECT update_model('up_private', 'SELECT 1 AS user_id, ''SKU1'' AS item_id');
 SELECT train('up_anon', 'itemknn', 'SELECT customer_id AS user_id, stock_code AS item_id FROM up_purchases',
              '{"min_users_per_item": 2}') IS NOT NULL AS trained;
 SELECT update_model('up_anon', 'SELECT 1 AS user_id, ''SKU1'' AS item_id');
-SELECT recsys_update_rows('up_popularity', NULL, '{}', 'public');
+SELECT recsys_update_rows('up_popularity', NULL, '{}', 'public', NULL);
 -- a reader may not update (nor read the history through the update)
 CREATE ROLE regress_up_reader;
 GRANT recsys_reader TO regress_up_reader;
 SET ROLE regress_up_reader;
 SELECT update_model('up_popularity', 'SELECT 1 AS user_id, ''SKU1'' AS item_id');
 SELECT count(*) FROM recsys_update_rows('up_popularity', 'SELECT 1 AS user_id, ''SKU1'' AS item_id, 1.0 AS weight',
-                                        '{}', 'public');
+                                        '{}', 'public', NULL);
 RESET ROLE;
 DROP ROLE regress_up_reader;

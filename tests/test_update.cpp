@@ -87,8 +87,10 @@ TEST(Update, ExactAlgorithmsEqualAFullRetrainOnTheUnion) {
         const auto old_rows = rows(7, 300);
         const auto fresh = extra_rows(8, old_rows);
         const Model active = reload(train_model(c.algorithm, builder(old_rows), c.params, Context{}));
-        const UpdateResult up = update_model(active, "m", builder(fresh), "{}", Context{});
-        const Model full = train_model(c.algorithm, builder(concat(old_rows, fresh)), active.params_json, Context{});
+        // Given the parameters as the trainer gave them (the recipe's), derived
+        // ones (ease's max_items: all items) are derived again on the union.
+        const UpdateResult up = update_model(active, "m", builder(fresh), "{}", Context{}, c.params);
+        const Model full = train_model(c.algorithm, builder(concat(old_rows, fresh)), c.params, Context{});
         EXPECT_EQ(up.model.serialize(), full.serialize());  // ids, history, popularity, parameters, payload
         EXPECT_NE(up.summary_json.find("\"exact\": true"), std::string::npos) << up.summary_json;
         std::set<int64_t> seen, added;
@@ -98,6 +100,16 @@ TEST(Update, ExactAlgorithmsEqualAFullRetrainOnTheUnion) {
         EXPECT_NE(up.summary_json.find("\"new_users\": " + std::to_string(added.size()) + ","), std::string::npos)
             << up.summary_json;
     }
+}
+
+TEST(Update, WithoutTheGivenParametersDerivedOnesKeepTheirValue) {
+    const auto old_rows = rows(7, 300);
+    const auto fresh = extra_rows(8, old_rows);  // 3 new items
+    const Model active = train_model("ease", builder(old_rows), "{}", Context{});
+    const Model up = update_model(active, "m", builder(fresh), "{}", Context{}).model;
+    EXPECT_EQ(up.params_json, active.params_json);  // max_items: the 30 items of the active model
+    EXPECT_EQ(up.serialize(), train_model("ease", builder(concat(old_rows, fresh)), active.params_json, Context{}).serialize());
+    EXPECT_NE(up.serialize(), train_model("ease", builder(concat(old_rows, fresh)), "{}", Context{}).serialize());
 }
 
 TEST(Update, DecayEqualsARetrainWithTheOldWeightsScaled) {

@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <cstdint>
 
+#include <nlohmann/json.hpp>
+
 #include "errors.h"
 
 namespace recsys {
@@ -64,7 +66,8 @@ void add_update_row(const Model& model, InteractionBuilder& rows, const char* us
 }
 
 UpdateResult update_model(const Model& active, std::string_view name, const InteractionBuilder& new_rows,
-                          std::string_view update_params_json, const Context& ctx) {
+                          std::string_view update_params_json, const Context& ctx,
+                          std::string_view given_params_json) {
     const std::string quoted = "model \"" + std::string(name) + "\"";
     const Algorithm* alg = find_stored_algorithm(active.algorithm);
     if (!alg || !alg->can.incremental)
@@ -160,7 +163,14 @@ UpdateResult update_model(const Model& active, std::string_view name, const Inte
 
     const bool exact = alg->update == nullptr;
     UpdateResult result;
-    const std::string params_json = active.params_json;
+    std::string params_json = active.params_json;
+    if (!given_params_json.empty()) {
+        const Params given = Params::parse_json(given_params_json);
+        nlohmann::json effective = nlohmann::json::parse(active.params_json);
+        for (const ParamSpec* spec : alg->params)
+            if (spec->default_json.empty() && !given.has(std::string(spec->name))) effective.erase(std::string(spec->name));
+        params_json = effective.dump();
+    }
     if (exact) {
         result.model = train_model_on(active.algorithm, std::move(data), params_json, ctx);
     } else {

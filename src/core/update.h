@@ -47,9 +47,15 @@ struct UpdateResult {
     std::string summary_json;
 };
 
-// `name` appears in messages only. Throws invalid_input when the model cannot
-// be updated (saying why and what to do) or the rows are empty.
+// `name` appears in messages only. `given_params_json`: the parameters the
+// model was trained with as its trainer gave them (its recipe's), or empty if
+// unknown. A parameter whose default is derived from the data (ease's
+// max_items) and that was not given is derived again on the union, as a full
+// retrain would; unknown, the value the active model used is kept. Throws
+// invalid_input when the model cannot be updated (saying why and what to do)
+// or the rows are empty.
 UpdateResult update_model(const Model& active, std::string_view name, const InteractionBuilder& new_rows,
-                          std::string_view update_params_json, const Context& ctx);
+                          std::string_view update_params_json, const Context& ctx,
+                          std::string_view given_params_json = {});
 
 }  // namespace recsys

@@ -14,7 +14,8 @@ PG_FUNCTION_INFO_V1(recsys_update_rows);
 using namespace recsys;
 using namespace recsys::pg;
 
-// recsys_update_rows(name, query, params, search_path) -> (model bytea, summary jsonb), one row.
+// recsys_update_rows(name, query, params, search_path, trained_with) -> (model bytea, summary jsonb), one
+// row; trained_with: the recipe's parameters, or NULL.
 extern "C" Datum recsys_update_rows(PG_FUNCTION_ARGS) {
     return guarded([&]() -> Datum {
         for (int n = 0; n < 4; ++n)
@@ -35,7 +36,8 @@ extern "C" Datum recsys_update_rows(PG_FUNCTION_ARGS) {
                        add_update_row(*model, rows, v[0], v[1], v[2], true);
                    });
         const Context ctx = backend_context();
-        UpdateResult result = update_model(*model, name, rows, jsonb_arg(fcinfo, 2), ctx);
+        const std::string given = PG_ARGISNULL(4) ? std::string() : jsonb_arg(fcinfo, 4);
+        UpdateResult result = update_model(*model, name, rows, jsonb_arg(fcinfo, 2), ctx, given);
         std::vector<uint8_t> bytes = result.model.serialize(ctx);
         std::string description = result.model.describe_json();
         description.insert(description.size() - 1, ", \"bytes\": " + std::to_string(bytes.size()));

@@ -247,10 +247,12 @@ COMMENT ON FUNCTION retrain(text, text, text, integer) IS
 -- version keeps the active one's recipe (retrain() still runs it on all the
 -- data) and records what the update did in its metrics.
 ------------------------------------------------------------------------------
-CREATE FUNCTION recsys_update_rows(name text, query text, params jsonb, search_path text)
+-- trained_with: the recipe's parameters (NULL if unknown), so that a
+-- parameter derived from the data (ease's max_items) is derived again.
+CREATE FUNCTION recsys_update_rows(name text, query text, params jsonb, search_path text, trained_with jsonb)
 RETURNS TABLE (model bytea, summary jsonb)
     AS 'MODULE_PATHNAME', 'recsys_update_rows' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION recsys_update_rows(text, text, jsonb, text) IS
+COMMENT ON FUNCTION recsys_update_rows(text, text, jsonb, text, jsonb) IS
     'The active version of a model updated with the rows of a query (user_id, item_id, weight), as a new model bytea and a summary (used by update_model).';
 
 CREATE FUNCTION recsys_update_model_with_path(name text, query text, params jsonb, promote_if text, holdout text,
@@ -337,7 +339,8 @@ BEGIN
     started := clock_timestamp();
     SELECT u.model, u.summary INTO new_model, summary
       FROM recsys.recsys_update_rows(recsys_update_model_with_path.name, wrapped, coalesce(params, '{}'),
-                                     recsys_update_model_with_path.search_path) u;
+                                     recsys_update_model_with_path.search_path,
+                                     CASE WHEN recipe ->> 'kind' = 'train' THEN recipe -> 'params' END) u;
     stored := recsys.recsys_store_model(recsys_update_model_with_path.name, new_model,
                                         extract(epoch FROM clock_timestamp() - started)::float8, recipe);
     new_version := (stored ->> 'version')::bigint;
