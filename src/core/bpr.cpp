@@ -707,7 +707,8 @@ std::unique_ptr<Scorer> update(const UpdateInput& in, const Params& params, cons
             ctx.check_cancel();
             for (uint64_t s = 0; s < pairs.size(); ++s) {
                 if (s % 65536 == 0) ctx.check_cancel();
-                const auto [u, i] = pairs[rng.below(uint32_t(pairs.size()))];
+                const std::pair<uint32_t, uint32_t> pair = pairs[rng.below(uint32_t(pairs.size()))];
+                const uint32_t u = pair.first, i = pair.second;
                 const auto j = sample_negative(rng, x.cols, sampler ? &*sampler : nullptr,
                                                [&](uint32_t item) { return contains(x.row_indices(u), item); });
                 if (!j) continue;
