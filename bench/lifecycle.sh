@@ -6,12 +6,19 @@
 # (one decode) and with 1 and with 20 stored versions of the model (the
 # lookup reads the active row through a partial unique index: the number of
 # versions should not matter).
+# Then, on online-retail (../shared/data, if present), update_model against a
+# full train: each algorithm trained on the purchases before 2011-10-09 and
+# updated with the month to 2011-11-09, against a train on everything before
+# 2011-11-09; one line per algorithm with both times and both nDCG@10 on the
+# purchases from 2011-11-09 on (evaluate(): customers new then get popularity).
 # Usage: bench/lifecycle.sh [users (default 50000)] [items (default 5000)]
+#        UPDATE_ONLY=1 bench/lifecycle.sh: the online-retail part only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 USERS=${1:-50000} ITEMS=${2:-5000}
 . bench/lib.sh
 
+if [ -z "${UPDATE_ONLY:-}" ]; then
 psql -X -q -v ON_ERROR_STOP=1 >/dev/null <<SQL
 SET client_min_messages = warning;
 DROP TABLE IF EXISTS lc_bench, lc_bench_holdout;
@@ -37,3 +44,61 @@ step serve_twenty_versions 2000 "$serve" \
 step activate 1 "SELECT activate('lc_bench', (SELECT min(version) FROM model_versions('lc_bench')))"
 step serve_after_switch 2000 "$serve" "SELECT recsys_cache_stats() - 'limit_bytes' - 'cached_bytes'"
 psql -X -q -c "SELECT drop_model('lc_bench')" -c "DROP TABLE lc_bench, lc_bench_holdout" >/dev/null
+fi
+
+DATA=../shared/data/online-retail/purchases.csv.gz
+if [ ! -f "$DATA" ]; then
+    echo '{"step": "update_model", "skipped": "no ../shared/data/online-retail"}'
+    exit 0
+fi
+psql -X -q -v ON_ERROR_STOP=1 >/dev/null <<SQL
+SET client_min_messages = warning;
+DROP TABLE IF EXISTS lc_raw, lc_retail;
+CREATE TABLE lc_raw (invoice text, stock_code text, description text, quantity int, invoice_date timestamp,
+                     unit_price float8, customer_id bigint, country text);
+\copy lc_raw FROM PROGRAM 'gzip -dc $DATA' WITH (FORMAT csv, HEADER true)
+CREATE TABLE lc_retail AS SELECT customer_id, stock_code, invoice_date FROM lc_raw
+ WHERE customer_id IS NOT NULL AND quantity > 0;
+DROP TABLE lc_raw;
+ANALYZE lc_retail;
+SQL
+old="SELECT customer_id AS user_id, stock_code AS item_id FROM lc_retail WHERE invoice_date < '2011-10-09'"
+month="SELECT customer_id AS user_id, stock_code AS item_id FROM lc_retail
+       WHERE invoice_date >= '2011-10-09' AND invoice_date < '2011-11-09'"
+union="SELECT customer_id AS user_id, stock_code AS item_id FROM lc_retail WHERE invoice_date < '2011-11-09'"
+test="SELECT customer_id AS user_id, stock_code AS item_id FROM lc_retail WHERE invoice_date >= '2011-11-09'"
+seconds() {  # seconds of one statement in its own backend
+    psql -X -q -At -v ON_ERROR_STOP=1 <<SQL
+SET recsys.max_threads = 64;
+SET recsys.threads = ${RECSYS_THREADS:-1};
+SET client_min_messages = warning;
+SELECT clock_timestamp() AS t0 \gset
+\o /dev/null
+$1;
+\o
+SELECT round(extract(epoch FROM clock_timestamp() - :'t0'::timestamptz)::numeric, 3);
+SQL
+}
+ndcg() {
+    psql -X -q -At -c "SELECT round(value::numeric, 4) FROM evaluate('$1', \$q\$$test\$q\$) WHERE metric = 'ndcg@10'"
+}
+for alg in popularity itemknn rp3beta ease als bpr; do
+    psql -X -q -At -c "SELECT train('lc_up_$alg', '$alg', \$q\$$old\$q\$)" >/dev/null
+    update_s=$(seconds "SELECT update_model('lc_up_$alg', \$q\$$month\$q\$)")
+    train_s=$(seconds "SELECT train('lc_full_$alg', '$alg', \$q\$$union\$q\$)")
+    retrain_s=$(seconds "SELECT retrain('lc_full_$alg')")
+    same=$(psql -X -q -At -c "SELECT (SELECT model FROM recsys_models WHERE name = 'lc_up_$alg' AND active)
+                                     = (SELECT model FROM recsys_models WHERE name = 'lc_full_$alg' AND active)")
+    psql -X -q -At <<SQL
+SELECT jsonb_build_object('step', 'update_model', 'data', 'online-retail', 'algorithm', '$alg',
+       'new_rows', (SELECT count(*) FROM lc_retail WHERE invoice_date >= '2011-10-09' AND invoice_date < '2011-11-09'),
+       'rows', (SELECT count(*) FROM lc_retail WHERE invoice_date < '2011-11-09'),
+       'update_seconds', $update_s, 'train_seconds', $train_s, 'retrain_seconds', $retrain_s,
+       'speedup_vs_retrain', round($retrain_s / greatest($update_s, 0.001), 2),
+       'same_bytes_as_train', '$same'::boolean,
+       'ndcg10_updated', $(ndcg lc_up_$alg), 'ndcg10_trained', $(ndcg lc_full_$alg),
+       'ndcg10_delta', $(ndcg lc_up_$alg) - $(ndcg lc_full_$alg))
+SQL
+    psql -X -q -c "SELECT drop_model('lc_up_$alg')" -c "SELECT drop_model('lc_full_$alg')" >/dev/null
+done
+psql -X -q -c "DROP TABLE lc_retail" >/dev/null

@@ -710,6 +710,8 @@ namespace {
 
 class AlsScorer : public Scorer {
 public:
+    const FactorPair& factors() const { return m_; }  // update() starts from them
+
     AlsScorer(FactorPair m, float alpha, float regularization, bool binary)
         : m_(std::move(m)), alpha_(alpha), regularization_(regularization), binary_(binary),
           a0_(gramian_exact(m_.items, m_.items.cols(), 0.0f)), norms_(m_.items.rowwise().norm()) {
@@ -862,6 +864,70 @@ std::unique_ptr<Scorer> train(const Interactions& data, const Params& params, co
     return make_scorer(fit(ones, opt, ctx), opt.alpha, opt.regularization, true);
 }
 
+// update_model (update.h): the union's users and items start from the
+// active factors (new ones from small random values, as in fit), then
+// `iterations` passes solve the touched users against all items and the
+// touched items against all users, CG warm-started from where they are;
+// untouched rows keep their factors. The regularisation is the union's.
+std::unique_ptr<Scorer> update(const UpdateInput& in, const Params& params, const Context& ctx) {
+    const Options opt = read_options(params);
+    const auto* old = dynamic_cast<const AlsScorer*>(in.active.scorer.get());
+    if (!old) throw Error(ErrorKind::Internal, "als update: the active model's scorer is not an ALS scorer");
+    const FactorPair& from = old->factors();
+    const Index f = from.users.cols();
+    CsrMatrix x = in.data.matrix;
+    if (opt.binary) std::fill(x.values.begin(), x.values.end(), 1.0f);
+    ctx.reserve(training_memory(x.rows, x.cols, uint64_t(f)).bytes + 2 * x.bytes(), "ALS update",
+                "Lower \"factors\", or raise recsys.memory_limit.");
+    check_confidence(x, opt);
+    const CsrMatrix xt = x.transpose();
+    Padded users(x.rows, f), items(x.cols, f);
+    SplitMix64 rng(mix_seed(opt.seed, 0x0BDA7E));
+    auto start = [&](Padded& side, const Factors& old_side, std::span<const int64_t> old_index) {
+        for (Index r = 0; r < side.m.rows(); ++r) {
+            if (r % 4096 == 0) ctx.check_cancel();
+            const int64_t o = old_index[size_t(r)];
+            for (Index c = 0; c < f; ++c) side.m(r, c) = o >= 0 ? old_side(Index(o), c) : rng.uniform() * 0.01f;
+            side.m.row(r).tail(side.m.cols() - f).setZero();
+        }
+    };
+    start(users, from.users, in.old_user);
+    start(items, from.items, in.old_item);
+    const RowRegularization reg = row_regularization(x, opt);
+    // Solves the rows of `rows_of` flagged in `touched` against `fixed`.
+    auto refine = [&](const CsrMatrix& rows_of, std::span<const uint8_t> touched, const Padded& fixed, Padded& side) {
+        std::vector<uint32_t> picked;
+        for (uint32_t r = 0; r < rows_of.rows; ++r)
+            if (touched[r]) picked.push_back(r);
+        if (picked.empty()) return;
+        CsrMatrix sub;
+        sub.rows = uint32_t(picked.size());
+        sub.cols = rows_of.cols;
+        sub.indptr.assign(1, 0);
+        for (uint32_t r : picked) {
+            auto idx = rows_of.row_indices(r);
+            auto val = rows_of.row_values(r);
+            sub.indices.insert(sub.indices.end(), idx.begin(), idx.end());
+            sub.values.insert(sub.values.end(), val.begin(), val.end());
+            sub.indptr.push_back(sub.indices.size());
+        }
+        std::vector<float> lambdas;
+        if (opt.regularization_exponent != 0.0f) lambdas = row_lambdas(sub, reg, opt.alpha);
+        Padded out(Index(picked.size()), f);
+        for (size_t k = 0; k < picked.size(); ++k) out.m.row(Index(k)) = side.m.row(Index(picked[k]));
+        half_step(sub, fixed, gramian(fixed.m, ctx), out, opt, ctx, nullptr, lambdas);
+        for (size_t k = 0; k < picked.size(); ++k) side.m.row(Index(picked[k])) = out.m.row(Index(k));
+    };
+    for (uint32_t it = 1; it <= in.iterations; ++it) {
+        refine(x, in.touched_user, items, users);
+        refine(xt, in.touched_item, users, items);
+        ctx.progress("update pass " + std::to_string(it) + " of " + std::to_string(in.iterations));
+    }
+    if (!users.m.allFinite() || !items.m.allFinite())
+        throw invalid_input("the ALS update diverged: the factors became non-finite", kScaleHint);
+    return make_scorer({users.unpadded(), items.unpadded(), reg}, opt.alpha, opt.regularization, opt.binary);
+}
+
 std::unique_ptr<Scorer> read(ByteReader& r, uint32_t n_users, uint32_t n_items) {
     const uint32_t f = r.get<uint32_t>();
     const float alpha = r.get<float>();
@@ -888,6 +954,7 @@ std::unique_ptr<Scorer> read(ByteReader& r, uint32_t n_users, uint32_t n_items) 
 
 const Algorithm algorithm{
     "als", "implicit-feedback matrix factorisation (Hu, Koren & Volinsky 2008), conjugate-gradient solver", kParams,
-    train, read, memory, {.learns_users = true, .fold_in = true, .similar_items = true, .explain = true}};
+    train, read, memory,
+    {.learns_users = true, .fold_in = true, .similar_items = true, .explain = true, .incremental = true}, update};
 
 }  // namespace recsys::als

@@ -394,6 +394,8 @@ __attribute__((target_clones("arch=x86-64-v3", "default"))) StratumStats run_str
 
 class BprScorer : public Scorer {
 public:
+    const BprFactors& factors() const { return m_; }  // update() starts from them
+
     BprScorer(BprFactors m, const Options& opt) : m_(std::move(m)), opt_(opt), norms_(m_.items.rowwise().norm()) {
         if (!m_.sampling_weights.empty()) sampler_.emplace(m_.sampling_weights);
     }
@@ -661,6 +663,68 @@ std::unique_ptr<Scorer> train(const Interactions& data, const Params& params, co
     return make_scorer(fit(data.matrix, opt, ctx), opt);
 }
 
+// update_model (update.h): the union's users and items start from the
+// active factors and biases (new ones as fit starts them: uniform in
+// [-0.5, 0.5) / f, bias 0); each of `iterations` passes then takes as many
+// SGD steps as the touched users have pairs, each on one of their pairs drawn
+// uniformly and a negative drawn as in training (over the union's items,
+// with the union's buyer counts). Only touched users' rows move, and the
+// items of their samples. One thread, from a fixed seed: reproducible.
+std::unique_ptr<Scorer> update(const UpdateInput& in, const Params& params, const Context& ctx) {
+    const Options opt = read_options(params);
+    const auto* old = dynamic_cast<const BprScorer*>(in.active.scorer.get());
+    if (!old) throw Error(ErrorKind::Internal, "bpr update: the active model's scorer is not a BPR scorer");
+    const BprFactors& from = old->factors();
+    const Index f = from.users.cols();
+    const CsrMatrix& x = in.data.matrix;
+    ctx.reserve(uint64_t(x.rows + x.cols) * uint64_t(f) * sizeof(float) + x.nnz() * 8, "BPR update",
+                "Lower \"factors\", or raise recsys.memory_limit.");
+    BprFactors m{Factors(x.rows, f), Factors(x.cols, f), Eigen::VectorXf(x.cols), {}};
+    SplitMix64 rng(mix_seed(opt.seed, 0x0BDA7E));
+    const float scale = 1.0f / float(f);
+    auto start = [&](Factors& side, const Factors& old_side, std::span<const int64_t> old_index) {
+        for (Index r = 0; r < side.rows(); ++r) {
+            if (r % 4096 == 0) ctx.check_cancel();
+            const int64_t o = old_index[size_t(r)];
+            for (Index k = 0; k < f; ++k) side(r, k) = o >= 0 ? old_side(Index(o), k) : (rng.uniform() - 0.5f) * scale;
+        }
+    };
+    start(m.users, from.users, in.old_user);
+    start(m.items, from.items, in.old_item);
+    for (Index i = 0; i < m.bias.size(); ++i) {
+        const int64_t o = in.old_item[size_t(i)];
+        m.bias[i] = o >= 0 ? from.bias[Index(o)] : 0.0f;
+    }
+    if (opt.popularity_sampling) m.sampling_weights = sampling_weights(x, opt.popularity_exponent);
+    std::optional<AliasTable> sampler;
+    if (!m.sampling_weights.empty()) sampler.emplace(m.sampling_weights);
+    std::vector<std::pair<uint32_t, uint32_t>> pairs;  // the touched users' (user, item)
+    for (uint32_t u = 0; u < x.rows; ++u)
+        if (in.touched_user[u])
+            for (uint32_t i : x.row_indices(u)) pairs.emplace_back(u, i);
+    if (!pairs.empty())
+        for (uint32_t pass = 1; pass <= in.iterations; ++pass) {
+            ctx.check_cancel();
+            for (uint64_t s = 0; s < pairs.size(); ++s) {
+                if (s % 65536 == 0) ctx.check_cancel();
+                const std::pair<uint32_t, uint32_t> pair = pairs[rng.below(uint32_t(pairs.size()))];
+                const uint32_t u = pair.first, i = pair.second;
+                const auto j = sample_negative(rng, x.cols, sampler ? &*sampler : nullptr,
+                                               [&](uint32_t item) { return contains(x.row_indices(u), item); });
+                if (!j) continue;
+                float d[1], g[1];
+                sgd_steps<1, true>({{m.users.row(u).data(), m.items.row(i).data(), m.items.row(*j).data(), &m.bias[i],
+                                     &m.bias[*j]}},
+                                   size_t(f), opt.learning_rate, opt.regularization, d, g);
+            }
+            ctx.progress("update pass " + std::to_string(pass) + " of " + std::to_string(in.iterations));
+        }
+    if (!m.users.allFinite() || !m.items.allFinite() || !m.bias.allFinite())
+        throw invalid_input("the BPR update diverged: the factors became non-finite",
+                            "Lower the model's \"learning_rate\" and retrain it.");
+    return make_scorer(std::move(m), opt);
+}
+
 std::unique_ptr<Scorer> read(ByteReader& r, uint32_t n_users, uint32_t n_items) {
     Options opt;
     opt.factors = r.get<uint32_t>();
@@ -703,6 +767,8 @@ std::unique_ptr<Scorer> read(ByteReader& r, uint32_t n_users, uint32_t n_items) 
 
 const Algorithm algorithm{
     "bpr", "matrix factorisation trained on a ranking loss (Rendle et al. 2009), item biases, SGD", kParams, train,
-    read, memory, {.learns_users = true, .fold_in = true, .similar_items = true, .tuned_by_default = false}};
+    read, memory,
+    {.learns_users = true, .fold_in = true, .similar_items = true, .incremental = true, .tuned_by_default = false},
+    update};
 
 }  // namespace recsys::bpr

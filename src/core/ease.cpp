@@ -426,6 +426,6 @@ std::unique_ptr<Scorer> read(ByteReader& r, uint32_t, uint32_t n_items) { return
 
 const Algorithm algorithm{
     "ease", "a closed-form item-item model (Steck 2019): B = I − P·diag(1/diag P), P = (XᵀX + λI)⁻¹", kParams,
-    train, read, memory, {.fold_in = true, .similar_items = true, .explain = true}};
+    train, read, memory, {.fold_in = true, .similar_items = true, .explain = true, .incremental = true}};
 
 }  // namespace recsys::ease

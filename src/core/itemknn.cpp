@@ -408,6 +408,6 @@ std::unique_ptr<Scorer> read_neighbour_scorer(ByteReader& r, uint32_t n_items) {
 
 const Algorithm algorithm{
     "itemknn", "item-item similarity (cosine on BM25-weighted purchases by default), the most similar kept per item",
-    kParams, train, read, nullptr, {.fold_in = true, .similar_items = true, .explain = true}};
+    kParams, train, read, nullptr, {.fold_in = true, .similar_items = true, .explain = true, .incremental = true}};
 
 }  // namespace recsys::itemknn

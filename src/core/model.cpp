@@ -238,6 +238,12 @@ Model Model::deserialize(const uint8_t* data, size_t size, const Context& ctx, s
 
 Model train_model(std::string_view algorithm, const InteractionBuilder& rows, std::string_view params_json,
                   const Context& ctx) {
+    find_algorithm(algorithm);  // an unknown name fails before the rows are built
+    return train_model_on(algorithm, rows.build(ctx), params_json, ctx);
+}
+
+Model train_model_on(std::string_view algorithm, Interactions data, std::string_view params_json, const Context& ctx,
+                     const std::function<std::unique_ptr<Scorer>(const Interactions&, const Params&)>& make_scorer) {
     const Algorithm& alg = find_algorithm(algorithm);
     Params params = Params::parse_json(params_json);
     const auto min_users = uint32_t(params.integer(kMinUsersPerItem));
@@ -247,7 +253,6 @@ Model train_model(std::string_view algorithm, const InteractionBuilder& rows, st
     if (!store_history && alg.can.learns_users)
         throw invalid_input(std::string(alg.name) + " learns a vector per user, so it cannot be trained with \"store_history\": false",
                             "Use popularity, itemknn or ease, which serve baskets without per-user data.");
-    Interactions data = rows.build(ctx);
     if (data.matrix.nnz() == 0)
         throw invalid_input("no interactions to train on",
                             "The input needs rows with a non-NULL user id, item id and weight.");
@@ -262,7 +267,7 @@ Model train_model(std::string_view algorithm, const InteractionBuilder& rows, st
         data.matrix = std::move(kept.matrix);
     }
     Model m;
-    m.scorer = alg.train(data, params, ctx);
+    m.scorer = make_scorer ? make_scorer(data, params) : alg.train(data, params, ctx);
     m.algorithm = std::string(alg.name);
     m.params_json = params.effective_json();
     m.popularity.assign(data.items.size(), 0.0f);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -98,6 +99,21 @@ struct MemoryEstimate {
 // formula) for every user and every item.
 MemoryEstimate factor_memory(uint64_t n_users, uint64_t n_items, uint64_t floats_per_row, const std::string& per_row);
 
+class Model;
+
+// What an algorithm's incremental update (Algorithm::update, update.h) gets:
+// the union of the active model's history and the new rows, and where each
+// of the union's users and items was in the active model.
+struct UpdateInput {
+    const Interactions& data;             // the union, ids in canonical order
+    const Model& active;                  // the model being updated
+    std::span<const int64_t> old_user;    // union user -> its index in `active`, or -1 (new)
+    std::span<const int64_t> old_item;    // union item -> its index in `active`, or -1 (new)
+    std::span<const uint8_t> touched_user;  // 1: the user has new rows
+    std::span<const uint8_t> touched_item;  // 1: the item has new rows
+    uint32_t iterations = 0;              // refinement passes (update's "iterations")
+};
+
 // Everything about an algorithm, declared once in its own file (its
 // `algorithm` object) and listed in algorithms.cpp: training, reading back,
 // parameters, memory and capabilities. The SQL surface (algorithms(),
@@ -114,6 +130,9 @@ struct Algorithm {
     // Null when the algorithm's memory is small next to its input's.
     MemoryEstimate (*memory)(const Params& params, uint64_t n_users, uint64_t n_items) = nullptr;
     Capabilities can;
+    // With can.incremental: null if training on the union is the update
+    // (exact); else the approximate update from the active model's scorer.
+    std::unique_ptr<Scorer> (*update)(const UpdateInput& in, const Params& params, const Context& ctx) = nullptr;
 };
 
 std::span<const Algorithm* const> all_algorithms();
@@ -188,5 +207,9 @@ std::string memory_estimate_json(std::string_view algorithm, std::string_view pa
 
 Model train_model(std::string_view algorithm, const InteractionBuilder& rows, std::string_view params_json,
                   const Context& ctx);
+// train_model's steps after collecting the rows: on built data, with the
+// algorithm's training replaced by `make_scorer` if given (update.h).
+Model train_model_on(std::string_view algorithm, Interactions data, std::string_view params_json, const Context& ctx,
+                     const std::function<std::unique_ptr<Scorer>(const Interactions&, const Params&)>& make_scorer = {});
 
 }  // namespace recsys

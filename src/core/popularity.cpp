@@ -77,6 +77,6 @@ std::unique_ptr<Scorer> read(ByteReader& r, uint32_t, uint32_t n_items) {
 
 const Algorithm algorithm{
     "popularity", "how many distinct customers bought each item: the baseline, and every model's fallback",
-    kParams, train, read, nullptr, {.fold_in = true, .tuned_by_default = true}};
+    kParams, train, read, nullptr, {.fold_in = true, .incremental = true, .tuned_by_default = true}};
 
 }  // namespace recsys::popularity

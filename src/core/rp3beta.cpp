@@ -133,6 +133,6 @@ const Algorithm algorithm{
     "rp3beta",
     "random walk item → user → item (Paudel et al. 2017), popularity penalised by buyers^β, the largest weights kept "
     "per item",
-    kParams, train, read, memory, {.fold_in = true, .similar_items = true, .explain = true}};
+    kParams, train, read, memory, {.fold_in = true, .similar_items = true, .explain = true, .incremental = true}};
 
 }  // namespace recsys::rp3beta

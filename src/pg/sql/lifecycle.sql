@@ -239,3 +239,150 @@ RETURNS jsonb LANGUAGE sql AS $$
     SELECT recsys.recsys_retrain_with_path($1, $2, $3, $4, pg_catalog.current_setting('search_path')) $$;
 COMMENT ON FUNCTION retrain(text, text, text, integer) IS
     'Runs a model''s recipe (train, train_ranker or tune) again on the current data and stores a new version; with promote_if and a holdout query, activates it only if the rule holds.';
+
+------------------------------------------------------------------------------
+-- update_model(): a new version from the active one plus new rows, without
+-- re-reading the training data (core: update.h). The new rows' query runs
+-- with the caller's rights, parsed with the caller's search_path; the new
+-- version keeps the active one's recipe (retrain() still runs it on all the
+-- data) and records what the update did in its metrics.
+------------------------------------------------------------------------------
+-- trained_with: the recipe's parameters (NULL if unknown), so that a
+-- parameter derived from the data (ease's max_items) is derived again.
+CREATE FUNCTION recsys_update_rows(name text, query text, params jsonb, search_path text, trained_with jsonb)
+RETURNS TABLE (model bytea, summary jsonb)
+    AS 'MODULE_PATHNAME', 'recsys_update_rows' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION recsys_update_rows(text, text, jsonb, text, jsonb) IS
+    'The active version of a model updated with the rows of a query (user_id, item_id, weight), as a new model bytea and a summary (used by update_model).';
+
+CREATE FUNCTION recsys_update_model_with_path(name text, query text, params jsonb, promote_if text, holdout text,
+                                              keep integer, search_path text)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = pg_catalog, recsys, pg_temp AS $$
+DECLARE
+    old_version bigint;
+    recipe jsonb;
+    source text;
+    columns text[];
+    wrapped text;
+    started timestamptz;
+    new_model bytea;
+    summary jsonb;
+    stored jsonb;
+    new_version bigint;
+    rule jsonb;
+    metric_name text;
+    k integer := 10;
+    holdout_source text;
+    old_score double precision;
+    new_score double precision;
+    new_eval jsonb;
+    bar double precision;
+    promoted boolean := true;
+    outcome jsonb;
+BEGIN
+    IF recsys_update_model_with_path.name IS NULL OR query IS NULL THEN
+        RAISE EXCEPTION 'name and query must not be NULL' USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'e.g. update_model(''shop'', ''SELECT customer_id AS user_id, stock_code AS item_id FROM purchases '
+                   'WHERE bought >= current_date - 1'').';
+    END IF;
+    IF params IS NOT NULL AND jsonb_typeof(params) <> 'object' THEN
+        RAISE EXCEPTION 'params must be a jsonb object, got %', jsonb_typeof(params)
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'e.g. ''{"decay": 0.9}'', or ''{}'' for the defaults.';
+    END IF;
+    IF promote_if IS NOT NULL AND holdout IS NULL THEN
+        RAISE EXCEPTION 'promote_if needs a holdout query to evaluate on' USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Pass holdout => a query of (user_id, item_id) rows neither the model nor the new rows hold.';
+    END IF;
+    IF promote_if IS NOT NULL THEN
+        rule := recsys.recsys_parse_promote_if(promote_if);
+        metric_name := rule ->> 'metric';
+        k := (rule ->> 'k')::integer;
+    END IF;
+    IF keep IS NOT NULL AND keep < 1 THEN
+        RAISE EXCEPTION 'keep must be at least 1, got %', keep USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'keep => n keeps the n most recent versions and the active one.';
+    END IF;
+    PERFORM recsys.recsys_check_can_store(recsys_update_model_with_path.name);
+    -- One change of the name at a time: a concurrent update waits and then
+    -- starts from this one's version, so no new rows are lost.
+    PERFORM recsys.recsys_lock_model(recsys_update_model_with_path.name);
+    SELECT m.version INTO old_version FROM recsys.recsys_models m
+     WHERE m.name = recsys_update_model_with_path.name AND m.active;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'model "%" does not exist', recsys_update_model_with_path.name
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Train it first with train(); update_model adds new rows to a stored model.';
+    END IF;
+    IF has_column_privilege('recsys.recsys_models', 'recipe', 'SELECT') THEN
+        SELECT m.recipe INTO recipe FROM recsys.recsys_models m
+         WHERE m.name = recsys_update_model_with_path.name AND m.version = old_version;
+    END IF;
+    source := recsys.recsys_query_body(query);
+    columns := recsys.recsys_query_columns(source, recsys_update_model_with_path.search_path);
+    IF NOT ('user_id' = ANY (columns) AND 'item_id' = ANY (columns)) THEN
+        RAISE EXCEPTION 'the query of new rows must return columns named user_id and item_id'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = format('It returns: %s. Rename them with AS, e.g. SELECT customer_id AS user_id, '
+                                'stock_code AS item_id FROM purchases WHERE ...', array_to_string(columns, ', '));
+    END IF;
+    wrapped := format('SELECT q.user_id, q.item_id, %s AS weight FROM (%s) AS q',
+                      CASE WHEN 'weight' = ANY (columns) THEN 'q.weight::pg_catalog.float8' ELSE '1.0::pg_catalog.float8' END,
+                      source);
+    IF holdout IS NOT NULL THEN
+        holdout_source := recsys.recsys_query_body(holdout);
+        IF promote_if IS NOT NULL THEN
+            old_score := (recsys.recsys_evaluate(recsys_update_model_with_path.name, holdout_source, k,
+                                                 recsys_update_model_with_path.search_path) -> 'all' ->> metric_name)::double precision;
+        END IF;
+    END IF;
+
+    started := clock_timestamp();
+    SELECT u.model, u.summary INTO new_model, summary
+      FROM recsys.recsys_update_rows(recsys_update_model_with_path.name, wrapped, coalesce(params, '{}'),
+                                     recsys_update_model_with_path.search_path,
+                                     CASE WHEN recipe ->> 'kind' = 'train' THEN recipe -> 'params' END) u;
+    stored := recsys.recsys_store_model(recsys_update_model_with_path.name, new_model,
+                                        extract(epoch FROM clock_timestamp() - started)::float8, recipe);
+    new_version := (stored ->> 'version')::bigint;
+
+    outcome := jsonb_build_object('updated_from', old_version, 'activated', true) || summary;
+    IF holdout IS NOT NULL THEN
+        new_eval := recsys.recsys_evaluate(recsys_update_model_with_path.name, holdout_source, k,
+                                           recsys_update_model_with_path.search_path);
+        IF promote_if IS NOT NULL THEN
+            new_score := (new_eval -> 'all' ->> metric_name)::double precision;
+            bar := old_score + (rule ->> 'margin')::float8;
+            promoted := old_score IS NULL
+                        OR (new_score IS NOT NULL AND CASE WHEN (rule ->> 'strict')::boolean THEN new_score > bar
+                                                           ELSE new_score >= bar END);
+            outcome := outcome || jsonb_build_object('activated', promoted, 'rule', promote_if, 'score', new_score,
+                                                     'active_score', old_score, 'bar', bar);
+        END IF;
+    END IF;
+    UPDATE recsys.recsys_models m
+       SET metrics = coalesce(m.metrics, '{}') || coalesce(new_eval, '{}') || jsonb_build_object('update', outcome)
+     WHERE m.name = recsys_update_model_with_path.name AND m.version = new_version;
+    IF NOT promoted THEN
+        PERFORM recsys.activate(recsys_update_model_with_path.name, old_version);
+        RAISE NOTICE 'update_model: version % of "%" not activated: % = % is below the bar % (rule %); version % stays active',
+                     new_version, recsys_update_model_with_path.name, metric_name || '@' || k,
+                     round(new_score::numeric, 4), round(bar::numeric, 4), promote_if, old_version;
+    END IF;
+    IF keep IS NOT NULL THEN
+        PERFORM recsys.drop_model(recsys_update_model_with_path.name, keep => keep);
+    END IF;
+    RETURN jsonb_build_object('name', recsys_update_model_with_path.name, 'version', new_version,
+                              'active_version', CASE WHEN promoted THEN new_version ELSE old_version END,
+                              'train_seconds', stored -> 'train_seconds', 'users', stored -> 'users',
+                              'items', stored -> 'items', 'interactions', stored -> 'interactions') || outcome;
+END
+$$;
+COMMENT ON FUNCTION recsys_update_model_with_path(text, text, jsonb, text, text, integer, text) IS
+    'update_model() with the search_path to parse the caller''s queries with.';
+
+CREATE FUNCTION update_model(name text, query text, params jsonb DEFAULT '{}', promote_if text DEFAULT NULL,
+                             holdout text DEFAULT NULL, keep integer DEFAULT NULL)
+RETURNS jsonb LANGUAGE sql AS $$
+    SELECT recsys.recsys_update_model_with_path($1, $2, $3, $4, $5, $6, pg_catalog.current_setting('search_path')) $$;
+COMMENT ON FUNCTION update_model(text, text, jsonb, text, text, integer) IS
+    'Stores a new version of a model: the active one plus the rows of a query (user_id, item_id [, weight]), without re-reading the training data; exact for popularity, itemknn, rp3beta and ease, approximate for als and bpr. With promote_if and a holdout query, activates it only if the rule holds.';
