@@ -13,21 +13,15 @@
 #                                     PGPORT, PGUSER, PGDATABASE to the
 #                                     coordinator and CITUS_WORKER_PORTS
 #   stop_citus_cluster                stops the nodes and removes the folders
-PG_BIN=/usr/lib/postgresql/15/bin
+. "$(dirname "${BASH_SOURCE[0]}")/cluster.sh"
 
 citus_installed() { [ -e "$("$PG_BIN/pg_config" --pkglibdir)/citus.so" ]; }
 
 start_citus_cluster() {
     local db=$1 base=${RECSYS_CITUS_PORT:-54340} port node
-    CITUS_DIR=$(mktemp -d /tmp/recsys-citus.XXXXXX)
-    CITUS_RUN_AS=()
-    if [ "$(id -u)" -eq 0 ]; then
-        chown postgres: "$CITUS_DIR"
-        CITUS_RUN_AS=(runuser -u postgres --)
-        export PGUSER=postgres
-    else
-        export PGUSER=$(id -un)
-    fi
+    new_cluster_folder recsys-citus
+    CITUS_DIR=$CLUSTER_ROOT
+    CITUS_RUN_AS=("${RUN_AS[@]}")
     CITUS_PORTS=("$base" "$((base + 1))" "$((base + 2))")
     CITUS_WORKER_PORTS=("${CITUS_PORTS[@]:1}")
     trap stop_citus_cluster EXIT

@@ -3,16 +3,24 @@
 # Sets PGHOST, PGPORT, PGUSER, PGDATABASE for the caller.
 PG_BIN=/usr/lib/postgresql/15/bin
 
-start_cluster() {
-    CLUSTER_DIR=$(mktemp -d /tmp/recsys-pg.XXXXXX)
+# A temporary folder for clusters (/tmp/PREFIX.XXXXXX), owned by the user
+# the servers run as: postgres when we are root. Sets CLUSTER_ROOT, RUN_AS
+# (the command prefix that runs as that user) and PGUSER.
+new_cluster_folder() {
+    CLUSTER_ROOT=$(mktemp -d "/tmp/$1.XXXXXX")
     RUN_AS=()
     if [ "$(id -u)" -eq 0 ]; then
-        chown postgres: "$CLUSTER_DIR"
+        chown postgres: "$CLUSTER_ROOT"
         RUN_AS=(runuser -u postgres --)
         export PGUSER=postgres
     else
         export PGUSER=$(id -un)
     fi
+}
+
+start_cluster() {
+    new_cluster_folder recsys-pg
+    CLUSTER_DIR=$CLUSTER_ROOT
     export PGHOST=$CLUSTER_DIR PGPORT=${RECSYS_PGPORT:-54329} PGDATABASE=postgres
     "${RUN_AS[@]}" "$PG_BIN/initdb" -D "$CLUSTER_DIR/data" -U "$PGUSER" --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
     # pg_cron, when installed (postgresql-15-cron), for tests/cron.sh: its

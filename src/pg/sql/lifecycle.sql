@@ -91,6 +91,24 @@ $$;
 COMMENT ON FUNCTION recsys_parse_promote_if(text) IS
     'Reads a promotion rule such as ''ndcg@10 >= active - 0.005'' into jsonb (used by retrain).';
 
+-- The promotion arguments retrain() and update_model() share, checked
+-- before any work: promote_if needs a holdout, keep at least 1. Returns the
+-- parsed rule, or NULL without promote_if.
+CREATE FUNCTION recsys_check_promotion(promote_if text, holdout text, keep integer, holdout_hint text) RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, recsys, pg_temp AS $$
+BEGIN
+    IF promote_if IS NOT NULL AND holdout IS NULL THEN
+        RAISE EXCEPTION 'promote_if needs a holdout query to evaluate on' USING ERRCODE = 'invalid_parameter_value',
+            HINT = holdout_hint;
+    END IF;
+    IF keep IS NOT NULL AND keep < 1 THEN
+        RAISE EXCEPTION 'keep must be at least 1, got %', keep USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'keep => n keeps the n most recent versions and the active one.';
+    END IF;
+    RETURN CASE WHEN promote_if IS NOT NULL THEN recsys.recsys_parse_promote_if(promote_if) END;
+END
+$$;
+
 -- retrain(): the recipe's queries run with the rights of retrain's caller
 -- (nothing here is SECURITY DEFINER) and are parsed with the search_path
 -- they were written with; the holdout query is the caller's, parsed with the
@@ -121,18 +139,11 @@ BEGIN
         RAISE EXCEPTION 'model name must not be NULL' USING ERRCODE = 'invalid_parameter_value',
             HINT = 'Pass the name of a model trained by train(), train_ranker() or tune().';
     END IF;
-    IF promote_if IS NOT NULL AND holdout IS NULL THEN
-        RAISE EXCEPTION 'promote_if needs a holdout query to evaluate on' USING ERRCODE = 'invalid_parameter_value',
-            HINT = 'Pass holdout => a query of (user_id, item_id) rows the recipe''s query leaves out, e.g. the last week''s purchases.';
-    END IF;
-    IF promote_if IS NOT NULL THEN
-        rule := recsys.recsys_parse_promote_if(promote_if);
+    rule := recsys.recsys_check_promotion(promote_if, holdout, keep,
+        'Pass holdout => a query of (user_id, item_id) rows the recipe''s query leaves out, e.g. the last week''s purchases.');
+    IF rule IS NOT NULL THEN
         metric_name := rule ->> 'metric';
         k := (rule ->> 'k')::integer;
-    END IF;
-    IF keep IS NOT NULL AND keep < 1 THEN
-        RAISE EXCEPTION 'keep must be at least 1, got %', keep USING ERRCODE = 'invalid_parameter_value',
-            HINT = 'keep => n keeps the n most recent versions and the active one.';
     END IF;
     IF NOT has_column_privilege('recsys.recsys_models', 'recipe', 'SELECT') THEN
         RAISE EXCEPTION 'permission denied to retrain models: role "%" may not read recipes', CURRENT_USER
@@ -289,18 +300,11 @@ BEGIN
         RAISE EXCEPTION 'params must be a jsonb object, got %', jsonb_typeof(params)
             USING ERRCODE = 'invalid_parameter_value', HINT = 'e.g. ''{"decay": 0.9}'', or ''{}'' for the defaults.';
     END IF;
-    IF promote_if IS NOT NULL AND holdout IS NULL THEN
-        RAISE EXCEPTION 'promote_if needs a holdout query to evaluate on' USING ERRCODE = 'invalid_parameter_value',
-            HINT = 'Pass holdout => a query of (user_id, item_id) rows neither the model nor the new rows hold.';
-    END IF;
-    IF promote_if IS NOT NULL THEN
-        rule := recsys.recsys_parse_promote_if(promote_if);
+    rule := recsys.recsys_check_promotion(promote_if, holdout, keep,
+        'Pass holdout => a query of (user_id, item_id) rows neither the model nor the new rows hold.');
+    IF rule IS NOT NULL THEN
         metric_name := rule ->> 'metric';
         k := (rule ->> 'k')::integer;
-    END IF;
-    IF keep IS NOT NULL AND keep < 1 THEN
-        RAISE EXCEPTION 'keep must be at least 1, got %', keep USING ERRCODE = 'invalid_parameter_value',
-            HINT = 'keep => n keeps the n most recent versions and the active one.';
     END IF;
     PERFORM recsys.recsys_check_can_store(recsys_update_model_with_path.name);
     -- One change of the name at a time: a concurrent update waits and then
