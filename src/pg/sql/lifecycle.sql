@@ -109,6 +109,16 @@ BEGIN
 END
 $$;
 
+-- Whether a new version's score passes a parsed promotion rule against the
+-- active version's (no active score: it passes; no new score: it fails).
+CREATE FUNCTION recsys_promotes(rule jsonb, old_score float8, new_score float8) RETURNS boolean
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, recsys, pg_temp AS $$
+    SELECT CASE WHEN old_score IS NULL THEN true
+                WHEN new_score IS NULL THEN false
+                WHEN (rule ->> 'strict')::boolean THEN new_score > old_score + (rule ->> 'margin')::float8
+                ELSE new_score >= old_score + (rule ->> 'margin')::float8 END
+$$;
+
 -- retrain(): the recipe's queries run with the rights of retrain's caller
 -- (nothing here is SECURITY DEFINER) and are parsed with the search_path
 -- they were written with; the holdout query is the caller's, parsed with the
@@ -216,9 +226,7 @@ BEGIN
         IF promote_if IS NOT NULL THEN
             new_score := (new_eval -> 'all' ->> metric_name)::double precision;
             bar := old_score + (rule ->> 'margin')::float8;
-            promoted := old_score IS NULL
-                        OR (new_score IS NOT NULL AND CASE WHEN (rule ->> 'strict')::boolean THEN new_score > bar
-                                                           ELSE new_score >= bar END);
+            promoted := recsys.recsys_promotes(rule, old_score, new_score);
             outcome := jsonb_build_object('retrained_from', old_version, 'activated', promoted, 'rule', promote_if,
                                           'score', new_score, 'active_score', old_score, 'bar', bar);
         END IF;
@@ -356,9 +364,7 @@ BEGIN
         IF promote_if IS NOT NULL THEN
             new_score := (new_eval -> 'all' ->> metric_name)::double precision;
             bar := old_score + (rule ->> 'margin')::float8;
-            promoted := old_score IS NULL
-                        OR (new_score IS NOT NULL AND CASE WHEN (rule ->> 'strict')::boolean THEN new_score > bar
-                                                           ELSE new_score >= bar END);
+            promoted := recsys.recsys_promotes(rule, old_score, new_score);
             outcome := outcome || jsonb_build_object('activated', promoted, 'rule', promote_if, 'score', new_score,
                                                      'active_score', old_score, 'bar', bar);
         END IF;
