@@ -1,7 +1,8 @@
 # Sourced by the test and demo scripts: a throwaway PostgreSQL 15 cluster in
 # a temporary folder, run as an unprivileged user (PostgreSQL refuses root).
 # Sets PGHOST, PGPORT, PGUSER, PGDATABASE for the caller.
-PG_BIN=/usr/lib/postgresql/15/bin
+# The server of the pg_config first on PATH (Debian: /usr/lib/postgresql/15/bin).
+PG_BIN=$(pg_config --bindir)
 
 # A temporary folder for clusters (/tmp/PREFIX.XXXXXX), owned by the user
 # the servers run as: postgres when we are root. Sets CLUSTER_ROOT, RUN_AS
