@@ -7,8 +7,10 @@
 # and on new items only (seen items excluded), the served candidates' recall,
 # training seconds (2 threads) and the training report (its own time split).
 # Runs the core (bench/ranker_core.cpp), not PostgreSQL.
-# Usage: [RANKER_DATA=name] bench/ranker.sh [learner ...]
-#   learners default: logistic tree forest boosted boosted_rank mlp
+# Usage: [RANKER_DATA=name] bench/ranker.sh [learner | params JSON ...]
+#   learners default: logistic tree forest boosted boosted_rank mlp auto; an
+#   argument starting with { is a whole parameter set, e.g.
+#   '{"learner": "mlp", "candidates_per_model": 200}'.
 #   RANKER_DATA: online-retail (default; test from 2011-11-09), online-retail-ii
 #   (the 2009-2010 year; test from 2010-11-09) or complete-journey (the grocery
 #   panel sample of 2017; test from 2017-11-09): the same protocol, the last
@@ -30,8 +32,13 @@ cmake --build build -j2 --target bench_ranker_core >/dev/null
 CSV=$(mktemp)
 trap 'rm -f "$CSV"' EXIT
 python3 bench/retail_purchases.py "$DATA" > "$CSV"
-LEARNERS=${*:-logistic tree forest boosted boosted_rank mlp}
 PARAMS=()
-for l in $LEARNERS; do PARAMS+=("{\"learner\": \"$l\"}"); done
+if [ $# -eq 0 ]; then set -- logistic tree forest boosted boosted_rank mlp auto; fi
+for a in "$@"; do
+    case $a in
+    "{"*) PARAMS+=("$a") ;;  # a parameter set as is
+    *) PARAMS+=("{\"learner\": \"$a\"}") ;;
+    esac
+done
 # XGBoost's OpenMP threads wait passively: busy waiting on shared cores is several times slower.
 OMP_WAIT_POLICY=PASSIVE build/bench_ranker_core "$CSV" "$CUTOFF" "${PARAMS[@]}"

@@ -85,6 +85,22 @@ SELECT r -> 'ranker' ->> 'learner' AS learner
                     'SELECT sku AS item_id, category FROM rk_items WHERE category = ''staple''',
                     '{"learner": "logistic", "label_window_days": 2}') AS r;
 SELECT drop_model('rk_partial');
+-- learner "auto": each listed learner trained, the best on held-out customers kept, every score reported
+CREATE TEMP TABLE rk_auto AS
+SELECT r -> 'ranker' AS report
+  FROM train_ranker('rk_auto', 'SELECT customer_id AS user_id, sku AS item_id, bought_at AS ts FROM rk_purchases', NULL,
+                    '{"learner": "auto", "auto_learners": "logistic,tree", "label_window_days": 2,
+                      "validation_fraction": 0.6}') AS r;
+SELECT report ->> 'learner' IN ('logistic', 'tree') AS chosen,
+       (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(report -> 'learner_validation_ndcg@10') k) AS tried,
+       (report ->> 'validation_ndcg@10')::float8 BETWEEN 0 AND 1 AS scored,
+       describe_model('rk_auto') -> 'params' ->> 'learner' = report ->> 'learner' AS stored_as_chosen
+  FROM rk_auto;
+SELECT drop_model('rk_auto');
+SELECT train_ranker('rk_bad', 'SELECT customer_id AS user_id, sku AS item_id, bought_at AS ts FROM rk_purchases',
+                    params => '{"learner": "auto", "validation_fraction": 0, "label_window_days": 2}');
+SELECT train_ranker('rk_bad', 'SELECT customer_id AS user_id, sku AS item_id, bought_at AS ts FROM rk_purchases',
+                    params => '{"learner": "auto", "learner.max_depth": 3}');
 -- per-feature explanation: the parts add up to the margin; importance per feature
 SELECT count(*) > 30 AS features, abs(sum(contribution) - (SELECT ln(score / (1 - score)) FROM recommend(1, 1, model => 'rk', exclude_seen => false))) < 1e-2 AS adds_up
   FROM explain_ranker('1', (SELECT item_id FROM recommend(1, 1, model => 'rk', exclude_seen => false)), 'rk');

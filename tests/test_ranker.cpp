@@ -344,7 +344,17 @@ TEST(Ranker, BadParameters) {
     };
     Error e = expect_error([&] { train(R"({"learner": "svm"})"); });
     EXPECT_STREQ(e.what(), "unknown learner \"svm\"");
-    EXPECT_EQ(e.hint(), "Known learners: logistic, tree, forest, boosted, boosted_rank, mlp, linear.");
+    EXPECT_EQ(e.hint(), "Known learners: logistic, tree, forest, boosted, boosted_rank, mlp, linear, or auto.");
+    e = expect_error([&] { train(R"({"learner": "auto", "learner.max_depth": 4})"); });
+    EXPECT_STREQ(e.what(), "parameter \"learner.max_depth\" needs a named learner: \"auto\" trains each with its defaults");
+    e = expect_error([&] { train(R"({"auto_learners": "tree"})"); });
+    EXPECT_STREQ(e.what(), "parameter \"auto_learners\" is only for learner \"auto\"");
+    e = expect_error([&] { train(R"({"learner": "auto", "auto_learners": "tree,svm"})"); });
+    EXPECT_STREQ(e.what(), "unknown learner \"svm\"");
+    e = expect_error([&] { train(R"({"learner": "auto", "auto_learners": "tree, tree"})"); });
+    EXPECT_STREQ(e.what(), "learner \"tree\" is listed twice in auto_learners");
+    e = expect_error([&] { train(R"({"learner": "auto", "validation_fraction": 0, "label_window_days": 2})"); });
+    EXPECT_EQ(std::string(e.what()).rfind("learner \"auto\" chooses by the nDCG@10 of held-out customers", 0), 0u) << e.what();
     e = expect_error([&] { train(R"({"base_models": "ease,ranker"})"); });
     EXPECT_STREQ(e.what(), "a ranker cannot be a base model of a ranker");
     e = expect_error([&] { train(R"({"base_models": "knn"})"); });
@@ -385,4 +395,65 @@ TEST(Ranker, StackedTrainingWindows) {
     const auto many = ranker::training_rows(d.purchases, d.n_users, d.n_items, {},
                                             R"({"label_window_days": 2, "training_windows": 52})", Context{});
     EXPECT_GT(many.y.size(), three.y.size());
+}
+
+// group_ndcg10 against the per-list nDCG@10 of the test (a brute-force sort):
+// random groups, margins with ties, groups without a positive left out.
+TEST(Ranker, GroupNdcgMatchesBruteForce) {
+    SplitMix64 rng(5);
+    std::vector<float> m, y;
+    std::vector<uint32_t> groups;
+    double sum = 0;
+    size_t n = 0;
+    for (int g = 0; g < 200; ++g) {
+        const uint32_t size = 1 + uint32_t(rng.next() % 30);
+        std::vector<std::pair<float, uint32_t>> rows;  // (-margin, position): sorted = ranked, ties by row
+        std::set<uint32_t> relevant;
+        for (uint32_t k = 0; k < size; ++k) {
+            const float margin = float(rng.next() % 8);  // ties
+            const bool pos = rng.next() % 5 == 0;
+            m.push_back(margin);
+            y.push_back(pos ? 1.0f : 0.0f);
+            rows.push_back({-margin, k});
+            if (pos) relevant.insert(k);
+        }
+        groups.push_back(size);
+        if (relevant.empty()) continue;
+        std::sort(rows.begin(), rows.end());
+        std::vector<uint32_t> list;
+        for (const auto& r : rows) list.push_back(r.second);
+        sum += ndcg10(list, relevant);
+        ++n;
+    }
+    ASSERT_GT(n, 0u);
+    EXPECT_NEAR(ranker::group_ndcg10(m, y, groups), sum / double(n), 1e-12);
+    EXPECT_TRUE(std::isnan(ranker::group_ndcg10(std::vector<float>{1, 2}, std::vector<float>{0, 0},
+                                                std::vector<uint32_t>{2})));
+}
+
+// learner "auto" keeps the kind with the best validation nDCG@10, reports
+// every kind's score, and names the chosen kind in the model's parameters.
+TEST(Ranker, AutoLearnerChoosesByValidation) {
+    const Data d = periodic(150, 12, 11);
+    ranker::Report rep;
+    const Model m = ranker::train_ranker(
+        d.purchases, ids(d.n_users), ids(d.n_items), {},
+        R"({"label_window_days": 2, "learner": "auto", "auto_learners": "tree,logistic", "validation_fraction": 0.3})",
+        Context{}, &rep);
+    ASSERT_EQ(rep.learner_validation.size(), 2u);
+    EXPECT_EQ(rep.learner_validation[0].first, "tree");
+    EXPECT_EQ(rep.learner_validation[1].first, "logistic");
+    const auto best = std::max_element(rep.learner_validation.begin(), rep.learner_validation.end(),
+                                       [](const auto& a, const auto& b) { return a.second < b.second; });
+    EXPECT_EQ(rep.learner, best->first);
+    ASSERT_TRUE(rep.validation_ndcg);
+    EXPECT_EQ(*rep.validation_ndcg, best->second);
+    for (const auto& [kind, v] : rep.learner_validation) EXPECT_TRUE(v > 0 && v <= 1) << kind << " " << v;
+    EXPECT_NE(m.params_json.find("\"learner\": \"" + best->first + "\""), std::string::npos) << m.params_json;
+    EXPECT_NE(rep.to_json().find("learner_validation_ndcg@10"), std::string::npos);
+    // The stored parameters read back (the model names its learner, not "auto").
+    ByteWriter w;
+    m.scorer->write(w);
+    ByteReader r(w.bytes().data(), w.bytes().size());
+    EXPECT_NO_THROW(ranker::read(r, d.n_users, d.n_items));
 }

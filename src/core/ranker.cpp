@@ -37,8 +37,12 @@ constexpr const ParamSpec* kParams[] = {&kPerModel, &kRebuys, &kWindowDays, &kVa
 constexpr uint32_t kEaseDefaultMaxItems = 2000;
 constexpr uint32_t kFormat = 2;  // 2: user_n_days, user_days_recent, item_repeat_share, ui_day_share
 
+// learner "auto": the kinds tried by default (the strongest in bench/ranker.sh).
+const char* const kAutoLearners = "logistic,boosted,mlp";
+
 struct Config {
     std::string learner = "boosted";
+    std::vector<std::string> auto_learners;  // learner "auto": the kinds tried, in order
     json learner_params = json::object();
     std::vector<std::pair<std::string, json>> bases;
     uint32_t per_model = 100, rebuys = 0, top_categories = 10, windows = 1;
@@ -60,6 +64,27 @@ int64_t read_time(const json& v, const char* key) {
                         "For example \"2011-11-09\" or 1320796800.");
 }
 
+// The names of a comma-separated list, trimmed, empty ones dropped.
+std::vector<std::string> name_list(const std::string& list) {
+    std::vector<std::string> out;
+    for (size_t start = 0; start <= list.size();) {
+        size_t comma = list.find(',', start);
+        if (comma == std::string::npos) comma = list.size();
+        std::string name = list.substr(start, comma - start);
+        name.erase(0, name.find_first_not_of(' '));
+        name.erase(name.find_last_not_of(' ') + 1);
+        start = comma + 1;
+        if (!name.empty()) out.push_back(std::move(name));
+    }
+    return out;
+}
+
+std::string known_learners() {
+    std::string known;
+    for (const auto& k : learn::learner_kinds()) known += (known.empty() ? "" : ", ") + k;
+    return known;
+}
+
 Config parse_config(std::string_view params_json, uint32_t n_items) {
     json all;
     try {
@@ -75,10 +100,31 @@ Config parse_config(std::string_view params_json, uint32_t n_items) {
         all.erase("learner");
     }
     const auto& kinds = learn::learner_kinds();
-    if (std::find(kinds.begin(), kinds.end(), c.learner) == kinds.end()) {
-        std::string known;
-        for (const auto& k : kinds) known += (known.empty() ? "" : ", ") + k;
-        throw invalid_input("unknown learner \"" + c.learner + "\"", "Known learners: " + known + ".");
+    auto check_kind = [&](const std::string& kind) {
+        if (std::find(kinds.begin(), kinds.end(), kind) == kinds.end())
+            throw invalid_input("unknown learner \"" + kind + "\"", "Known learners: " + known_learners() + ", or auto.");
+    };
+    if (all.contains("auto_learners")) {
+        if (c.learner != "auto")
+            throw invalid_input("parameter \"auto_learners\" is only for learner \"auto\"",
+                                "Set \"learner\": \"auto\", or leave auto_learners out.");
+        if (!all["auto_learners"].is_string())
+            throw invalid_input("parameter \"auto_learners\" must be a string of comma-separated learner names");
+        c.auto_learners = name_list(all["auto_learners"].get<std::string>());
+        all.erase("auto_learners");
+        if (c.auto_learners.empty())
+            throw invalid_input("parameter \"auto_learners\" names no learner", "For example \"logistic,boosted\".");
+    } else if (c.learner == "auto") {
+        c.auto_learners = name_list(kAutoLearners);
+    }
+    if (c.learner == "auto") {
+        for (const auto& k : c.auto_learners) {
+            check_kind(k);
+            if (std::count(c.auto_learners.begin(), c.auto_learners.end(), k) > 1)
+                throw invalid_input("learner \"" + k + "\" is listed twice in auto_learners");
+        }
+    } else {
+        check_kind(c.learner);
     }
     std::string bases = "ease,popularity";
     if (all.contains("base_models")) {
@@ -87,14 +133,7 @@ Config parse_config(std::string_view params_json, uint32_t n_items) {
         bases = all["base_models"].get<std::string>();
         all.erase("base_models");
     }
-    for (size_t start = 0; start <= bases.size();) {
-        size_t comma = bases.find(',', start);
-        if (comma == std::string::npos) comma = bases.size();
-        std::string name = bases.substr(start, comma - start);
-        name.erase(0, name.find_first_not_of(' '));
-        name.erase(name.find_last_not_of(' ') + 1);
-        start = comma + 1;
-        if (name.empty()) continue;
+    for (const std::string& name : name_list(bases)) {
         if (name == "ranker")
             throw invalid_input("a ranker cannot be a base model of a ranker", "Use base models such as ease or als.");
         find_algorithm(name);  // unknown names: the registry's error
@@ -116,6 +155,9 @@ Config parse_config(std::string_view params_json, uint32_t n_items) {
         }
         const std::string prefix = key.substr(0, dot), rest = key.substr(dot + 1);
         if (prefix == "learner") {
+            if (c.learner == "auto")
+                throw invalid_input("parameter \"" + key + "\" needs a named learner: \"auto\" trains each with its defaults",
+                                    "Name the learner, or leave its parameters out.");
             c.learner_params[rest] = value;
             continue;
         }
@@ -285,6 +327,31 @@ float sigmoid(float m) { return float(1.0 / (1.0 + std::exp(-double(m)))); }
 }  // namespace
 
 void check_params(std::string_view params_json) { parse_config(params_json, 1); }
+
+double group_ndcg10(std::span<const float> margins, std::span<const float> y, std::span<const uint32_t> groups) {
+    double sum = 0;
+    size_t n = 0, row = 0;
+    std::vector<uint32_t> order;
+    for (uint32_t size : groups) {
+        order.resize(size);
+        std::iota(order.begin(), order.end(), 0u);
+        std::stable_sort(order.begin(), order.end(),
+                         [&](uint32_t a, uint32_t b) { return margins[row + a] > margins[row + b]; });
+        double dcg = 0, ideal = 0;
+        size_t relevant = 0;
+        for (uint32_t k = 0; k < size; ++k) relevant += y[row + k] > 0.5f;
+        for (size_t r = 0; r < std::min<size_t>(10, size); ++r) {
+            if (y[row + order[r]] > 0.5f) dcg += 1 / std::log2(double(r) + 2);
+            if (r < relevant) ideal += 1 / std::log2(double(r) + 2);
+        }
+        if (relevant > 0) {
+            sum += dcg / ideal;
+            ++n;
+        }
+        row += size;
+    }
+    return n ? sum / double(n) : std::nan("");
+}
 
 int64_t parse_time(std::string_view t) {
     auto bad = [&]() {
@@ -602,21 +669,39 @@ Model train_ranker(std::span<const Purchase> purchases, IdMap users, IdMap items
     const Config& c = s->config;
     TrainingRows rows = training_rows(purchases, n_users, n_items, attributes, params_json, ctx);
 
-    // Training and validation sets, by user group.
+    // Training, validation (early stopping) and, for learner "auto", choice
+    // sets, by user group: auto gives every other validation customer (a
+    // seeded draw) to the choice, so that boosted and mlp, which stop early on
+    // the validation set, are not judged on it.
+    struct Part {
+        std::vector<float> x, y;
+        std::vector<uint32_t> g;
+        bool both_labels() const {
+            return std::any_of(y.begin(), y.end(), [](float v) { return v > 0.5f; }) &&
+                   std::any_of(y.begin(), y.end(), [](float v) { return v < 0.5f; });
+        }
+        void take(Part& o) {
+            x.insert(x.end(), o.x.begin(), o.x.end());
+            y.insert(y.end(), o.y.begin(), o.y.end());
+            g.insert(g.end(), o.g.begin(), o.g.end());
+            o = {};
+        }
+        learn::TrainingSet set(size_t d) const { return {x.data(), y.size(), uint32_t(d), y.data(), g}; }
+    };
+    const bool choose = c.learner == "auto";
     uint64_t positives = 0;
-    std::vector<float> xt, yt, xv, yv;
-    std::vector<uint32_t> gt, gv;
+    Part pt, pv, pc;
     const size_t d = rows.x.cols;
     size_t row = 0;
     Report rep;
     for (size_t g = 0; g < rows.groups.size(); ++g) {
         const bool v = rows.validation[g];
-        auto& x = v ? xv : xt;
-        auto& y = v ? yv : yt;
-        (v ? gv : gt).push_back(rows.groups[g]);
+        SplitMix64 half(c.seed * 0xD1B54A32D192ED03ull + rows.group_users[g]);
+        Part& p = !v ? pt : choose && (half.next() & 1) ? pc : pv;
+        p.g.push_back(rows.groups[g]);
         (v ? rep.validation_users : rep.training_users) += 1;
-        x.insert(x.end(), rows.x.values.begin() + row * d, rows.x.values.begin() + (row + rows.groups[g]) * d);
-        y.insert(y.end(), rows.y.begin() + row, rows.y.begin() + row + rows.groups[g]);
+        p.x.insert(p.x.end(), rows.x.values.begin() + row * d, rows.x.values.begin() + (row + rows.groups[g]) * d);
+        p.y.insert(p.y.end(), rows.y.begin() + row, rows.y.begin() + row + rows.groups[g]);
         for (size_t k = row; k < row + rows.groups[g]; ++k) positives += rows.y[k] > 0.5f;
         row += rows.groups[g];
     }
@@ -626,25 +711,42 @@ Model train_ranker(std::span<const Purchase> purchases, IdMap users, IdMap items
                             "of items the users bought before.");
     rows.x.values.clear();
     rows.x.values.shrink_to_fit();
-    const bool have_pos_t = std::any_of(yt.begin(), yt.end(), [](float y) { return y > 0.5f; });
-    const bool have_neg_t = std::any_of(yt.begin(), yt.end(), [](float y) { return y < 0.5f; });
-    const bool use_validation = !gv.empty() && have_pos_t && have_neg_t &&
-                                std::any_of(yv.begin(), yv.end(), [](float y) { return y > 0.5f; }) &&
-                                std::any_of(yv.begin(), yv.end(), [](float y) { return y < 0.5f; });
+    const bool use_validation = pt.both_labels() && pv.both_labels() && (!choose || pc.both_labels());
+    if (choose && !use_validation)
+        throw invalid_input("learner \"auto\" chooses by the nDCG@10 of held-out customers, but too few are held out "
+                            "to have both bought and unbought candidates",
+                            "Raise validation_fraction, or name the learner.");
     if (!use_validation) {  // too few users to hold some out: train on all of them
-        xt.insert(xt.end(), xv.begin(), xv.end());
-        yt.insert(yt.end(), yv.begin(), yv.end());
-        gt.insert(gt.end(), gv.begin(), gv.end());
-        xv.clear();
-        yv.clear();
-        gv.clear();
+        pt.take(pv);
+        pt.take(pc);
     }
-    learn::TrainingSet train{xt.data(), yt.size(), uint32_t(d), yt.data(), gt};
-    learn::TrainingSet valid{xv.data(), yv.size(), uint32_t(d), yv.data(), gv};
-    Params lp = Params::parse_json(c.learner_params.dump());
-    s->learner = learn::fit_learner(c.learner, train, use_validation ? &valid : nullptr, lp, ctx);
-    xt = {};
-    xv = {};
+    const learn::TrainingSet train = pt.set(d), valid = pv.set(d);
+    // Held-out customers' nDCG@10 of a fitted learner: the choice set's for
+    // auto, else the validation set's.
+    auto held_out_ndcg = [&](const learn::Learner& l) {
+        const Part& p = choose ? pc : pv;
+        std::vector<float> m(p.y.size());
+        l.predict(p.x.data(), p.y.size(), m.data());
+        return group_ndcg10(m, p.y, p.g);
+    };
+    if (choose) {
+        for (const std::string& kind : c.auto_learners) {
+            auto l = learn::fit_learner(kind, train, &valid, Params::parse_json("{}"), ctx);
+            const double v = held_out_ndcg(*l);
+            rep.learner_validation.emplace_back(kind, v);
+            if (!s->learner || v > *rep.validation_ndcg) {  // ties: the first listed
+                s->learner = std::move(l);
+                rep.validation_ndcg = v;
+            }
+        }
+    } else {
+        Params lp = Params::parse_json(c.learner_params.dump());
+        s->learner = learn::fit_learner(c.learner, train, use_validation ? &valid : nullptr, lp, ctx);
+        if (use_validation) rep.validation_ndcg = held_out_ndcg(*s->learner);
+    }
+    pt = {};
+    pv = {};
+    pc = {};
 
     // Serving: everything refreshed on all purchases.
     int64_t last = purchases.front().ts;
@@ -670,6 +772,8 @@ Model train_ranker(std::span<const Purchase> purchases, IdMap users, IdMap items
 
     // The effective parameters, flat.
     Params eff;
+    // learner "auto": the chosen kind (the report keeps every kind's score;
+    // the recipe keeps "auto", so a retrain chooses again).
     eff.set("learner", s->learner->kind());
     // Nulls (a default derived from the data) are left out: they read back as the default.
     auto value = [](const json& v) {
@@ -748,6 +852,12 @@ std::string Report::to_json() const {
               {"new_label_pairs", recall.new_labels},
               {"candidate_recall_new", recall.new_labels ? json(recall.new_recall()) : json()},
               {"features", feature_names}};
+    if (validation_ndcg) j["validation_ndcg@10"] = *validation_ndcg;
+    if (!learner_validation.empty()) {
+        json tried = json::object();
+        for (const auto& [kind, v] : learner_validation) tried[kind] = v;
+        j["learner_validation_ndcg@10"] = tried;
+    }
     return j.dump();
 }
 

@@ -29,7 +29,12 @@
 // to serve them. An anonymous basket (no user) gets no scores (popularity).
 //
 // Parameters: a flat JSON object (kParams in ranker.cpp):
-//   learner              learner kind (learners.h), default "boosted"
+//   learner              learner kind (learners.h), default "boosted"; "auto": each
+//                        kind of auto_learners fitted with its defaults (early stopping on
+//                        half of the validation customers, a seeded draw), the one with the
+//                        best nDCG@10 (group_ndcg10) on the other half kept
+//   auto_learners        learner "auto": comma-separated kinds tried, default
+//                        "logistic,boosted,mlp"
 //   learner.<p>          the learner's parameter <p> (e.g. "learner.max_depth": 4)
 //   base_models          comma-separated registry algorithms, default "ease,popularity"
 //   <base>.<p>           a base model's parameter (e.g. "ease.lambda": 300);
@@ -53,6 +58,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -73,6 +79,11 @@ struct Report {
     features::CandidateRecall recall;  // of the training rows' candidates, on the label window
     std::vector<std::string> feature_names;
     std::string learner;
+    // The held-out customers' nDCG@10 (group_ndcg10) of the learner, when
+    // some were held out (learner "auto": the choice half's); and for "auto"
+    // every kind tried, in order, with its score.
+    std::optional<double> validation_ndcg;
+    std::vector<std::pair<std::string, double>> learner_validation;
     std::string to_json() const;
 };
 
@@ -122,6 +133,12 @@ Model model_from_purchases(std::string algorithm, std::string params_json, std::
 // Checks a parameter set as train_ranker reads it (names, ranges, learner
 // kind, base model names), before any data is read; throws invalid_input.
 void check_params(std::string_view params_json);
+
+// Binary nDCG@10 of each group's rows ordered by margin (descending; ties
+// in row order), ideal DCG over min(10, the group's positive rows), averaged
+// over the groups with a positive row; NaN when none has one. `groups` are
+// sizes of consecutive rows.
+double group_ndcg10(std::span<const float> margins, std::span<const float> y, std::span<const uint32_t> groups);
 
 // Seconds since the epoch of "YYYY-MM-DD[(T| )HH:MM[:SS]][Z]" (UTC); throws invalid_input.
 int64_t parse_time(std::string_view text);
