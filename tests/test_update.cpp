@@ -263,6 +263,9 @@ TEST(Update, RefusesWhatItCannotUpdate) {
     e = expect_error([&] { add_update_row(active, text, "1", "100", "x", true); });
     e = expect_error([&] { update_model(active, "shop", InteractionBuilder{}, "{}", Context{}); });
     EXPECT_STREQ(e.what(), "the query of new rows returned no rows with a user_id and an item_id");
+    text.add(std::string_view("ann"), int64_t(100), 1.0);  // not through add_update_row: text user ids
+    e = expect_error([&] { update_model(active, "shop", text, "{}", Context{}); });
+    EXPECT_STREQ(e.what(), "the new rows' ids are not of the types of the model's ids");
 }
 
 namespace {

@@ -96,6 +96,10 @@ IdMap merge_ids(const IdMap& a, std::span<const uint8_t> keep_a, const IdMap& b,
 Union build_union(const Model& active, const InteractionBuilder& new_rows, double decay, double forget_below,
                   const Context& ctx) {
     const Interactions fresh = new_rows.build(ctx);
+    // add_update_row interns ids of the model's kinds; merging relies on it.
+    if (fresh.users.kind() != active.users.kind() || fresh.items.kind() != active.items.kind())
+        throw invalid_input("the new rows' ids are not of the types of the model's ids",
+                            "Pass ids of the types the model was trained on.");
     const CsrMatrix& h = active.history;
     const CsrMatrix& f = fresh.matrix;
     Union u;
