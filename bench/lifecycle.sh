@@ -7,10 +7,12 @@
 # lookup reads the active row through a partial unique index: the number of
 # versions should not matter).
 # Then, on online-retail (../shared/data, if present), update_model against a
-# full train: each algorithm trained on the purchases before 2011-10-09 and
-# updated with the month to 2011-11-09, against a train on everything before
-# 2011-11-09; one line per algorithm with both times and both nDCG@10 on the
-# purchases from 2011-11-09 on (evaluate(): customers new then get popularity).
+# full train on everything before 2011-11-09: each algorithm trained on the
+# purchases before 2011-11-08 and updated with that day ("new": "day"), and
+# trained on those before 2011-10-09 and updated with the month to 2011-11-09
+# ("new": "month"); one line per algorithm and update with both times and
+# both nDCG@10 on the purchases from 2011-11-09 on (evaluate(): customers new
+# then get popularity).
 # Usage: bench/lifecycle.sh [users (default 50000)] [items (default 5000)]
 #        UPDATE_ONLY=1 bench/lifecycle.sh: the online-retail part only
 set -euo pipefail
@@ -60,13 +62,16 @@ CREATE TABLE lc_raw (invoice text, stock_code text, description text, quantity i
 CREATE TABLE lc_retail AS SELECT customer_id, stock_code, invoice_date FROM lc_raw
  WHERE customer_id IS NOT NULL AND quantity > 0;
 DROP TABLE lc_raw;
+-- as a shop selecting "the last day's purchases" would have
+CREATE INDEX ON lc_retail (invoice_date);
 ANALYZE lc_retail;
 SQL
-old="SELECT customer_id AS user_id, stock_code AS item_id FROM lc_retail WHERE invoice_date < '2011-10-09'"
-month="SELECT customer_id AS user_id, stock_code AS item_id FROM lc_retail
-       WHERE invoice_date >= '2011-10-09' AND invoice_date < '2011-11-09'"
-union="SELECT customer_id AS user_id, stock_code AS item_id FROM lc_retail WHERE invoice_date < '2011-11-09'"
-test="SELECT customer_id AS user_id, stock_code AS item_id FROM lc_retail WHERE invoice_date >= '2011-11-09'"
+rows() {  # the purchases in [$1, $2) as (user_id, item_id)
+    echo "SELECT customer_id AS user_id, stock_code AS item_id FROM lc_retail
+          WHERE invoice_date >= '$1' AND invoice_date < '$2'"
+}
+union=$(rows 2000-01-01 2011-11-09)
+test=$(rows 2011-11-09 2100-01-01)
 seconds() {  # seconds of one statement in its own backend
     psql -X -q -At -v ON_ERROR_STOP=1 <<SQL
 SET recsys.max_threads = 64;
@@ -82,23 +87,47 @@ SQL
 ndcg() {
     psql -X -q -At -c "SELECT round(value::numeric, 4) FROM evaluate('$1', \$q\$$test\$q\$) WHERE metric = 'ndcg@10'"
 }
+# How far one day's rows reach: an item-kNN or RP3beta similarity row can
+# change only for an item bought by a buyer of an item the day touched (its
+# co-occurrences, its buyers' weights or a neighbour's normalisation
+# change); an EASE weight anywhere (the inverse of the Gram matrix is dense).
+psql -X -q -At <<SQL
+WITH seen AS (SELECT DISTINCT customer_id, stock_code FROM lc_retail WHERE invoice_date < '2011-11-09'),
+     day AS (SELECT DISTINCT customer_id, stock_code FROM lc_retail
+              WHERE invoice_date >= '2011-11-08' AND invoice_date < '2011-11-09'),
+     buyers AS (SELECT DISTINCT s.customer_id FROM seen s JOIN (SELECT DISTINCT stock_code FROM day) d USING (stock_code))
+SELECT jsonb_build_object('step', 'update_reach', 'data', 'online-retail', 'new', 'day',
+       'touched_users', (SELECT count(DISTINCT customer_id) FROM day),
+       'touched_items', (SELECT count(DISTINCT stock_code) FROM day),
+       'items', (SELECT count(DISTINCT stock_code) FROM seen),
+       'similarity_rows_that_may_change', (SELECT count(DISTINCT s.stock_code) FROM seen s JOIN buyers USING (customer_id)))
+SQL
 for alg in popularity itemknn rp3beta ease als bpr; do
-    psql -X -q -At -c "SELECT train('lc_up_$alg', '$alg', \$q\$$old\$q\$)" >/dev/null
-    update_s=$(seconds "SELECT update_model('lc_up_$alg', \$q\$$month\$q\$)")
     train_s=$(seconds "SELECT train('lc_full_$alg', '$alg', \$q\$$union\$q\$)")
     retrain_s=$(seconds "SELECT retrain('lc_full_$alg')")
-    same=$(psql -X -q -At -c "SELECT (SELECT model FROM recsys_models WHERE name = 'lc_up_$alg' AND active)
-                                     = (SELECT model FROM recsys_models WHERE name = 'lc_full_$alg' AND active)")
-    psql -X -q -At <<SQL
-SELECT jsonb_build_object('step', 'update_model', 'data', 'online-retail', 'algorithm', '$alg',
-       'new_rows', (SELECT count(*) FROM lc_retail WHERE invoice_date >= '2011-10-09' AND invoice_date < '2011-11-09'),
+    for new in day month; do
+        if [ $new = day ]; then from=2011-11-08; else from=2011-10-09; fi
+        psql -X -q -At -c "SELECT train('lc_up_$alg', '$alg', \$q\$$(rows 2000-01-01 $from)\$q\$)" >/dev/null
+        update_s=$(seconds "SELECT update_model('lc_up_$alg', \$q\$$(rows $from 2011-11-09)\$q\$)")
+        # (before evaluate(), which stores its own metrics in their place)
+        parts=$(psql -X -q -At -c "SELECT metrics -> 'update' -> 'seconds' FROM recsys_models
+                                    WHERE name = 'lc_up_$alg' AND active")
+        same=$(psql -X -q -At -c "SELECT (SELECT model FROM recsys_models WHERE name = 'lc_up_$alg' AND active)
+                                         = (SELECT model FROM recsys_models WHERE name = 'lc_full_$alg' AND active)")
+        psql -X -q -At <<SQL
+SELECT jsonb_build_object('step', 'update_model', 'data', 'online-retail', 'algorithm', '$alg', 'new', '$new',
+       'new_rows', (SELECT count(*) FROM lc_retail WHERE invoice_date >= '$from' AND invoice_date < '2011-11-09'),
        'rows', (SELECT count(*) FROM lc_retail WHERE invoice_date < '2011-11-09'),
        'update_seconds', $update_s, 'train_seconds', $train_s, 'retrain_seconds', $retrain_s,
        'speedup_vs_retrain', round($retrain_s / greatest($update_s, 0.001), 2),
        'same_bytes_as_train', '$same'::boolean,
        'ndcg10_updated', $(ndcg lc_up_$alg), 'ndcg10_trained', $(ndcg lc_full_$alg),
-       'ndcg10_delta', $(ndcg lc_up_$alg) - $(ndcg lc_full_$alg))
+       'ndcg10_delta', $(ndcg lc_up_$alg) - $(ndcg lc_full_$alg),
+       'update_parts', '$parts'::jsonb,
+       'update_store_and_sql_seconds', $update_s - (SELECT sum(value::numeric) FROM jsonb_each_text('$parts'::jsonb)))
 SQL
-    psql -X -q -c "SELECT drop_model('lc_up_$alg')" -c "SELECT drop_model('lc_full_$alg')" >/dev/null
+        psql -X -q -c "SELECT drop_model('lc_up_$alg')" >/dev/null
+    done
+    psql -X -q -c "SELECT drop_model('lc_full_$alg')" >/dev/null
 done
 psql -X -q -c "DROP TABLE lc_retail" >/dev/null

@@ -46,8 +46,12 @@ SELECT count(*) AS differing FROM (
      EXCEPT SELECT u, r.item_id, r.score, r.rank FROM generate_series(1, 70) u, recommend(u, 5, model => 'up_itemknn') r)) d;
 
 -- A new version, active, with the update in its metrics and the recipe kept.
-SELECT active, n_users, n_items, (metrics -> 'update') - 'updated_from' AS update
+SELECT active, n_users, n_items, (metrics -> 'update') - 'updated_from' - 'seconds' AS update
   FROM model_versions('up_itemknn') ORDER BY version;
+-- and where its time went
+SELECT string_agg(k, ', ' ORDER BY k) AS timed,
+       bool_and((metrics -> 'update' -> 'seconds' ->> k)::float8 >= 0) AS not_negative
+  FROM model_versions('up_itemknn') v, jsonb_object_keys(v.metrics -> 'update' -> 'seconds') k WHERE v.active;
 SELECT count(DISTINCT recipe - 'role') AS recipes FROM recsys_models WHERE name = 'up_itemknn';
 -- retrain() still runs the recipe (days 1-4 again)
 SELECT (r ->> 'activated')::boolean AS activated FROM retrain('up_itemknn') r;

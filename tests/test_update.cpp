@@ -143,6 +143,41 @@ TEST(Update, ForgetBelowDropsDecayedPairs) {
         << up.summary_json;
 }
 
+TEST(Update, ForgettingSomePairsDropsTheUsersAndItemsLeftWithout) {
+    // Text ids; pairs of weight 1 are forgotten (0.5 < 0.75), those of 3 kept:
+    // users and items with only weight-1 pairs go, unless a new row brings
+    // them back. Against a training on the kept pairs (weights halved) and the
+    // new rows.
+    std::mt19937 gen(21);
+    auto id = [](const char* prefix, uint32_t n) { return std::string(prefix) + std::to_string(n); };
+    InteractionBuilder old_b, fresh_b, kept_b;
+    std::set<std::pair<std::string, std::string>> pairs;
+    for (int k = 0; k < 200; ++k) {
+        const std::string u = id("u", gen() % 30), i = id("i", gen() % 25);
+        if (!pairs.insert({u, i}).second) continue;
+        const double w = (u < "u2" || i < "i2") ? 1.0 : (gen() % 2 ? 1.0 : 3.0);
+        old_b.add(std::string_view(u), std::string_view(i), w);
+        if (w == 3.0) kept_b.add(std::string_view(u), std::string_view(i), 1.5);
+    }
+    for (int k = 0; k < 20; ++k) {
+        const std::string u = id("u", gen() % 35), i = id("i", gen() % 28);
+        fresh_b.add(std::string_view(u), std::string_view(i), 1.0);
+        kept_b.add(std::string_view(u), std::string_view(i), 1.0);
+    }
+    for (const char* alg : {"popularity", "itemknn", "rp3beta"}) {
+        SCOPED_TRACE(alg);
+        const Model active = reload(train_model(alg, old_b, "{}", Context{}));
+        const UpdateResult up =
+            update_model(active, "m", fresh_b, "{\"decay\": 0.5, \"forget_below\": 0.75}", Context{}, "{}");
+        Model full = train_model(alg, kept_b, "{}", Context{});
+        uint32_t gone = 0;
+        for (uint32_t u = 0; u < active.n_users(); ++u) gone += !up.model.users.find(std::string_view(active.users.text_at(u)));
+        EXPECT_GT(gone, 0u);
+        full.rows_added = active.rows_added + fresh_b.rows();
+        EXPECT_EQ(up.model.serialize(), full.serialize());
+    }
+}
+
 // Brute force: buyers per item and co-occurrence counts of the union,
 // against the updated popularity and co-occurrence item-kNN models.
 TEST(Update, CountsMatchABruteForceCountOfTheUnion) {
@@ -228,6 +263,9 @@ TEST(Update, RefusesWhatItCannotUpdate) {
     e = expect_error([&] { add_update_row(active, text, "1", "100", "x", true); });
     e = expect_error([&] { update_model(active, "shop", InteractionBuilder{}, "{}", Context{}); });
     EXPECT_STREQ(e.what(), "the query of new rows returned no rows with a user_id and an item_id");
+    text.add(std::string_view("ann"), int64_t(100), 1.0);  // not through add_update_row: text user ids
+    e = expect_error([&] { update_model(active, "shop", text, "{}", Context{}); });
+    EXPECT_STREQ(e.what(), "the new rows' ids are not of the types of the model's ids");
 }
 
 namespace {

@@ -1,9 +1,12 @@
 #include "update.h"
 
 #include <cerrno>
+#include <chrono>
 #include <algorithm>
 #include <cstdlib>
 #include <cstdint>
+#include <limits>
+#include <span>
 
 #include <nlohmann/json.hpp>
 
@@ -42,6 +45,130 @@ void with_id(const IdMap& like, const char* v, const char* what, Fn&& fn) {
 }
 
 std::string json_bool(bool b) { return b ? "true" : "false"; }
+
+// The union of the active model's history (weights x decay, pairs below
+// forget_below dropped, and with them users and items left with none) and
+// the new rows: what InteractionBuilder::build gives on those rows (ids in
+// canonical order, a pair's weights summed), made by merging the two sorted
+// matrices in one pass instead of interning and sorting every pair again.
+struct Union {
+    Interactions data;
+    std::vector<int64_t> old_user, old_item;          // union index -> active's, or -1 (new)
+    std::vector<uint8_t> touched_user, touched_item;  // 1: has new rows
+    uint64_t forgotten = 0;
+};
+
+// Merges two canonically sorted id maps; returns each side's union indexes.
+IdMap merge_ids(const IdMap& a, std::span<const uint8_t> keep_a, const IdMap& b, std::vector<int64_t>& a_to_union,
+                std::vector<int64_t>& b_to_union, std::vector<int64_t>& union_to_a) {
+    const bool text = a.kind() == IdKind::Text;
+    auto less = [&](uint32_t i, uint32_t j) { return text ? a.text_at(i) < b.text_at(j) : a.int_at(i) < b.int_at(j); };
+    auto same = [&](uint32_t i, uint32_t j) { return text ? a.text_at(i) == b.text_at(j) : a.int_at(i) == b.int_at(j); };
+    IdMap out;
+    a_to_union.assign(a.size(), -1);
+    b_to_union.assign(b.size(), -1);
+    union_to_a.clear();
+    auto take = [&](const IdMap& from, uint32_t i) {
+        return text ? out.intern(from.text_at(i)) : out.intern(from.int_at(i));
+    };
+    uint32_t i = 0, j = 0;
+    while (i < a.size() || j < b.size()) {
+        const bool a_first = j == b.size() || (i < a.size() && less(i, j));
+        if (a_first) {  // only seen before: kept if some of its pairs are
+            if (keep_a[i]) {
+                a_to_union[i] = take(a, i);
+                union_to_a.push_back(i);
+            }
+            ++i;
+        } else if (i < a.size() && same(i, j)) {
+            a_to_union[i] = b_to_union[j] = take(b, j);
+            union_to_a.push_back(i);
+            ++i, ++j;
+        } else {
+            b_to_union[j] = take(b, j);
+            union_to_a.push_back(-1);
+            ++j;
+        }
+    }
+    return out;
+}
+
+Union build_union(const Model& active, const InteractionBuilder& new_rows, double decay, double forget_below,
+                  const Context& ctx) {
+    const Interactions fresh = new_rows.build(ctx);
+    // add_update_row interns ids of the model's kinds; merging relies on it.
+    if (fresh.users.kind() != active.users.kind() || fresh.items.kind() != active.items.kind())
+        throw invalid_input("the new rows' ids are not of the types of the model's ids",
+                            "Pass ids of the types the model was trained on.");
+    const CsrMatrix& h = active.history;
+    const CsrMatrix& f = fresh.matrix;
+    Union u;
+    // Which seen pairs stay, and so which seen users and items.
+    std::vector<uint8_t> keep_pair(h.nnz(), 1), keep_user(h.rows, 0), keep_item(h.cols, 0);
+    for (uint32_t r = 0; r < h.rows; ++r) {
+        if (r % 4096 == 0) ctx.check_cancel();
+        for (uint64_t p = h.indptr[r]; p < h.indptr[r + 1]; ++p) {
+            if (double(h.values[p]) * decay < forget_below) {
+                keep_pair[p] = 0;
+                ++u.forgotten;
+                continue;
+            }
+            keep_user[r] = keep_item[h.indices[p]] = 1;
+        }
+    }
+    std::vector<int64_t> user_old, user_fresh, item_old, item_fresh;
+    u.data.users = merge_ids(active.users, keep_user, fresh.users, user_old, user_fresh, u.old_user);
+    u.data.items = merge_ids(active.items, keep_item, fresh.items, item_old, item_fresh, u.old_item);
+    const uint32_t n_users = u.data.users.size(), n_items = u.data.items.size();
+    u.touched_user.assign(n_users, 0);
+    u.touched_item.assign(n_items, 0);
+    std::vector<int64_t> fresh_row(n_users, -1);
+    for (uint32_t r = 0; r < f.rows; ++r) {
+        u.touched_user[user_fresh[r]] = 1;
+        fresh_row[user_fresh[r]] = r;
+    }
+    for (uint32_t i = 0; i < f.cols; ++i) u.touched_item[item_fresh[i]] = 1;
+
+    // Row by row: the kept seen pairs and the new ones, both sorted by item
+    // (the index maps are increasing), merged; a pair in both sums as
+    // build() sums duplicates.
+    ctx.reserve((h.nnz() + f.nnz()) * 8 + uint64_t(n_users) * 8, "merging the model's history with the new rows");
+    CsrMatrix& m = u.data.matrix;
+    m.rows = n_users;
+    m.cols = n_items;
+    m.indptr.assign(uint64_t(n_users) + 1, 0);
+    m.indices.reserve(h.nnz() + f.nnz());
+    m.values.reserve(h.nnz() + f.nnz());
+    for (uint32_t r = 0; r < n_users; ++r) {
+        if (r % 4096 == 0) ctx.check_cancel();
+        uint64_t p = 0, p_end = 0, q = 0, q_end = 0;
+        if (u.old_user[r] >= 0) p = h.indptr[u.old_user[r]], p_end = h.indptr[u.old_user[r] + 1];
+        if (fresh_row[r] >= 0) q = f.indptr[fresh_row[r]], q_end = f.indptr[fresh_row[r] + 1];
+        while (p < p_end || q < q_end) {
+            if (p < p_end && !keep_pair[p]) {
+                ++p;
+                continue;
+            }
+            const int64_t seen = p < p_end ? item_old[h.indices[p]] : INT64_MAX;
+            const int64_t added = q < q_end ? item_fresh[f.indices[q]] : INT64_MAX;
+            const auto item = uint32_t(std::min(seen, added));
+            double w = 0;
+            if (seen == item) w += double(h.values[p++]) * decay;
+            if (added == item) w += double(f.values[q++]);
+            if (w > double(std::numeric_limits<float>::max()))
+                throw invalid_input("the summed weight of user " + u.data.users.to_string(r) + " and item " +
+                                        u.data.items.to_string(item) + " is more than 3.40282e+38, the largest a "
+                                        "float holds",
+                                    "Scale the weights down, e.g. with log_weight(weight) or clip_weight(weight, cap).");
+            m.indices.push_back(item);
+            m.values.push_back(float(w));
+        }
+        m.indptr[r + 1] = m.indices.size();
+    }
+    u.data.rows_added = active.rows_added + new_rows.rows();
+    u.data.rows_skipped = active.rows_skipped + fresh.rows_skipped;
+    return u;
+}
 
 }  // namespace
 
@@ -107,59 +234,25 @@ UpdateResult update_model(const Model& active, std::string_view name, const Inte
         throw invalid_input("the query of new rows returned no rows with a user_id and an item_id",
                             "Pass a query of the purchases the model has not seen yet, e.g. the last day's.");
 
-    // The union, built as training builds it: ids in canonical order.
-    InteractionBuilder all;
-    uint64_t forgotten = 0;
-    for (uint32_t u = 0; u < active.n_users(); ++u) {
-        if (u % 4096 == 0) ctx.check_cancel();
-        auto items = active.history.row_indices(u);
-        auto weights = active.history.row_values(u);
-        for (size_t p = 0; p < items.size(); ++p) {
-            const double w = double(weights[p]) * decay;
-            if (w < forget_below) {
-                ++forgotten;
-                continue;
-            }
-            auto add = [&](auto user) {
-                if (active.items.kind() == IdKind::Text) all.add(user, active.items.text_at(items[p]), w);
-                else all.add(user, active.items.int_at(items[p]), w);
-            };
-            if (active.users.kind() == IdKind::Text) add(std::string_view(active.users.text_at(u)));
-            else add(active.users.int_at(u));
-        }
-    }
-    all.merge(new_rows);
-    ctx.check_cancel();
-    Interactions data = all.build(ctx);
-    data.rows_added = active.rows_added + new_rows.rows();
-    data.rows_skipped = active.rows_skipped + data.rows_skipped;  // the new rows' skipped ones
-
-    // Where each union row was, and which have new rows.
-    std::vector<int64_t> old_user(data.users.size()), old_item(data.items.size());
-    auto old_index = [](const IdMap& from, const IdMap& in, uint32_t i) -> int64_t {
-        auto found = in.kind() == IdKind::Text ? from.find(std::string_view(in.text_at(i))) : from.find(in.int_at(i));
-        return found ? int64_t(*found) : -1;
+    const auto started = std::chrono::steady_clock::now();
+    auto seconds_since = [](std::chrono::steady_clock::time_point t) {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
     };
-    uint32_t new_users = 0, new_items = 0;
-    for (uint32_t u = 0; u < data.users.size(); ++u) new_users += (old_user[u] = old_index(active.users, data.users, u)) < 0;
-    for (uint32_t i = 0; i < data.items.size(); ++i) new_items += (old_item[i] = old_index(active.items, data.items, i)) < 0;
-    std::vector<uint8_t> touched_user(data.users.size(), 0), touched_item(data.items.size(), 0);
-    {
-        Interactions fresh = new_rows.build(ctx);
-        for (uint32_t u = 0; u < fresh.users.size(); ++u) {
-            const auto at = fresh.users.kind() == IdKind::Text ? data.users.find(std::string_view(fresh.users.text_at(u)))
-                                                               : data.users.find(fresh.users.int_at(u));
-            if (at) touched_user[*at] = 1;
-        }
-        for (uint32_t i = 0; i < fresh.items.size(); ++i) {
-            const auto at = fresh.items.kind() == IdKind::Text ? data.items.find(std::string_view(fresh.items.text_at(i)))
-                                                               : data.items.find(fresh.items.int_at(i));
-            if (at) touched_item[*at] = 1;
-        }
-    }
+    Union u = build_union(active, new_rows, decay, forget_below, ctx);
+    const double merge_seconds = seconds_since(started);
+    const auto training = std::chrono::steady_clock::now();
+    Interactions& data = u.data;
     uint64_t n_touched_users = 0, n_touched_items = 0;
-    for (uint8_t t : touched_user) n_touched_users += t;
-    for (uint8_t t : touched_item) n_touched_items += t;
+    for (uint8_t t : u.touched_user) n_touched_users += t;
+    for (uint8_t t : u.touched_item) n_touched_items += t;
+    uint32_t new_users = 0, new_items = 0;
+    for (int64_t o : u.old_user) new_users += o < 0;
+    for (int64_t o : u.old_item) new_items += o < 0;
+    const uint64_t forgotten = u.forgotten;
+    const auto& old_user = u.old_user;
+    const auto& old_item = u.old_item;
+    const auto& touched_user = u.touched_user;
+    const auto& touched_item = u.touched_item;
 
     const bool exact = alg->update == nullptr;
     UpdateResult result;
@@ -181,6 +274,8 @@ UpdateResult update_model(const Model& active, std::string_view name, const Inte
                                           return alg->update(in, p, ctx);
                                       });
     }
+    result.merge_seconds = merge_seconds;
+    result.train_seconds = seconds_since(training);
     result.summary_json = "{\"exact\": " + json_bool(exact) + ", \"decay\": " + json_number(decay) +
                           ", \"forget_below\": " + json_number(forget_below) +
                           ", \"new_rows\": " + std::to_string(new_rows.rows()) +

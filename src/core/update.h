@@ -5,13 +5,20 @@
 // summed history (the users x items matrix it was trained on). The update
 // builds the union U = decay * history + new rows (pairs summed; a pair whose
 // decayed weight falls below forget_below is dropped first), with the ids in
-// the same canonical order a training on those rows gives, and then
+// the same canonical order a training on those rows gives (one merge of the
+// sorted history with the sorted new rows), and then
 //   - popularity, itemknn, rp3beta, ease: trains the algorithm on U with the
 //     model's parameters. The model equals a full retrain on the union (same
 //     ids, same scores): exact. It saves reading and interning the training
-//     query, not the algorithm's own work (EASE re-solves from the Gram
-//     matrix of U, rebuilt from the kept history: keeping the items x items
-//     Gram matrix itself would cost 8 bytes per item pair in every model).
+//     query, not the algorithm's own work. Recomputing only what changed
+//     would not save it either: a similarity row changes for every item a
+//     buyer of a touched item bought (its co-occurrences, its buyers' weights
+//     or a neighbour's normalisation change; with BM25 weighting, the average
+//     item length changes them all), which on online-retail is 3,621 of 3,624
+//     items for one day's rows (bench/lifecycle.sh, "update_reach"), and
+//     EASE's inverse is dense. Keeping what an incremental count would need
+//     (the items x items co-occurrences or Gram matrix) would cost 8 bytes
+//     per item pair in every model.
 //   - als, bpr (Algorithm::update): starts from the active factors, folds the
 //     new users in and refines the factors of the touched users (those with
 //     new rows) and touched items for a few iterations; the other rows keep
@@ -39,12 +46,15 @@ std::span<const ParamSpec* const> update_params();
 void add_update_row(const Model& model, InteractionBuilder& rows, const char* user, const char* item,
                     const char* weight, bool has_weight);
 
-// What an update did, as JSON: {"updated_from_rows", "new_rows", "new_users",
-// "new_items", "touched_users", "touched_items", "forgotten_pairs", "exact",
-// "decay", ...}.
+// What an update did, as JSON: {"exact", "decay", "forget_below",
+// "new_rows", "new_users", "new_items", "touched_users", "touched_items",
+// "forgotten_pairs"[, "iterations"]}, and where its time went: merging the
+// history with the new rows, and training (or refining) on the union.
 struct UpdateResult {
     Model model;
     std::string summary_json;
+    double merge_seconds = 0;
+    double train_seconds = 0;
 };
 
 // `name` appears in messages only. `given_params_json`: the parameters the
