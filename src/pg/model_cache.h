@@ -40,6 +40,7 @@ struct CacheStats {
     uint64_t decodes;
     uint64_t hits;
     uint64_t evictions;
+    uint64_t lookups;  // reads of the store for a model's active version
     uint64_t cached;
     uint64_t cached_bytes;
     double last_fetch_ms;   // the last decode: reading (detoasting) the stored bytes
