@@ -73,7 +73,7 @@ std::optional<Trained> last_trained;
 void forget_checks() {
     for (auto& [name, e] : cache.models) e.checked_by = InvalidOid;
     cache.may_read = InvalidOid;
-    if (FirstSnapshotSet) cache.invalidated_in = MyProc->lxid;
+    if (FirstSnapshotSet && MyProc) cache.invalidated_in = MyProc->lxid;
 }
 void store_invalidated(Datum, Oid relid) {
     if (relid == InvalidOid || relid == cache.table || relid == cache.read) forget_checks();
