@@ -12,12 +12,14 @@
 #   - per model, cached recommend() latency p50/p90/p99 (pgbench, one client,
 #     prepared, random users, the first, cold call left out) against a
 #     trivial indexed SELECT of the same user table, as ratios.
-# Usage: bench/store_load.sh [seconds per pgbench run, default 5]
+# Usage: [DATA=<the data folder, default ../shared/data>] bench/store_load.sh [seconds per pgbench run, default 5]
+# (STORE_LOAD_NUMPY=0 and STORE_LOAD_PRECISION=0 leave out the slow
+# comparisons of training, to measure loading and serving alone.)
 # Needs numpy for /usr/bin/python3 (Debian: python3-numpy; another Python: NUMPY_PYTHON=...) and pgbench.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_RUN=${1:-5}
-DATA=../shared/data/online-retail/purchases.csv.gz
+DATA=${DATA:-../shared/data}/online-retail/purchases.csv.gz
 if [ ! -f "$DATA" ]; then echo '{"step": "store_load", "skipped": "no ../shared/data"}'; exit 0; fi
 . bench/lib.sh
 WORK=$(mktemp -d /tmp/recsys-store-load.XXXXXX)
@@ -40,7 +42,11 @@ ANALYZE retail_pairs, bench_users;
 SQL
 N_USERS=$(psql -X -At -c "SELECT count(*) FROM bench_users")
 
-# numpy float64, one thread: X dense 0/1, G = XᵀX + λI, P = G⁻¹, B = I − P diag(1/diag P).
+# numpy float64, one thread (slow: numpy's dense Gram; STORE_LOAD_NUMPY=0
+# leaves it and the ratio out, to measure serving alone).
+NUMPY=""
+if [ "${STORE_LOAD_NUMPY:-1}" != 0 ]; then
+# X dense 0/1, G = XᵀX + λI, P = G⁻¹, B = I − P diag(1/diag P).
 NUMPY=$(OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 "${NUMPY_PYTHON:-/usr/bin/python3}" - "$WORK/pairs.csv" <<'PY'
 import csv, json, sys, time
 import numpy as np
@@ -76,6 +82,7 @@ print(json.dumps({"users": len(users), "items": len(items), "numpy_inverse_secon
 PY
 )
 NUMPY_SECONDS=$(echo "$NUMPY" | python3 -c 'import json,sys; print(json.load(sys.stdin)["numpy_seconds"])')
+fi
 
 # float32 against float64 (core only, on the split of bench_util.h; slow:
 # Eigen's LLT inverse; STORE_LOAD_PRECISION=0 leaves it out).
@@ -95,9 +102,13 @@ E1=$(train_seconds r_ease ease '{"lambda": 100}')
 E2=$(train_seconds r_ease ease '{"lambda": 100}')
 python3 - "$E1" "$E2" "$NUMPY" <<'PY'
 import json, sys
-e = min(float(sys.argv[1]), float(sys.argv[2])); n = json.loads(sys.argv[3])
-print(json.dumps({"step": "train_ease_vs_numpy", "train_seconds": e, **n,
-                  "ratio_to_numpy": round(e / n["numpy_seconds"], 2)}))
+e = min(float(sys.argv[1]), float(sys.argv[2]))
+if sys.argv[3]:
+    n = json.loads(sys.argv[3])
+    print(json.dumps({"step": "train_ease_vs_numpy", "train_seconds": e, **n,
+                      "ratio_to_numpy": round(e / n["numpy_seconds"], 2)}))
+else:
+    print(json.dumps({"step": "train_ease", "train_seconds": e}))
 PY
 train_seconds r_als als '{"factors": 64, "iterations": 15}' >/dev/null
 train_seconds r_itemknn itemknn '{}' >/dev/null

@@ -28,6 +28,70 @@ SELECT * FROM recommend(1, 1, model => 'shop');
 ROLLBACK;
 SELECT count(*) FROM recommend(1, 1, model => 'shop');
 
+-- Once found active, a model is served without reading the store again
+-- until the store changes (its trigger invalidates every backend's checks).
+SELECT count(*) FROM recommend(1, 1, model => 'shop');
+SELECT (recsys_cache_stats() ->> 'lookups')::int AS lookups_before \gset
+SELECT count(*) FROM recommend(1, 1, model => 'shop');
+SELECT count(*) FROM recommend(2, 1, model => 'shop');
+SELECT (recsys_cache_stats() ->> 'lookups')::int - :lookups_before AS lookups;
+
+-- a switch to an older version, in this session, is seen by the next call
+SELECT min(version) AS first_version FROM recsys_models WHERE name = 'shop' \gset
+SELECT activate('shop', :first_version) ->> 'name' AS activated;
+SELECT item_id, score FROM recommend(1, 1, model => 'shop');
+SELECT item_id, score FROM recommend(1, 1, model => 'shop');
+-- so are a drop and a store under the same name
+SELECT drop_model('shop');
+SELECT * FROM recommend(1, 1, model => 'shop');
+SELECT train('shop', 'popularity', 'SELECT customer_id AS user_id, stock_code AS item_id FROM cache_purchases') ->> 'algorithm';
+SELECT item_id, score FROM recommend(1, 1, model => 'shop');
+SELECT version AS popular FROM recsys_models WHERE name = 'shop' AND active \gset
+-- a store that rolls back is served inside its transaction only
+BEGIN;
+SELECT train('shop', 'itemknn', 'SELECT customer_id AS user_id, stock_code AS item_id FROM cache_purchases') ->> 'algorithm';
+SELECT item_id, score FROM recommend(1, 1, model => 'shop');
+ROLLBACK;
+SELECT item_id, score FROM recommend(1, 1, model => 'shop');
+-- the same in a subtransaction
+SELECT train('shop', 'itemknn', 'SELECT customer_id AS user_id, stock_code AS item_id FROM cache_purchases') ->> 'algorithm';
+BEGIN;
+SAVEPOINT s;
+SELECT activate('shop', :popular) ->> 'name' AS activated;
+SELECT item_id, score FROM recommend(1, 1, model => 'shop');
+ROLLBACK TO SAVEPOINT s;
+SELECT item_id, score FROM recommend(1, 1, model => 'shop');
+COMMIT;
+-- and an UPDATE of the store by hand
+BEGIN;
+UPDATE recsys_models SET active = false WHERE name = 'shop' AND active;
+UPDATE recsys_models SET active = true WHERE name = 'shop' AND version = :popular;
+COMMIT;
+SELECT item_id, score FROM recommend(1, 1, model => 'shop');
+
+-- the right to read the store is checked again when a role's memberships change
+CREATE ROLE regress_cache_reader;
+GRANT recsys_reader TO regress_cache_reader;
+SET ROLE regress_cache_reader;
+SELECT count(*) FROM recommend(1, 1, model => 'shop');
+RESET ROLE;
+REVOKE recsys_reader FROM regress_cache_reader;
+SET ROLE regress_cache_reader;
+SELECT count(*) FROM recommend(1, 1, model => 'shop');
+RESET ROLE;
+GRANT recsys_reader TO regress_cache_reader;
+SET ROLE regress_cache_reader;
+SELECT count(*) FROM recommend(1, 1, model => 'shop');
+RESET ROLE;
+DROP ROLE regress_cache_reader;
+SELECT count(*) FROM recommend(1, 1, model => 'shop');
+
+-- a store dropped and created again (its versions count from 1 again) is not served from the old one
+DROP EXTENSION recsys;
+CREATE EXTENSION recsys;
+SELECT train('shop', 'itemknn', 'SELECT customer_id AS user_id, stock_code AS item_id FROM cache_purchases', '{"neighbours": 5}') ->> 'algorithm';
+SELECT item_id, score FROM recommend(1, 1, model => 'shop');
+
 -- clean up
 DROP TABLE cache_purchases;
 DROP EXTENSION recsys;

@@ -20,9 +20,12 @@ finish() {
 trap finish EXIT
 fail() { echo "versions: FAILED: $*" >&2; exit 1; }
 # One line from the long-lived session: the users of the model it serves (read
-# from the decoded model) and its decodes so far.
+# from the decoded model), its decodes so far and (with an argument) how many
+# times it has looked a model's active version up in the store.
 served() {
-    echo "SELECT (recsys.recsys_describe_stored('shop') ->> 'users') || ' ' || (recsys.recsys_cache_stats() ->> 'decodes');" \
+    local extra=""
+    [ -z "${1:-}" ] || extra=" || ' ' || (recsys.recsys_cache_stats() ->> 'lookups')"
+    echo "SELECT (recsys.recsys_describe_stored('shop') ->> 'users') || ' ' || (recsys.recsys_cache_stats() ->> 'decodes')$extra;" \
         >&"${SERVER[1]}"
     local line
     read -r -t 60 line <&"${SERVER[0]}" || fail "the serving session did not answer"
@@ -47,4 +50,21 @@ got=$(served); [ "$got" = "260 2" ] || fail "after a retrain in another session 
 sql -d "$db" -c "SELECT recsys.activate('shop', $first)" >/dev/null
 got=$(served); [ "$got" = "200 3" ] || fail "after activate(previous) in another session served '$got', expected '200 3'"
 got=$(served); [ "$got" = "200 3" ] || fail "then served '$got', expected '200 3' (cached)"
-echo "versions: a long-lived session serves each newly active version from its next call"
+# Until the store changes, serving does not read it: no lookup per call.
+got=$(served lookups); lookups=${got##* }
+got=$(served lookups); [ "$got" = "200 3 $lookups" ] || fail "unchanged store: served '$got', expected '200 3 $lookups'"
+# A write that rolls back in another session changes nothing served.
+sql -d "$db" >/dev/null <<'SQL'
+BEGIN;
+SELECT recsys.retrain('shop');
+ROLLBACK;
+SQL
+got=$(served); [ "$got" = "200 3" ] || fail "after a rolled-back retrain in another session served '$got', expected '200 3'"
+# A drop and a new model under the same name in another session.
+sql -d "$db" >/dev/null <<'SQL'
+SELECT recsys.drop_model('shop');
+DELETE FROM purchases WHERE customer_id > 150;
+SELECT recsys.train('shop', 'popularity', 'SELECT customer_id AS user_id, stock_code AS item_id FROM purchases');
+SQL
+got=$(served); [ "$got" = "150 4" ] || fail "after a drop and a new store in another session served '$got', expected '150 4'"
+echo "versions: a long-lived session serves each newly active version from its next call, reading the store only after it changed"

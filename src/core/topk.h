@@ -5,6 +5,9 @@
 #include <cstdint>
 #include <span>
 #include <vector>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace recsys {
 
@@ -18,11 +21,26 @@ inline bool better(const Scored& a, const Scored& b) {
     return a.score > b.score || (a.score == b.score && a.item < b.item);
 }
 
+// Whether any of the 16 scores from s beats t (a NaN never does): four
+// vector comparisons (the compiler left the scalar loop unvectorised).
+inline bool any_above16(const float* s, float t) {
+#if defined(__SSE2__)
+    const __m128 v = _mm_set1_ps(t);
+    const __m128 lo = _mm_or_ps(_mm_cmpgt_ps(_mm_loadu_ps(s), v), _mm_cmpgt_ps(_mm_loadu_ps(s + 4), v));
+    const __m128 hi = _mm_or_ps(_mm_cmpgt_ps(_mm_loadu_ps(s + 8), v), _mm_cmpgt_ps(_mm_loadu_ps(s + 12), v));
+    return _mm_movemask_ps(_mm_or_ps(lo, hi)) != 0;
+#else
+    int any = 0;
+    for (int j = 0; j < 16; ++j) any |= s[j] > t;
+    return any;
+#endif
+}
+
 // The k best of `scores`, restricted to indexes for which keep(i) is true.
 // One pass over the scores: once k are held, a score is looked at further
 // only if it beats the worst held one (items come in increasing index, so a
 // tie never does), and runs of 16 scores none of which does are skipped with
-// one vectorisable comparison.
+// one vector comparison.
 template <typename Keep>
 std::vector<Scored> top_k(std::span<const float> scores, size_t k, Keep&& keep) {
     std::vector<Scored> heap;  // min-heap of the best k so far (worst on top)
@@ -51,12 +69,9 @@ std::vector<Scored> top_k(std::span<const float> scores, size_t k, Keep&& keep) 
     };
     constexpr uint32_t kRun = 16;
     for (; i < n && i % kRun != 0; ++i) offer(i);
-    for (; i + kRun <= n; i += kRun) {
-        int any = 0;
-        for (uint32_t j = 0; j < kRun; ++j) any |= s[i + j] > threshold;
-        if (any)
+    for (; i + kRun <= n; i += kRun)
+        if (any_above16(s + i, threshold))
             for (uint32_t j = i; j < i + kRun; ++j) offer(j);
-    }
     for (; i < n; ++i) offer(i);
     std::sort(heap.begin(), heap.end(), better);
     return heap;

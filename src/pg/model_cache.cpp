@@ -10,6 +10,7 @@
 
 extern "C" {
 PG_FUNCTION_INFO_V1(recsys_cache_stats);
+PG_FUNCTION_INFO_V1(recsys_invalidate_cache);
 }
 
 namespace recsys::pg {
@@ -18,6 +19,10 @@ namespace {
 
 struct Entry {
     int64_t version;
+    // The role whose lookup of the store found this version active, since
+    // the last invalidation of the store (InvalidOid: none): that role is
+    // served without reading the store again.
+    Oid checked_by;
     std::shared_ptr<const Model> model;
     std::string owner;
     size_t bytes;
@@ -32,11 +37,21 @@ struct Cache {
     uint64_t decodes = 0;
     uint64_t hits = 0;
     uint64_t evictions = 0;
+    uint64_t lookups = 0;  // of a model's active version in the store
     double last_fetch_ms = 0;   // the last decode's reading of the stored bytes (detoasting)
     double last_decode_ms = 0;  // and its decoding of them
     SPIPlanPtr lookup = nullptr;  // the row's version and owner, run as the caller
     SPIPlanPtr fetch = nullptr;   // the row's bytes, run as the store's owner
     Oid schema = InvalidOid;
+    Oid table = InvalidOid;     // recsys_models
+    Oid read = InvalidOid;      // the relation the plans read (the table or its shard)
+    // The caller's right to read the store, once checked (InvalidOid: not
+    // yet, or invalidated since).
+    Oid may_read = InvalidOid;
+    // The local transaction in which an invalidation arrived after its first
+    // snapshot: that snapshot may predate the change, so what a lookup finds
+    // in it is not trusted beyond it.
+    LocalTransactionId invalidated_in = InvalidLocalTransactionId;
     std::string relation;  // what the plans read: the store, or its Citus shard on this node
     std::string shard;     // the store's Citus shard on this node, once found
 };
@@ -50,6 +65,21 @@ struct Trained {
     std::string description;
 };
 std::optional<Trained> last_trained;
+
+// Relcache invalidation of the store (the trigger recsys_models_changed on
+// every write, ALTER, GRANT, policy changes, DROP) or of everything
+// (InvalidOid): whatever the cache knows about the store's rows and rights is
+// checked again at the next call. Only flags: no catalog access here.
+void forget_checks() {
+    for (auto& [name, e] : cache.models) e.checked_by = InvalidOid;
+    cache.may_read = InvalidOid;
+    if (FirstSnapshotSet && MyProc) cache.invalidated_in = MyProc->lxid;
+}
+void store_invalidated(Datum, Oid relid) {
+    if (relid == InvalidOid || relid == cache.table || relid == cache.read) forget_checks();
+}
+// Role memberships and roles changed: the rights checked may have.
+void roles_invalidated(Datum, int, uint32) { forget_checks(); }
 
 // What the cache counts for a model: its stored bytes plus its id maps.
 size_t counted_bytes(const Model& m, size_t stored) { return stored + 64 * (size_t(m.n_users()) + m.n_items()); }
@@ -122,26 +152,35 @@ std::string store_relation(Oid schema) {
 void prepare_plans(FunctionCallInfo fcinfo) {
     Oid fn = fcinfo->flinfo->fn_oid;
     Oid schema = InvalidOid;
+    Oid table = InvalidOid;
     pg_call([&] {
         schema = get_func_namespace(fn);
-        if (!OidIsValid(get_relname_relid("recsys_models", schema)))
+        table = get_relname_relid("recsys_models", schema);
+        if (!OidIsValid(table))
             ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("the recsys model table is missing"),
                             errhint("Reinstall the extension: DROP EXTENSION recsys; CREATE EXTENSION recsys;")));
     });
+    if (table != cache.table) {  // another install, or the store re-created: its versions count afresh
+        cache.models.clear();
+        cache.bytes = 0;
+        cache.may_read = InvalidOid;
+        cache.table = table;
+    }
     const std::string relation = store_relation(schema);
     if (cache.lookup && schema == cache.schema && relation == cache.relation) return;
     const char* relname = relation.c_str();
     pg_call([&] {
-        const char* table = quote_qualified_identifier(get_namespace_name(schema), relname);
+        const char* qualified = quote_qualified_identifier(get_namespace_name(schema), relname);
         Oid one[1] = {TEXTOID};
         Oid two[2] = {TEXTOID, INT8OID};
         SPI_connect();
         SPIPlanPtr lookup = SPI_prepare(
-            psprintf("SELECT version, owner::pg_catalog.text FROM %s WHERE name OPERATOR(pg_catalog.=) $1 AND active", table),
+            psprintf("SELECT version, owner::pg_catalog.text FROM %s WHERE name OPERATOR(pg_catalog.=) $1 AND active",
+                     qualified),
             1, one);
         SPIPlanPtr fetch = SPI_prepare(
             psprintf("SELECT model FROM %s WHERE name OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2",
-                     table),
+                     qualified),
             2, two);
         if (!lookup || !fetch) elog(ERROR, "recsys: could not prepare the model store queries");
         SPI_keepplan(lookup);
@@ -151,11 +190,9 @@ void prepare_plans(FunctionCallInfo fcinfo) {
         if (cache.fetch) SPI_freeplan(cache.fetch);
         cache.lookup = lookup;
         cache.fetch = fetch;
+        cache.read = get_relname_relid(relname, schema);
     });
-    if (schema != cache.schema) {  // the versions of another install
-        cache.models.clear();
-        cache.bytes = 0;
-    }
+    for (auto& [name, e] : cache.models) e.checked_by = InvalidOid;  // checked in another relation
     cache.schema = schema;
     cache.relation = relation;
 }
@@ -226,63 +263,9 @@ double ms_since(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
 }
 
-}  // namespace
-
-CachedModel load_model(FunctionCallInfo fcinfo, const std::optional<std::string>& requested) {
-    prepare_plans(fcinfo);
-    const char* role = nullptr;
-    pg_call([&] {
-        Oid table = get_relname_relid("recsys_models", cache.schema);
-        if (pg_attribute_aclcheck(table, get_attnum(table, "version"), GetUserId(), ACL_SELECT) != ACLCHECK_OK)
-            role = GetUserNameFromId(GetUserId(), false);
-    });
-    if (role)
-        permission_denied(std::string("permission denied to read models: role \"") + role +
-                              "\" may not read recsys.recsys_models",
-                          std::string("Ask an administrator to GRANT recsys_reader TO ") + role + ";");
-    const std::string name = requested ? *requested : default_model_name();
+// Reads and decodes version `version` of model `name` into the cache.
+CachedModel decode(const std::string& name, int64 version, const std::string& owner, Oid checked_by, size_t limit) {
     const char* model_name = name.c_str();
-
-    // The active version's row, with the caller's rights and snapshot. A
-    // version is stored once under a number taken from a sequence, so the
-    // number names the bytes: a retrain, or activate() going back to an
-    // older version, changes it, and the next call decodes that version.
-    bool found = false;
-    int64 version = 0;
-    char* owner = nullptr;
-    pg_call([&] {
-        MemoryContext outer = CurrentMemoryContext;
-        SPI_connect();
-        Datum values[1] = {CStringGetTextDatum(model_name)};
-        SPI_execute_plan(cache.lookup, values, nullptr, true, 1);
-        if (SPI_processed > 0) {
-            bool isnull;
-            found = true;
-            version = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-            MemoryContext inner = MemoryContextSwitchTo(outer);
-            owner = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
-            MemoryContextSwitchTo(inner);
-        }
-        SPI_finish();
-    });
-    if (!found)
-        throw invalid_input("model \"" + name + "\" does not exist",
-                            "List the trained models with SELECT * FROM recsys.recsys_list_models();");
-
-    const size_t limit = size_t(setting_cache_memory_kb) << 10;
-    auto it = cache.models.find(name);
-    if (it != cache.models.end() && it->second.version == version) {
-        ++cache.hits;
-        Entry& e = it->second;
-        e.last_used = ++cache.tick;
-        if (!e.transient && e.bytes > limit) {  // the limit was lowered under it
-            e.transient = true;
-            cache.bytes -= e.bytes;
-        }
-        make_room(name);
-        return {name, e.owner, e.model};
-    }
-
     // The bytes, read on the caller's behalf: readers may not select them
     // (they embed every user's history), but may be served from them. They
     // are copied once, out of the table into memory the decoded model keeps
@@ -333,16 +316,97 @@ CachedModel load_model(FunctionCallInfo fcinfo, const std::optional<std::string>
     cache.last_decode_ms = ms_since(decode_started);
     ++cache.decodes;
 
-    if (it != cache.models.end()) {
-        if (!it->second.transient) cache.bytes -= it->second.bytes;
-        cache.models.erase(it);
-    }
-    Entry entry{version, model, owner ? owner : "", counted_bytes(*model, stored), ++cache.tick, false};
+    Entry entry{version, checked_by, model, owner, counted_bytes(*model, stored), ++cache.tick, false};
     entry.transient = entry.bytes > limit;
     if (!entry.transient) cache.bytes += entry.bytes;
     cache.models[name] = entry;
     make_room(name);
     return {name, entry.owner, model};
+}
+
+}  // namespace
+
+CachedModel load_model(FunctionCallInfo fcinfo, const std::optional<std::string>& requested) {
+    prepare_plans(fcinfo);
+    // The caller's right to read the store: checked once per role, again
+    // after any GRANT, REVOKE or change of role memberships (invalidations).
+    const char* role = nullptr;
+    pg_call([&] {
+        Oid user = GetUserId();
+        if (user == cache.may_read) return;
+        if (pg_attribute_aclcheck(cache.table, get_attnum(cache.table, "version"), user, ACL_SELECT) == ACLCHECK_OK)
+            cache.may_read = user;
+        else
+            role = GetUserNameFromId(user, false);
+    });
+    if (role)
+        permission_denied(std::string("permission denied to read models: role \"") + role +
+                              "\" may not read recsys.recsys_models",
+                          std::string("Ask an administrator to GRANT recsys_reader TO ") + role + ";");
+    const std::string name = requested ? *requested : default_model_name();
+    const char* model_name = name.c_str();
+
+    // A model this role has found active since the store last changed is
+    // served without reading the store: every write to it (and every ALTER,
+    // GRANT or DROP of it) invalidates the store's relcache entry, which
+    // every backend processes at its next transaction (this one at its next
+    // command, and again if the write rolls back) and which clears the checks.
+    const size_t limit = size_t(setting_cache_memory_kb) << 10;
+    auto it = cache.models.find(name);
+    const Oid user = GetUserId();
+    if (it == cache.models.end() || it->second.checked_by != user) {
+        // The active version's row, with the caller's rights and snapshot.
+        // A version is stored once under a number taken from a sequence, so
+        // the number names the bytes: a retrain, or activate() going back to
+        // an older version, changes it, and the next call decodes that version.
+        bool found = false;
+        int64 version = 0;
+        char* owner = nullptr;
+        ++cache.lookups;
+        pg_call([&] {
+            MemoryContext outer = CurrentMemoryContext;
+            SPI_connect();
+            Datum values[1] = {CStringGetTextDatum(model_name)};
+            SPI_execute_plan(cache.lookup, values, nullptr, true, 1);
+            if (SPI_processed > 0) {
+                bool isnull;
+                found = true;
+                version = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+                MemoryContext inner = MemoryContextSwitchTo(outer);
+                owner = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+                MemoryContextSwitchTo(inner);
+            }
+            SPI_finish();
+        });
+        if (!found)
+            throw invalid_input("model \"" + name + "\" does not exist",
+                                "List the trained models with SELECT * FROM recsys.recsys_list_models();");
+        // Trusted beyond this transaction only if no invalidation came after
+        // its first snapshot (which may not see the change). On a Citus
+        // node the copy is written by Citus, whose writes the trigger may
+        // not see: there every call looks the row up.
+        const bool trusted = cache.invalidated_in != MyProc->lxid && cache.read == cache.table;
+        if (it != cache.models.end() && it->second.version == version) {
+            it->second.owner = owner ? owner : "";
+            it->second.checked_by = trusted ? user : InvalidOid;
+        } else {
+            it = cache.models.end();
+            if (auto old = cache.models.find(name); old != cache.models.end()) {
+                if (!old->second.transient) cache.bytes -= old->second.bytes;
+                cache.models.erase(old);
+            }
+            return decode(name, version, owner ? owner : "", trusted ? user : InvalidOid, limit);
+        }
+    }
+    ++cache.hits;
+    Entry& e = it->second;
+    e.last_used = ++cache.tick;
+    if (!e.transient && e.bytes > limit) {  // the limit was lowered under it
+        e.transient = true;
+        cache.bytes -= e.bytes;
+    }
+    make_room(name);
+    return {name, e.owner, e.model};
 }
 
 bool may_read_contents(FunctionCallInfo fcinfo, const CachedModel& m) {
@@ -352,15 +416,14 @@ bool may_read_contents(FunctionCallInfo fcinfo, const CachedModel& m) {
     pg_call([&] {
         Oid user = GetUserId();
         Oid owner_role = get_role_oid(owner, true);
-        Oid table = get_relname_relid("recsys_models", cache.schema);
         allowed = (OidIsValid(owner_role) && has_privs_of_role(user, owner_role)) ||
-                  pg_attribute_aclcheck(table, get_attnum(table, "model"), user, ACL_SELECT) == ACLCHECK_OK;
+                  pg_attribute_aclcheck(cache.table, get_attnum(cache.table, "model"), user, ACL_SELECT) == ACLCHECK_OK;
     });
     return allowed;
 }
 
 CacheStats cache_stats() {
-    return {cache.decodes, cache.hits, cache.evictions, cache.models.size(), cache.bytes, cache.last_fetch_ms,
+    return {cache.decodes, cache.hits, cache.evictions, cache.lookups, cache.models.size(), cache.bytes, cache.last_fetch_ms,
             cache.last_decode_ms};
 }
 
@@ -377,11 +440,30 @@ std::optional<std::string> recall_trained(std::span<const uint8_t> bytes) {
     return description;
 }
 
-void register_model_cache() { RegisterXactCallback(drop_transient, nullptr); }
+void register_model_cache() {
+    RegisterXactCallback(drop_transient, nullptr);
+    CacheRegisterRelcacheCallback(store_invalidated, (Datum)0);
+    CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, roles_invalidated, (Datum)0);
+    CacheRegisterSyscacheCallback(AUTHOID, roles_invalidated, (Datum)0);
+}
 
 }  // namespace recsys::pg
 
 using namespace recsys::pg;
+
+// Trigger on the store (recsys_models_changed, after every statement that
+// writes it): invalidates its relcache entry, which serving backends take as
+// the sign to look their models up again (store_invalidated above): this
+// backend at its next command (and again if the write rolls back), the
+// others once the write commits.
+extern "C" Datum recsys_invalidate_cache(PG_FUNCTION_ARGS) {
+    if (!CALLED_AS_TRIGGER(fcinfo))
+        ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+                        errmsg("recsys_invalidate_cache() is a trigger function"),
+                        errhint("It runs by itself after writes to recsys.recsys_models; do not call it.")));
+    CacheInvalidateRelcache(reinterpret_cast<TriggerData*>(fcinfo->context)->tg_relation);
+    return PointerGetDatum(nullptr);
+}
 
 // recsys_cache_stats(): the counts above and the limit, as jsonb.
 extern "C" Datum recsys_cache_stats(PG_FUNCTION_ARGS) {
@@ -389,6 +471,7 @@ extern "C" Datum recsys_cache_stats(PG_FUNCTION_ARGS) {
         CacheStats s = cache_stats();
         return jsonb_from_string("{\"decodes\": " + std::to_string(s.decodes) + ", \"hits\": " + std::to_string(s.hits) +
                                  ", \"evictions\": " + std::to_string(s.evictions) +
+                                 ", \"lookups\": " + std::to_string(s.lookups) +
                                  ", \"cached_models\": " + std::to_string(s.cached) +
                                  ", \"cached_bytes\": " + std::to_string(s.cached_bytes) +
                                  ", \"last_fetch_ms\": " + std::to_string(s.last_fetch_ms) +

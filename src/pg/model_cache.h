@@ -1,8 +1,12 @@
-// Decoded models, cached per backend. Every call looks the model's row up
-// with the caller's own rights and snapshot: a role that may not read the
-// store gets an error, and the cache is keyed on the row's version, so a
-// reader never serves a model its snapshot cannot see nor one superseded by
-// a committed retrain. The cache is bounded (recsys.cache_memory, least
+// Decoded models, cached per backend and keyed on the stored row's version.
+// A model's active row is looked up with the caller's own rights and
+// snapshot, and then trusted for that role until the store changes: every
+// write to it invalidates its relcache entry (the trigger
+// recsys_models_changed), which every backend sees at its next transaction
+// and this one at its next command, so a reader never serves a model
+// superseded by a committed retrain, nor one a rolled-back store wrote
+// (DESIGN.md, "The store and the cache"). A role that may not read the
+// store gets an error. The cache is bounded (recsys.cache_memory, least
 // recently used models dropped first), so a LATERAL recommend() over many
 // users decodes the model once.
 #pragma once
@@ -40,6 +44,7 @@ struct CacheStats {
     uint64_t decodes;
     uint64_t hits;
     uint64_t evictions;
+    uint64_t lookups;  // reads of the store for a model's active version
     uint64_t cached;
     uint64_t cached_bytes;
     double last_fetch_ms;   // the last decode: reading (detoasting) the stored bytes

@@ -19,6 +19,7 @@ extern "C" {
 #include "funcapi.h"
 #include "parser/parser.h"
 #include "storage/ipc.h"
+#include "storage/proc.h"
 #include "tcop/tcopprot.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
@@ -31,6 +32,7 @@ extern "C" {
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/plancache.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/tuplestore.h"
 }

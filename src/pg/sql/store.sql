@@ -57,6 +57,16 @@ COMMENT ON FUNCTION recsys_stamp_recipe() IS 'Trigger: stamps a model''s recipe 
 CREATE TRIGGER recsys_models_recipe BEFORE INSERT OR UPDATE OF recipe ON recsys_models
     FOR EACH ROW EXECUTE FUNCTION recsys_stamp_recipe();
 
+-- Serving backends keep decoded models and the versions they found active,
+-- and read the store again only once told it changed (model_cache.cpp): by
+-- this trigger, after every statement that writes it.
+CREATE FUNCTION recsys_invalidate_cache() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'recsys_invalidate_cache' LANGUAGE C;
+COMMENT ON FUNCTION recsys_invalidate_cache() IS
+    'Trigger: tells every serving backend that the model store changed.';
+CREATE TRIGGER recsys_models_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON recsys_models
+    FOR EACH STATEMENT EXECUTE FUNCTION recsys_invalidate_cache();
+
 -- Fails unless the current role may store a model under `name`: checked
 -- before any training starts.
 CREATE FUNCTION recsys_check_can_store(name text) RETURNS void

@@ -26,8 +26,9 @@ SET LOCAL search_path = pg_catalog, pg_temp;
 
 ------------------------------------------------------------------------------
 -- 1. The 0.1.0 objects that are not kept. The trigger goes first: its C
--- function is not in the 0.2.0 library, which keys its cache on the row's
--- version instead. Everything is qualified: the old schema may be anything.
+-- function is not in the 0.2.0 library (store.sql creates 0.2.0's trigger,
+-- which calls recsys_invalidate_cache()). Everything is qualified: the old
+-- schema may be anything.
 ------------------------------------------------------------------------------
 DROP TRIGGER recsys_models_changed ON @extschema@.recsys_models;
 DROP FUNCTION @extschema@.recsys_models_changed();
