@@ -42,9 +42,9 @@ SELECT * FROM tune('bench_tune', 'SELECT user_id, item_id FROM bench_split WHERE
 \o
 SELECT extract(epoch FROM clock_timestamp() - :'t0'::timestamptz) AS seconds \gset
 WITH test AS (SELECT (SELECT value FROM evaluate('bench_tune', 'SELECT user_id, item_id FROM bench_split WHERE is_test', 10)
-                      WHERE metric = 'ndcg') AS ndcg10,
+                      WHERE metric = 'ndcg@10') AS ndcg10,
                      (SELECT value FROM evaluate('bench_tune', 'SELECT user_id, item_id FROM bench_split WHERE is_test', 20)
-                      WHERE metric = 'recall') AS recall20)
+                      WHERE metric = 'recall@20') AS recall20)
 SELECT jsonb_build_object('bench', 'tune_accuracy', 'data', '$d', 'blend', $blend, 'budget_seconds', $BUDGET,
        'seconds', round(:seconds::numeric, 1),
        'chosen', jsonb_build_object('algorithm', m.algorithm, 'params', m.metrics -> 'tune' -> 'chosen' -> 'params'),

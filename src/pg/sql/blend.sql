@@ -9,7 +9,7 @@ COMMENT ON FUNCTION recsys_blend(text[], float8[]) IS
     'The model bytes of a blend of stored models (used by blend and tune).';
 
 CREATE FUNCTION recsys_evaluate_blend(models text[], weights float8[], test_query text, k integer, search_path text)
-RETURNS jsonb AS 'MODULE_PATHNAME', 'recsys_evaluate_blend' LANGUAGE C STABLE;
+RETURNS jsonb AS 'MODULE_PATHNAME', 'recsys_evaluate_blend' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION recsys_evaluate_blend(text[], float8[], text, integer, text) IS
     'evaluate() of a blend of stored models built in memory, nothing stored (tune()''s weight search).';
 
