@@ -141,6 +141,47 @@ TEST_F(Fixture, SerialisationRoundTrips) {
     expect_error([&] { Model::deserialize(broken.data(), broken.size()); }, ErrorKind::Corrupted);
 }
 
+// A blend's payload, written by hand, with a blend among its components:
+// blend::make refuses to build one, and decoding refuses to read one.
+class NestedPayload : public Scorer {
+public:
+    explicit NestedPayload(std::vector<const Model*> parts) : parts_(std::move(parts)) {}
+    void score(const Basket&, std::optional<uint32_t>, std::span<float>) const override {}
+    void write(ByteWriter& w) const override {
+        w.put<uint32_t>(uint32_t(parts_.size()));
+        for (const Model* m : parts_) {
+            w.put<double>(1.0 / double(parts_.size()));
+            w.put_padding_for_array(64);
+            w.put_array(m->serialize());
+        }
+    }
+
+private:
+    std::vector<const Model*> parts_;
+};
+
+TEST_F(Fixture, BlendInsideABlendIsCorrupt) {
+    Model inner = blend::make({knn, ease}, {1, 1});
+    auto wrap = [&](std::vector<const Model*> parts) {
+        Model m;
+        m.algorithm = "blend";
+        m.params_json = inner.params_json;
+        m.users = knn->users;
+        m.items = knn->items;
+        m.history = knn->history;
+        m.popularity = knn->popularity;
+        m.scorer = std::make_unique<NestedPayload>(std::move(parts));
+        return m.serialize();
+    };
+    auto plain = wrap({knn.get(), ease.get()});  // the format itself, written by hand, reads back
+    EXPECT_EQ(blend::components(Model::deserialize(plain.data(), plain.size())).size(), 2u);
+    auto nested = wrap({knn.get(), &inner});
+    auto e = expect_error([&] { Model::deserialize(nested.data(), nested.size()); }, ErrorKind::Corrupted);
+    EXPECT_STREQ(e.what(), "model is corrupted (a blend inside a blend)");
+    // Decoding is not left half-way: a plain blend still reads afterwards.
+    EXPECT_EQ(blend::components(Model::deserialize(plain.data(), plain.size())).size(), 2u);
+}
+
 TEST_F(Fixture, BadInput) {
     auto e = expect_error([&] { blend::make({knn}, {1}); });
     EXPECT_STREQ(e.what(), "a blend needs 2 to 8 models, got 1");

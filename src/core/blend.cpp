@@ -116,7 +116,17 @@ const BlendScorer& blend_scorer(const Model& model) {
     return *s;
 }
 
+// Blends being decoded on this thread: a component that is itself a blend
+// is refused before it is decoded, so crafted bytes cannot nest blends deep
+// enough to exhaust the stack.
+thread_local int decoding = 0;
+
 std::unique_ptr<Scorer> read(ByteReader& r, uint32_t n_users, uint32_t n_items) {
+    if (decoding > 0) throw corrupted("model is corrupted (a blend inside a blend)");
+    struct Depth {
+        Depth() { ++decoding; }
+        ~Depth() { --decoding; }
+    } depth;
     const uint32_t n = r.get<uint32_t>();
     if (n < 2 || n > kMaxComponents) throw corrupted("model is corrupted (blend component count)");
     std::vector<Part> parts;
@@ -131,7 +141,7 @@ std::unique_ptr<Scorer> read(ByteReader& r, uint32_t n_users, uint32_t n_items) 
         const uint8_t* bytes = r.take(size);
         auto model = std::make_shared<Model>(
             Model::deserialize(bytes, size, r.context() ? *r.context() : Context{}, r.backing()));
-        if (model->algorithm == algorithm.name || model->n_users() != n_users || model->n_items() != n_items)
+        if (model->n_users() != n_users || model->n_items() != n_items)
             throw corrupted("model is corrupted (blend component)");
         parts.push_back({std::move(model), weight});
     }
