@@ -620,8 +620,10 @@ BEGIN
                 RAISE NOTICE 'tune: skipping the blends: estimated % s and % s to retrain the components on all rows, % s of the budget left',
                              round(est::numeric, 2), round(reserve::numeric, 2), round(greatest(left_s, 0)::numeric, 2)
                     USING HINT = 'Raise the budget to try them.';
-                skipped := skipped || jsonb_build_object('algorithm', 'blend', 'params', to_jsonb(blend_names),
-                                                         'reason', 'budget');
+                skipped := skipped || jsonb_build_object(
+                    'algorithm', 'blend', 'params', jsonb_build_object('weights', to_jsonb(blend_weights),
+                        'components', to_jsonb(ARRAY(SELECT p ->> 'algorithm' FROM unnest(blend_parts) p))),
+                    'reason', 'budget');
                 EXIT;
             END IF;
             t0 := clock_timestamp();
