@@ -18,7 +18,6 @@ SETS=${SETS:-online-retail}
 . bench/lib.sh
 tmp=$(mktemp -d /tmp/recsys-tune-accuracy.XXXXXX)
 chmod 755 "$tmp"
-trap 'rm -rf "$tmp"' EXIT
 for d in $SETS; do
     bench/pairs.py "$d" "$DATA" > "$tmp/$d.csv"
     chmod 644 "$tmp/$d.csv"
@@ -57,3 +56,4 @@ SELECT jsonb_build_object('bench', 'tune_accuracy', 'data', '$d', 'blend', $blen
 SQL
     done
 done
+rm -rf "$tmp"
