@@ -11,7 +11,7 @@ MODULE_big = recsys
 # upgrade script is committed there, frozen, when the version moves on) are
 # installed as they are.
 EXTVERSION := $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" $(EXTENSION).control)
-SQL_INSTALL = install roles algorithms store_table store train serve normalise privacy evaluate tune ranker lifecycle timing citus
+SQL_INSTALL = install roles algorithms store_table store train serve normalise privacy evaluate blend tune ranker lifecycle timing citus
 SQL_UPGRADE = $(filter-out install store_table,$(SQL_INSTALL))
 SQL_UPGRADES = $(patsubst src/pg/sql/upgrade--%.sql,src/pg/$(EXTENSION)--%.sql,\
                  $(wildcard src/pg/sql/upgrade--*--$(EXTVERSION).sql))

@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include "als.h"
+#include "blend.h"
 #include "bpr.h"
 #include "ease.h"
 #include "errors.h"
@@ -71,6 +72,7 @@ const Algorithm* find_stored_algorithm(std::string_view name) {
     // Trained by its own entry point (train_ranker), not from interactions.
     if (name == ranker::algorithm.name) return &ranker::algorithm;
     if (name == timing::algorithm.name) return &timing::algorithm;
+    if (name == blend::algorithm.name) return &blend::algorithm;  // built from stored models
     return nullptr;
 }
 

@@ -157,6 +157,13 @@ public:
             if (p_[i] != 0) throw corrupted("model is corrupted (padding)");
         p_ += n;
     }
+    // The next `n` bytes, in place, skipped over.
+    const uint8_t* take(uint64_t n) {
+        need(n);
+        const uint8_t* at = p_;
+        p_ += n;
+        return at;
+    }
     size_t remaining() const { return size_t(end_ - p_); }
     const uint8_t* position() const { return p_; }
     const Context* context() const { return ctx_; }

@@ -91,7 +91,9 @@ std::vector<Contribution> explain(const Model& model, const Basket& basket, std:
     std::vector<Contribution> out;
     if (!model.scorer->explain(basket, user, item, out))
         throw invalid_input("explain_recommendation is not available for " + model.algorithm + " models",
-                            "Explanations need a model built from item relations, such as itemknn.");
+                            model.algorithm == "blend"
+                                ? "explain_blend(user_id, item_id, model) shows each blended model's share of the score."
+                                : "Explanations need a model built from item relations, such as itemknn.");
     std::sort(out.begin(), out.end(), [](const Contribution& a, const Contribution& b) {
         return a.score > b.score || (a.score == b.score && a.item < b.item);
     });

@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "args.h"
+#include "blend.h"
 
 extern "C" {
 PG_FUNCTION_INFO_V1(recsys_cache_stats);
@@ -479,3 +480,28 @@ extern "C" Datum recsys_cache_stats(PG_FUNCTION_ARGS) {
                                  ", \"limit_bytes\": " + std::to_string(uint64_t(setting_cache_memory_kb) << 10) + "}");
     });
 }
+
+namespace recsys::pg {
+
+Model load_blend(FunctionCallInfo fcinfo, int models_arg, int weights_arg, bool for_bytes) {
+    const char* hint = "e.g. models => ARRAY['shop_ease', 'shop_als'], weights => ARRAY[0.7, 0.3].";
+    require_arg(fcinfo, models_arg, "models must not be NULL", hint);
+    require_arg(fcinfo, weights_arg, "weights must not be NULL", hint);
+    std::vector<std::shared_ptr<const Model>> components;
+    for (const auto& name : text_array_arg(fcinfo, models_arg, "models", hint)) {
+        CachedModel m = load_model(fcinfo, name);
+        if (for_bytes && !may_read_contents(fcinfo, m))
+            permission_denied("a blend embeds the purchase histories stored in model \"" + m.name +
+                                  "\", which this role may not read",
+                              "Members of the model's owner (" + m.owner + ") or of recsys_admin may blend it.");
+        components.push_back(m.model);
+    }
+    std::vector<double> weights;
+    for (const auto& w : float8_array_arg(fcinfo, weights_arg, "weights", hint)) {
+        if (!w) throw invalid_input("weights must not contain NULL", hint);
+        weights.push_back(*w);
+    }
+    return blend::make(std::move(components), std::move(weights));
+}
+
+}  // namespace recsys::pg

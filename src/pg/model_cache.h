@@ -39,6 +39,12 @@ CachedModel load_model(FunctionCallInfo fcinfo, const std::optional<std::string>
 // model bytes themselves (recsys_admin, the store's owner).
 bool may_read_contents(FunctionCallInfo fcinfo, const CachedModel& model);
 
+// A blend (blend.h) of the stored models named by the text[] argument
+// `models_arg`, with the float8[] argument `weights_arg`. With `for_bytes`
+// (the blend's bytes leave the call, embedding every component's purchase
+// histories) the caller must be allowed to read each model's contents.
+Model load_blend(FunctionCallInfo fcinfo, int models_arg, int weights_arg, bool for_bytes);
+
 // Counts for tests and monitoring.
 struct CacheStats {
     uint64_t decodes;

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "blend.h"
 #include "errors.h"
 #include "model.h"
 
@@ -93,6 +94,15 @@ int main(int argc, char** argv) {
                           std::vector<uint8_t>(bytes.begin(), bytes.begin() + long(n)));
             }
         }
+        // A blend: its payload holds whole models (itemknn and EASE here).
+        auto part = [](const char* algorithm) {
+            return std::make_shared<const Model>(train_model(algorithm, rows(false), "{}", Context{}));
+        };
+        const auto bytes = blend::make({part("itemknn"), part("ease")}, {0.7, 0.3}).serialize();
+        Model::deserialize(bytes.data(), bytes.size());
+        write(dir + "/blend.model", bytes);
+        write(dir + "/blend_cut" + std::to_string(bytes.size() / 2) + ".model",
+              std::vector<uint8_t>(bytes.begin(), bytes.begin() + long(bytes.size() / 2)));
     } catch (const std::exception& e) {
         std::fprintf(stderr, "%s\n", e.what());
         return 1;

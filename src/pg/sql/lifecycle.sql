@@ -210,7 +210,8 @@ BEGIN
             recipe ->> 'metric', (recipe ->> 'budget')::interval, (recipe ->> 'max_candidates')::integer,
             CASE WHEN jsonb_typeof(recipe -> 'search_space') = 'object' THEN recipe -> 'search_space' END,
             recipe ->> 'search', (recipe ->> 'seed')::bigint, (recipe ->> 'validation_fraction')::float8,
-            (recipe ->> 'min_improvement')::float8, recipe ->> 'search_path');
+            (recipe ->> 'min_improvement')::float8, coalesce((recipe ->> 'blend')::boolean, true),
+            recipe ->> 'search_path');
     ELSE
         RAISE EXCEPTION 'model "%" has a recipe of unknown kind "%"', recsys_retrain_with_path.name, recipe ->> 'kind'
             USING ERRCODE = 'invalid_parameter_value',

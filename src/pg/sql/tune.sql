@@ -203,7 +203,8 @@ COMMENT ON FUNCTION recsys_tune_params_error(text, jsonb) IS
 -- on recsys_models, as for train() and drop_model().
 CREATE FUNCTION recsys_tune_with_path(name text, query text, algorithms text[], metric text, budget interval,
                                       max_candidates integer, search_space jsonb, search text, seed bigint,
-                                      validation_fraction float8, min_improvement float8, search_path text)
+                                      validation_fraction float8, min_improvement float8, blend boolean,
+                                      search_path text)
 RETURNS TABLE (candidate integer, algorithm text, params jsonb, score double precision, train_s double precision,
                chosen boolean)
 LANGUAGE plpgsql SET search_path = pg_catalog, recsys, pg_temp AS $$
@@ -267,6 +268,20 @@ DECLARE
     retrain_factor double precision;
     budget_s double precision;
     budget_skips integer := 0;
+    -- Blends: the best model of each algorithm so far is kept under a name
+    -- of its own (parts: algorithm -> its result), to be blended after the
+    -- search; the best blend found, and the best single model.
+    parts jsonb := '{}';
+    part text;
+    blend_names text[];
+    blend_parts jsonb[];
+    blend_weights float8[];
+    blend_tries float8[][];
+    best_blend jsonb;
+    best_blend_eval jsonb;
+    best_single jsonb;
+    final_names text[];
+    retrain_s double precision;
 BEGIN
     ---------------------------------------------------------------- arguments
     IF recsys_tune_with_path.name IS NULL OR length(recsys_tune_with_path.name) = 0 THEN
@@ -331,6 +346,10 @@ BEGIN
         RAISE EXCEPTION 'min_improvement must be 0 or more, got %', recsys_tune_with_path.min_improvement
             USING ERRCODE = 'invalid_parameter_value',
             HINT = 'e.g. 0.02: a personalised model must beat popularity by 2% to be chosen; 0 takes the top score.';
+    END IF;
+    IF recsys_tune_with_path.blend IS NULL THEN
+        RAISE EXCEPTION 'blend must not be NULL' USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'true tries blends of the best models of two or three algorithms; false keeps single models.';
     END IF;
     IF recsys_tune_with_path.validation_fraction IS NULL OR NOT (recsys_tune_with_path.validation_fraction > 0 AND recsys_tune_with_path.validation_fraction < 1) THEN
         RAISE EXCEPTION 'validation_fraction must be between 0 and 1, got %', recsys_tune_with_path.validation_fraction
@@ -539,6 +558,16 @@ BEGIN
                 best := results -> -1;
                 best_eval := eval;
             END IF;
+            -- The best of each personalised algorithm stays trained for the blends.
+            IF recsys_tune_with_path.blend AND c ->> 'algorithm' <> 'popularity' AND cand_score IS NOT NULL
+               AND (NOT parts ? (c ->> 'algorithm')
+                    OR cand_score > (parts -> (c ->> 'algorithm') ->> 'score')::double precision) THEN
+                part := format('%s (tune part %s, backend %s)', recsys_tune_with_path.name, c ->> 'algorithm',
+                               pg_backend_pid());
+                PERFORM recsys.drop_model(part, if_exists => true);
+                UPDATE recsys.recsys_models AS m SET name = part WHERE m.name = scratch AND m.active;
+                parts := parts || jsonb_build_object(c ->> 'algorithm', results -> -1 || jsonb_build_object('model', part));
+            END IF;
             IF c ->> 'algorithm' = 'popularity' AND cand_score IS NOT NULL
                AND (floor_ IS NULL OR cand_score > (floor_ ->> 'score')::double precision) THEN
                 floor_ := results -> -1;
@@ -556,6 +585,76 @@ BEGIN
         stopped_by := 'budget';
     END IF;
     PERFORM recsys.drop_model(scratch, if_exists => true);
+
+    ------------------------------------------------------------------ blends
+    -- The best models of the two or three best algorithms, blended with
+    -- weights searched on the validation split (built in memory, nothing
+    -- stored per weight): the pair first (the better one's weight 0.9 down
+    -- to 0.5), then the third added at 0.1 to 0.3 of the pair's best. A blend
+    -- is kept only if it beats the best single model; retraining it costs
+    -- its components' retraining, so each try must leave time for that.
+    best_single := best;
+    SELECT array_agg(x.value ->> 'model' ORDER BY (x.value ->> 'score')::double precision DESC, x.key),
+           array_agg(x.value ORDER BY (x.value ->> 'score')::double precision DESC, x.key)
+      INTO blend_names, blend_parts
+      FROM (SELECT * FROM jsonb_each(parts) e ORDER BY (e.value ->> 'score')::double precision DESC, e.key LIMIT 3) x;
+    IF coalesce(cardinality(blend_names), 0) >= 2 THEN
+        blend_tries := ARRAY[[0.9, 0.1, 0], [0.75, 0.25, 0], [0.6, 0.4, 0], [0.5, 0.5, 0]];
+        FOR i IN 1 .. 7 LOOP
+            IF i > 4 THEN
+                EXIT WHEN cardinality(blend_names) < 3 OR best_blend IS NULL;
+                -- The third model at 0.1, 0.2, 0.3 of the best pair's weights.
+                blend_weights := ARRAY(SELECT round((w::numeric * (1 - (i - 4) * 0.1)), 4)::float8
+                                         FROM jsonb_array_elements_text(best_blend -> 'params' -> 'weights')
+                                              WITH ORDINALITY AS a(w, n) WHERE a.n <= 2 ORDER BY a.n)
+                                 || ((i - 4) * 0.1)::float8;
+            ELSE
+                blend_weights := ARRAY[blend_tries[i][1], blend_tries[i][2]];
+            END IF;
+            est := (SELECT sum((p ->> 'evaluate_seconds')::double precision)
+                      FROM unnest(blend_parts[1:cardinality(blend_weights)]) p);
+            reserve := (SELECT sum((p ->> 'train_seconds')::double precision)
+                          FROM unnest(blend_parts[1:cardinality(blend_weights)]) p) * retrain_factor;
+            left_s := budget_s - extract(epoch FROM clock_timestamp() - started);
+            IF recsys_tune_with_path.budget IS NOT NULL AND est + greatest(reserve, (best ->> 'train_seconds')::double precision * retrain_factor) > left_s THEN
+                RAISE NOTICE 'tune: skipping the blends: estimated % s and % s to retrain the components on all rows, % s of the budget left',
+                             round(est::numeric, 2), round(reserve::numeric, 2), round(greatest(left_s, 0)::numeric, 2)
+                    USING HINT = 'Raise the budget to try them.';
+                skipped := skipped || jsonb_build_object(
+                    'algorithm', 'blend', 'params', jsonb_build_object('weights', to_jsonb(blend_weights),
+                        'components', to_jsonb(ARRAY(SELECT p ->> 'algorithm' FROM unnest(blend_parts) p))),
+                    'reason', 'budget');
+                EXIT;
+            END IF;
+            t0 := clock_timestamp();
+            eval := recsys.recsys_evaluate_blend(blend_names[1:cardinality(blend_weights)], blend_weights, test_query, k,
+                                                 caller_path);
+            eval_s := extract(epoch FROM clock_timestamp() - t0);
+            tried := tried + 1;
+            cand_score := (eval -> 'all' ->> metric_name)::double precision;
+            results := results || jsonb_build_object(
+                'candidate', tried, 'phase', 'blend', 'algorithm', 'blend',
+                'params', jsonb_build_object(
+                    'components', (SELECT jsonb_agg(jsonb_build_object('algorithm', p -> 'algorithm', 'params', p -> 'params')
+                                                    ORDER BY n)
+                                     FROM unnest(blend_parts[1:cardinality(blend_weights)]) WITH ORDINALITY AS u(p, n)),
+                    'weights', to_jsonb(blend_weights)),
+                'score', cand_score, 'train_seconds', 0, 'evaluate_seconds', eval_s);
+            IF cand_score IS NOT NULL AND (best_blend IS NULL OR cand_score > (best_blend ->> 'score')::double precision) THEN
+                best_blend := results -> -1;
+                best_blend_eval := eval;
+            END IF;
+            RAISE NOTICE 'tune: candidate %: blend of % with weights %: % = % (evaluate % s)',
+                         tried, array_to_string(ARRAY(SELECT p ->> 'algorithm' FROM unnest(blend_parts[1:cardinality(blend_weights)]) p), ' + '),
+                         blend_weights, recsys_tune_with_path.metric, coalesce(round(cand_score::numeric, 4)::text, 'NULL'),
+                         round(eval_s::numeric, 2);
+        END LOOP;
+        -- Strictly better than the best single model on validation, or not kept.
+        IF best_blend IS NOT NULL AND (best_blend ->> 'score')::double precision > (best ->> 'score')::double precision THEN
+            best := best_blend;
+            best_eval := best_blend_eval;
+        END IF;
+    END IF;
 
     IF best IS NULL THEN
         RAISE EXCEPTION 'no candidate could be trained and scored' USING ERRCODE = 'invalid_parameter_value',
@@ -579,8 +678,30 @@ BEGIN
     -- Retrained on all rows with the caller's own query (original id types);
     -- its stored metrics are the validation metrics of the search, so
     -- metrics->'all'->>'ndcg' reads as after evaluate(), plus the search log.
-    info := recsys.recsys_train_with_path(recsys_tune_with_path.name, best ->> 'algorithm', source, best -> 'params',
-                                          caller_path);
+    IF best ->> 'algorithm' = 'blend' THEN
+        -- Each component retrained on all rows, then blended under `name`.
+        retrain_s := 0;
+        final_names := ARRAY[]::text[];
+        FOR i IN 1 .. jsonb_array_length(best -> 'params' -> 'components') LOOP
+            final_names := final_names || format('%s (tune blend component %s, backend %s)', recsys_tune_with_path.name,
+                                                 i, pg_backend_pid());
+            c := best -> 'params' -> 'components' -> (i - 1);
+            info := recsys.recsys_train_with_path(final_names[i], c ->> 'algorithm', source, c -> 'params', caller_path);
+            retrain_s := retrain_s + (info ->> 'train_seconds')::double precision;
+        END LOOP;
+        info := recsys.blend(recsys_tune_with_path.name, final_names,
+                             ARRAY(SELECT w::float8 FROM jsonb_array_elements_text(best -> 'params' -> 'weights') w));
+        info := info || jsonb_build_object('train_seconds', retrain_s + (info ->> 'train_seconds')::double precision);
+        FOREACH part IN ARRAY final_names LOOP
+            PERFORM recsys.drop_model(part);
+        END LOOP;
+    ELSE
+        info := recsys.recsys_train_with_path(recsys_tune_with_path.name, best ->> 'algorithm', source, best -> 'params',
+                                              caller_path);
+    END IF;
+    FOR part IN SELECT x.value ->> 'model' FROM jsonb_each(parts) x LOOP
+        PERFORM recsys.drop_model(part, if_exists => true);
+    END LOOP;
     -- Taken before the UPDATE: Citus refuses a volatile function in an UPDATE
     -- of the store once it is a reference table (distribute_store()).
     search_seconds := extract(epoch FROM clock_timestamp() - started);
@@ -591,14 +712,16 @@ BEGIN
                'min_improvement', recsys_tune_with_path.min_improvement,
                'max_candidates', recsys_tune_with_path.max_candidates, 'budget_seconds', extract(epoch FROM recsys_tune_with_path.budget),
                'stopped_by', stopped_by, 'seconds', search_seconds,
-               'chosen', best, 'candidates', results, 'skipped', skipped)),
+               'chosen', best, 'best_single', best_single, 'best_blend', best_blend, 'blend', recsys_tune_with_path.blend,
+               'candidates', results, 'skipped', skipped)),
            -- retrain() runs the whole search again, with these settings
            recipe = jsonb_build_object('kind', 'tune', 'query', source, 'algorithms', recsys_tune_with_path.algorithms,
                'metric', recsys_tune_with_path.metric, 'budget', recsys_tune_with_path.budget::text,
                'max_candidates', recsys_tune_with_path.max_candidates, 'search_space', recsys_tune_with_path.search_space,
                'search', recsys_tune_with_path.search, 'seed', recsys_tune_with_path.seed,
                'validation_fraction', recsys_tune_with_path.validation_fraction,
-               'min_improvement', recsys_tune_with_path.min_improvement, 'search_path', caller_path)
+               'min_improvement', recsys_tune_with_path.min_improvement, 'blend', recsys_tune_with_path.blend,
+               'search_path', caller_path)
      WHERE m.name = recsys_tune_with_path.name AND m.active;
     DROP TABLE pg_temp.recsys_tune_rows;
     RAISE NOTICE 'tune: chose % % (% = %), retrained on all rows in % s and stored as "%"',
@@ -612,7 +735,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION recsys_tune_with_path(text, text, text[], text, interval, integer, jsonb, text, bigint, float8,
-                                          float8, text) IS
+                                          float8, boolean, text) IS
     'tune() with the search_path to parse the caller''s query with.';
 
 CREATE FUNCTION tune(name text, query text,
@@ -624,12 +747,13 @@ CREATE FUNCTION tune(name text, query text,
                      search text DEFAULT 'random',
                      seed bigint DEFAULT 42,
                      validation_fraction float8 DEFAULT 0.2,
-                     min_improvement float8 DEFAULT 0.02)
+                     min_improvement float8 DEFAULT 0.02,
+                     blend boolean DEFAULT true)
 RETURNS TABLE (candidate integer, algorithm text, params jsonb, score double precision, train_s double precision,
                chosen boolean)
 LANGUAGE sql AS $$
-    SELECT * FROM recsys.recsys_tune_with_path($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
+    SELECT * FROM recsys.recsys_tune_with_path($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
                                                pg_catalog.current_setting('search_path'))
 $$;
-COMMENT ON FUNCTION tune(text, text, text[], text, interval, integer, jsonb, text, bigint, float8, float8) IS
-    'Searches algorithms and parameters on a per-user validation split of the query''s rows, retrains the best on all rows and stores it under a name; one row per candidate tried.';
+COMMENT ON FUNCTION tune(text, text, text[], text, interval, integer, jsonb, text, bigint, float8, float8, boolean) IS
+    'Searches algorithms and parameters (and blends of the best) on a per-user validation split of the query''s rows, retrains the best on all rows and stores it under a name; one row per candidate tried.';
