@@ -780,6 +780,11 @@ public:
 
     bool zero_means_unknown() const override { return false; }
 
+    uint64_t memory_bytes() const override {
+        return uint64_t(m_.users.size() + m_.items.size() + norms_.size() + panels_.size()) * sizeof(float) +
+               uint64_t(a0_.size()) * sizeof(double);
+    }
+
     void write(ByteWriter& w) const override {
         w.put<uint32_t>(uint32_t(m_.items.cols()));
         w.put<float>(alpha_);

@@ -420,6 +420,11 @@ public:
 
     bool zero_means_unknown() const override { return false; }
 
+    uint64_t memory_bytes() const override {
+        return uint64_t(m_.users.size() + m_.items.size() + m_.bias.size() + norms_.size()) * sizeof(float) +
+               uint64_t(m_.sampling_weights.size()) * sizeof(double);
+    }
+
     void write(ByteWriter& w) const override {
         w.put<uint32_t>(uint32_t(m_.items.cols()));
         w.put<uint32_t>(opt_.iterations);
