@@ -1,8 +1,8 @@
-// Compressed EASE models (the "compression" and "top_m" parameters): size
-// on disk and in memory, nDCG@10 and serving latency against the float32
+// Compressed models (the "compression" and "top_m" parameters): size on
+// disk and in memory, nDCG@10 and serving latency against the float32
 // model, on the protocol of accuracy_core (binary interactions, per-user
 // 80/20 split, seed 42, users with fewer than 5 items train-only).
-//   bench/compression_core pairs.csv label '{params}' ['{params}' ...]
+//   bench/compression_core pairs.csv label algorithm '{params}' ['{params}' ...]
 // The first parameter set is the baseline the others are compared with
 // (normally '{}'). Each set is trained, serialised and decoded again from
 // its bytes with an owner (as the serving cache loads a model); that
@@ -23,8 +23,8 @@
 using namespace recsys;
 
 int main(int argc, char** argv) {
-    if (argc < 4) {
-        std::cerr << "usage: " << argv[0] << " pairs.csv label '{params}' ['{params}' ...]\n";
+    if (argc < 5) {
+        std::cerr << "usage: " << argv[0] << " pairs.csv label algorithm '{params}' ['{params}' ...]\n";
         return 2;
     }
     const bench::Split split = bench::read_and_split(argv[1], [](double) { return 1.0; }, 5);
@@ -39,8 +39,8 @@ int main(int argc, char** argv) {
         double best_us = 1e300;
     };
     std::vector<Run> runs;
-    for (int a = 3; a < argc; ++a) {
-        const auto stored = train_model("ease", split.train, argv[a], ctx).serialize();
+    for (int a = 4; a < argc; ++a) {
+        const auto stored = train_model(argv[3], split.train, argv[a], ctx).serialize();
         std::shared_ptr<uint8_t[]> owned(new uint8_t[stored.size()]);
         std::memcpy(owned.get(), stored.data(), stored.size());
         Model m = Model::deserialize(owned.get(), stored.size(), ctx, owned);
@@ -62,11 +62,11 @@ int main(int argc, char** argv) {
         }
     const Run& base = runs.front();
     for (const Run& r : runs)
-        std::printf("{\"bench\":\"compression_core\",\"data\":\"%s\",\"algorithm\":\"ease\",\"params\":%s,"
+        std::printf("{\"bench\":\"compression_core\",\"data\":\"%s\",\"algorithm\":\"%s\",\"params\":%s,"
                     "\"items\":%u,\"bytes\":%zu,\"memory_bytes\":%llu,\"smaller_on_disk\":%.2f,"
                     "\"smaller_in_memory\":%.2f,\"ndcg@10\":%.4f,\"ndcg_loss\":%.4f,\"us_per_user\":%.1f,"
                     "\"baseline_us_per_user\":%.1f}\n",
-                    argv[2], r.params.c_str(), r.model.n_items(), r.bytes,
+                    argv[2], argv[3], r.params.c_str(), r.model.n_items(), r.bytes,
                     (unsigned long long)r.model.memory_bytes(), double(base.bytes) / double(r.bytes),
                     double(base.model.memory_bytes()) / double(r.model.memory_bytes()), r.ndcg, base.ndcg - r.ndcg,
                     r.best_us, base.best_us);

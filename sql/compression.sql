@@ -1,5 +1,5 @@
--- Compressed models: EASE's weights as float16 or int8, or sparsified to the
--- top m per item ("compression", "top_m"); describe_model's sizes; serving.
+-- Compressed models: EASE's weights, ALS's and BPR's factors as float16 or
+-- int8, EASE's sparsified to the top m per item ("compression", "top_m"); describe_model's sizes; serving.
 CREATE EXTENSION recsys;
 SET search_path = public, recsys;
 \set SHOW_CONTEXT never
@@ -49,6 +49,23 @@ SELECT abs(sum(contribution) - (SELECT score FROM recommend(8, 50, model => 'int
        AS explanation_adds_up
 FROM (SELECT item_id FROM recommend(8, 1, model => 'int8')) i, explain_recommendation(8, i.item_id, model => 'int8')
 GROUP BY i.item_id;
+
+-- ALS and BPR store their factors compressed and decode them once at load:
+-- smaller stored, the same in memory, serving as usual
+SELECT name, t -> 'params' ->> 'compression' AS compression
+FROM (VALUES ('als_plain', '{"factors": 32, "iterations": 3}'),
+             ('als_int8', '{"factors": 32, "iterations": 3, "compression": "int8"}'),
+             ('bpr_plain', '{"factors": 32, "iterations": 3}'),
+             ('bpr_half', '{"factors": 32, "iterations": 3, "compression": "float16"}')) v(name, params),
+     train(name, left(name, 3), 'SELECT customer_id AS user_id, stock_code AS item_id FROM packed_purchases',
+           params::jsonb) t
+ORDER BY name;
+SELECT name, (describe_model(name) ->> 'bytes')::bigint < (describe_model(plain) ->> 'bytes')::bigint
+           AS smaller_stored,
+       describe_model(name) -> 'memory_bytes' = describe_model(plain) -> 'memory_bytes' AS same_memory,
+       (SELECT count(*) FROM recommend(5, 5, model => name)) AS recommendations
+FROM (VALUES ('als_int8', 'als_plain'), ('bpr_half', 'bpr_plain')) c(name, plain)
+ORDER BY name;
 
 -- bad input: an unknown compression, the wrong type, a negative m, and
 -- compression of an algorithm that does not compress

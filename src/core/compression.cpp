@@ -15,8 +15,8 @@
 namespace recsys {
 
 const ParamSpec kCompression{"compression", ParamType::Choice, "\"none\"", 0, 0, "none|float16|int8", "",
-                             "store the weights as float16 (2 bytes) or int8 with a scale per item (1 byte); none: "
-                             "float32"};
+                             "store the weights (ease) or factors (als, bpr) as float16 (2 bytes) or int8 with a scale "
+                             "per item or user (1 byte); none: float32"};
 const ParamSpec kTopM{"top_m", ParamType::Int, "0", 0, UINT32_MAX, "", "",
                       "keep only the m weights of largest magnitude per item (a sparse model); 0 keeps all"};
 
@@ -54,6 +54,15 @@ const auto halves = [] {
 __attribute__((target_clones("arch=x86-64-v3", "default"))) void int8s(const uint8_t* q, uint64_t n, float scale,
                                                                         float* out) {
     for (uint64_t k = 0; k < n; ++k) out[k] = float(int8_t(q[k])) * scale;
+}
+
+// s rounded up to 17 significant bits, so that q·s (|q| ≤ 127: 7 bits) and
+// 127·s are exact floats: a decoded row then encodes to the same bytes.
+float coarse_scale(float s) {
+    if (!(s > 0) || !std::isfinite(s)) return s;
+    int e;
+    const float f = std::frexp(s, &e);  // s = f·2^e, f in [0.5, 1)
+    return std::ldexp(std::ceil(std::ldexp(f, 17)), e - 17);
 }
 
 std::shared_ptr<const void> own(uint8_t* p) {
@@ -125,7 +134,7 @@ WeightRows WeightRows::encode(const float* dense, uint64_t rows, uint64_t cols, 
                 case Encoding::Int8: {
                     float m = 0;
                     for (float v : kept) m = std::max(m, std::fabs(v));
-                    const float scale = m / 127.0f;
+                    const float scale = coarse_scale(m / 127.0f);
                     w.row_scale_[r] = scale;
                     for (uint64_t k = 0; k < w.kept_; ++k) {
                         const long q = scale > 0 ? std::lround(double(kept[k]) / double(scale)) : 0;
@@ -234,6 +243,24 @@ WeightRows WeightRows::read(ByteReader& r, uint64_t rows, uint64_t cols) {
             if ((static_cast<const uint16_t*>(w.values_)[i] & 0x7c00) == 0x7c00)
                 throw corrupted("model is corrupted (float16 weight not finite)");
     return w;
+}
+
+void quantise(float* values, uint64_t rows, uint64_t cols, Encoding encoding) {
+    if (encoding == Encoding::Float32) return;
+    const auto decoded = WeightRows::encode(values, rows, cols, encoding, 0, Context{}).dense();
+    std::copy(decoded.begin(), decoded.end(), values);
+}
+
+void write_factors(ByteWriter& w, const float* values, uint64_t rows, uint64_t cols, Encoding encoding) {
+    if (encoding == Encoding::Float32) WeightRows::dense_floats(values, rows, cols, nullptr).write(w);
+    else WeightRows::encode(values, rows, cols, encoding, 0, Context{}).write(w);
+}
+
+Encoding read_factors(ByteReader& r, float* out, uint64_t rows, uint64_t cols) {
+    const WeightRows w = WeightRows::read(r, rows, cols);
+    if (w.sparse()) throw corrupted("model is corrupted (sparse factors)");
+    for (uint64_t row = 0; row < rows; ++row) w.decode(row, 0, cols, out + row * cols);
+    return w.encoding();
 }
 
 }  // namespace recsys

@@ -7,15 +7,17 @@
 //   float16: round to nearest even; |x̂ − x| ≤ 2⁻¹¹·|x| for |x| ≥ 2⁻¹⁴ (the
 //            normal range), ≤ 2⁻²⁵ below it. A weight beyond ±65504 is an
 //            error (it would become infinite).
-//   int8:    q = round(x / s), s = M / 127 for M the largest |x| of the
-//            row, and x̂ = q·s, so |x̂ − x| ≤ M / 254 (plus float rounding,
-//            ≤ 2⁻²²·M).
+//   int8:    q = round(x / s), s = M / 127 (rounded up to 17 significant
+//            bits) for M the largest |x| of the row, and x̂ = q·s (exact),
+//            so |x̂ − x| ≤ s / 2 ≤ (M / 254)·(1 + 2⁻¹⁶).
+// Encoding a decoded dense matrix gives the same bytes again (factor
+// models decode once and encode again when written).
 //   top_m:   each row keeps its m entries of largest magnitude (ties: the
 //            smaller column), the others read as zero.
 //
-// Serving scores from this representation: the model in memory is the
+// EASE serves from this representation: the model in memory is the
 // compressed one (ease.cpp decodes only the rows a basket touches, a tile of
-// columns at a time).
+// columns at a time). Factor models decode once (below).
 #pragma once
 
 #include <cstdint>
@@ -34,7 +36,8 @@ namespace recsys {
 enum class Encoding : uint8_t { Float32 = 0, Float16 = 1, Int8 = 2 };
 
 // The parameters, declared once here and listed by the algorithms that
-// compress (ease): "compression" ("none" | "float16" | "int8") and "top_m".
+// compress: "compression" ("none" | "float16" | "int8": ease, als, bpr) and
+// "top_m" (ease).
 extern const ParamSpec kCompression;
 extern const ParamSpec kTopM;
 Encoding encoding_of(const std::string& compression);  // a kCompression choice
@@ -90,5 +93,16 @@ private:
     const void* values_ = nullptr;
     std::shared_ptr<const void> keeper_;  // owns the values, or the bytes they are viewed in
 };
+
+// Factor matrices (ALS, BPR), rows x cols row-major floats. A factor model
+// holds its factors decoded (its fold-in solves, explanations and updates
+// work in float32), so compression saves disk and load time there, not
+// memory. quantise() applies `encoding` in place (encoded and decoded: what
+// the model stores and serves); write_factors() writes them as WeightRows
+// (format 3) and read_factors() reads them back into `out`, returning the
+// encoding (corrupted if sparse).
+void quantise(float* values, uint64_t rows, uint64_t cols, Encoding encoding);
+void write_factors(ByteWriter& w, const float* values, uint64_t rows, uint64_t cols, Encoding encoding);
+Encoding read_factors(ByteReader& r, float* out, uint64_t rows, uint64_t cols);
 
 }  // namespace recsys

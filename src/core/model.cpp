@@ -1,8 +1,9 @@
 // Model bytea, format v3 (all integers little-endian). Older formats differ
-// in the EASE payload only: v1 (0.1.0, and 0.2.0 until the zero-copy load)
-// has the float32 weight matrix unpadded, v2 pads it to a 64-byte offset so
-// that a loaded model can use it in place, v3 stores it as compressed
-// weight rows (compression.h: float32, float16 or int8, dense or top-m).
+// in the EASE, ALS and BPR payloads only: v1 (0.1.0, and 0.2.0 until the
+// zero-copy load) has EASE's float32 weight matrix unpadded, v2 pads it to a
+// 64-byte offset so that a loaded model can use it in place, v3 stores it
+// and ALS's and BPR's factors as compressed weight rows (compression.h:
+// float32, float16 or int8, dense or top-m).
 //   magic "RECSYSMD" | u32 version | u64 total size
 //   string algorithm | string params (JSON) | u64 rows added | u64 rows skipped
 //   users IdMap | items IdMap | history CSR (users x items) | f32[] popularity

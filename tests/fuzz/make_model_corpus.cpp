@@ -67,6 +67,8 @@ const Seed kSeeds[] = {
     {"als_text_cholesky", "als", R"({"factors": 3, "iterations": 1, "solver": "cholesky", "alpha": 0})", true},
     {"bpr", "bpr", R"({"factors": 2, "iterations": 2})", false},
     {"bpr_text", "bpr", R"({"factors": 3, "iterations": 1, "seed": 7})", true},
+    {"als_int8", "als", R"({"factors": 2, "iterations": 2, "compression": "int8"})", false},
+    {"bpr_float16_text", "bpr", R"({"factors": 3, "iterations": 1, "compression": "float16"})", true},
 };
 
 // Cut at the header, halfway and one byte short of the end.
