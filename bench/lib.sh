@@ -28,3 +28,19 @@ SELECT jsonb_build_object('step', '$name', 'rows', ($rows)::bigint,
 SQL
 }
 
+
+# latencies SCRIPT: runs a pgbench script (one client, prepared statements)
+# for $SECONDS_PER_RUN seconds in $WORK, with :nusers set to $N_USERS, and
+# prints "p50 p90 p99 calls", latencies in microseconds, the first (cold)
+# call left out.
+latencies() {
+    rm -f "$WORK"/log*
+    (cd "$WORK" && pgbench -n -c 1 -M prepared -T "$SECONDS_PER_RUN" -D nusers="$N_USERS" -f "$1" -l --log-prefix=log \
+        >/dev/null 2>&1)
+    cat "$WORK"/log* | python3 -c '
+import sys
+lat = [int(l.split()[2]) for l in sys.stdin if l.split()[1] != "0"]
+lat.sort()
+q = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))]
+print(q(0.5), q(0.9), q(0.99), len(lat))'
+}

@@ -139,18 +139,7 @@ print(json.dumps({"step": "cold_recommend", "model": sys.argv[1], "model_bytes":
                   "runs_ms": [r["ms"] for r in runs]}))' "$m"
 done
 
-# Cached: pgbench, one client, prepared statements, random users.
-latencies() {  # script -> "p50 p90 p99" in microseconds, the cold first call left out
-    rm -f "$WORK"/log*
-    (cd "$WORK" && pgbench -n -c 1 -M prepared -T "$SECONDS_PER_RUN" -D nusers="$N_USERS" -f "$1" -l --log-prefix=log \
-        >/dev/null 2>&1)
-    cat "$WORK"/log* | python3 -c '
-import sys
-lat = [int(l.split()[2]) for l in sys.stdin if l.split()[1] != "0"]
-lat.sort()
-q = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))]
-print(q(0.5), q(0.9), q(0.99), len(lat))'
-}
+# Cached: pgbench, one client, prepared statements, random users (latencies, bench/lib.sh).
 cat >"$WORK/select.sql" <<'SQL'
 \set n random(1, :nusers)
 SELECT user_id FROM bench_users WHERE n = :n;

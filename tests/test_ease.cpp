@@ -454,18 +454,28 @@ TEST(Ease, ModelRoundTripsThroughSerialize) {
 }
 
 // Format 1 (0.1.0, 0.2.0): no padding before the weights. Still read.
-TEST(Ease, ReadsFormat1Payload) {
+TEST(Ease, ReadsFormat1And2Payloads) {
     CsrMatrix x = random_matrix(50, 30, 0.2, 14);
     auto s = train(x, R"({"max_items": 20})");
-    const auto v2 = payload(*s);
-    const size_t pad_at = 1 + 8 + 20 * 4;
-    std::vector<uint8_t> v1(v2.begin(), v2.begin() + pad_at);
-    v1.insert(v1.end(), v2.begin() + pad_at + 1 + v2[pad_at], v2.end());
-    ByteReader r(v1.data(), v1.size());
-    r.set_format(1);
-    auto back = ease::read(r, 0, 30);
-    EXPECT_EQ(r.remaining(), 0u);
-    EXPECT_EQ(payload(*back), v2);  // written again in today's format
+    const auto v3 = payload(*s);
+    // Format 3: binary | items | u8 encoding | u64 kept | u8 pad | zeros |
+    // u64 count | f32 weights. Format 1 has no encoding, kept nor padding;
+    // format 2 pads the weights to 64 bytes from the payload's start.
+    const size_t items_end = 1 + 8 + 20 * 4, weights_from = items_end + 9 + 1 + v3[items_end + 9];
+    std::vector<uint8_t> v1(v3.begin(), v3.begin() + items_end);
+    v1.insert(v1.end(), v3.begin() + weights_from, v3.end());
+    std::vector<uint8_t> v2(v3.begin(), v3.begin() + items_end);
+    const auto pad = uint8_t((64 - (items_end + 1 + 8) % 64) % 64);
+    v2.push_back(pad);
+    v2.insert(v2.end(), pad, 0);
+    v2.insert(v2.end(), v3.begin() + weights_from, v3.end());
+    for (auto [format, bytes] : {std::pair{1u, v1}, std::pair{2u, v2}}) {
+        ByteReader r(bytes.data(), bytes.size());
+        r.set_format(format);
+        auto back = ease::read(r, 0, 30);
+        EXPECT_EQ(r.remaining(), 0u);
+        EXPECT_EQ(payload(*back), v3);  // written again in today's format
+    }
 }
 
 // With an owner of the bytes, a loaded model uses its weights in place and
@@ -507,13 +517,13 @@ TEST(Ease, LoadedModelViewsTheBytes) {
     viewed.scorer->similar(0, after);
     EXPECT_EQ(before[0], 0.0f);
     EXPECT_EQ(after[0], 42.0f);
-    EXPECT_EQ(viewed.format_version, 2u);
+    EXPECT_EQ(viewed.format_version, 3u);
 }
 
 // The format-1 EASE models of the fuzz corpus (written by 0.1.0) load,
 // copied or with an owner of their bytes (which they cannot view: format 1
 // does not align the weights), score alike, and are written again in
-// format 2, which then reads back to the same bytes.
+// the current format, which then reads back to the same bytes.
 TEST(Ease, Format1ModelsLoad) {
     for (const char* name : {"ease", "ease_no_history", "ease_top_items_text"}) {
         std::ifstream in(std::string(RECSYS_SOURCE_DIR) + "/tests/fuzz/corpus/model/" + name + ".model",
@@ -528,7 +538,7 @@ TEST(Ease, Format1ModelsLoad) {
         const auto again = owned.serialize();
         EXPECT_EQ(again, copied.serialize()) << name;
         Model v2 = Model::deserialize(again.data(), again.size());
-        EXPECT_EQ(v2.format_version, 2u);
+        EXPECT_EQ(v2.format_version, kModelFormatVersion);
         EXPECT_EQ(v2.serialize(), again) << name;
         Basket basket{{0, 1}, {1.0f, 1.0f}};
         std::vector<float> a(copied.n_items(), 0.0f), b(copied.n_items(), 0.0f), c(copied.n_items(), 0.0f);
@@ -543,9 +553,11 @@ TEST(Ease, Format1ModelsLoad) {
 TEST(Ease, CorruptedPayloadThrows) {
     CsrMatrix x = random_matrix(50, 30, 0.2, 13);
     const auto good = payload(*train(x, R"({"max_items": 20})"));
-    // Layout (format 2): u8 binary | u64 m | u32 items[m] | u8 pad | pad zero
-    // bytes | u64 m*m | f32 weights[m*m], the weights at a 64-byte offset.
-    const size_t items_at = 1 + 8, pad_at = items_at + 20 * 4, weights_at = pad_at + 1 + good[pad_at] + 8;
+    // Layout (format 3, dense float32): u8 binary | u64 m | u32 items[m] |
+    // u8 encoding | u64 kept | u8 pad | pad zero bytes | u64 m*m | f32
+    // weights[m*m], the weights at a 64-byte offset.
+    const size_t items_at = 1 + 8, encoding_at = items_at + 20 * 4, pad_at = encoding_at + 9,
+                 weights_at = pad_at + 1 + good[pad_at] + 8;
     EXPECT_EQ(weights_at % 64, 0u);
     auto corrupt = [&](auto edit) {
         auto bytes = good;
@@ -560,6 +572,8 @@ TEST(Ease, CorruptedPayloadThrows) {
     EXPECT_EQ(corrupt([&](auto& b) { put_u32(b, items_at + 4, 0); }), ErrorKind::Corrupted);   // not ascending
     EXPECT_EQ(corrupt([&](auto& b) { put_u64(b, 1, 31); }), ErrorKind::Corrupted);             // more items than the model
     EXPECT_EQ(corrupt([&](auto& b) { put_u64(b, weights_at - 8, 399); }), ErrorKind::Corrupted);  // not m*m
+    EXPECT_EQ(corrupt([&](auto& b) { b[encoding_at] = 3; }), ErrorKind::Corrupted);              // unknown encoding
+    EXPECT_EQ(corrupt([&](auto& b) { put_u64(b, encoding_at + 1, 21); }), ErrorKind::Corrupted);  // kept > m
     EXPECT_EQ(corrupt([&](auto& b) { b[pad_at] = 64; }), ErrorKind::Corrupted);                  // padding too long
     EXPECT_EQ(corrupt([&](auto& b) { b[pad_at + 1] = 1; }), ErrorKind::Corrupted);               // padding not zero
     EXPECT_EQ(corrupt([](auto& b) { b.resize(b.size() - 4); }), ErrorKind::Corrupted);           // truncated

@@ -145,7 +145,7 @@ TEST(ModelTrain, EffectiveParamsRecorded) {
     EXPECT_EQ(m.rows_skipped, 1u);
     std::string d = m.describe_json();
     EXPECT_NE(d.find("\"algorithm\": \"itemknn\""), std::string::npos) << d;
-    EXPECT_NE(d.find("\"format_version\": 2"), std::string::npos) << d;
+    EXPECT_NE(d.find("\"format_version\": 3"), std::string::npos) << d;
     EXPECT_NE(d.find("\"user_id_type\": \"bigint\""), std::string::npos) << d;
     EXPECT_NE(d.find("\"skipped_rows\": 1"), std::string::npos) << d;
 }
@@ -248,7 +248,7 @@ TEST(ModelFormat, HeaderLayout) {
     EXPECT_EQ(std::string(bytes.begin(), bytes.begin() + 8), "RECSYSMD");
     uint32_t version;
     std::memcpy(&version, bytes.data() + 8, 4);
-    EXPECT_EQ(version, 2u);  // format 2 since the zero-copy load (format 1 still reads)
+    EXPECT_EQ(version, 3u);  // format 3 since compressed weights (formats 1 and 2 still read)
     uint64_t total;
     std::memcpy(&total, bytes.data() + 12, 8);
     EXPECT_EQ(total, bytes.size());
@@ -368,12 +368,12 @@ TEST(ModelFormat, SealWritesSizeAndChecksum) {
 
 TEST(ModelFormat, UnknownVersionRejected) {
     auto bytes = train("popularity", int_rows()).serialize();
-    for (uint32_t version : {0u, 3u, 255u, 0x01000001u}) {
+    for (uint32_t version : {0u, 4u, 255u, 0x01000001u}) {
         auto bad = bytes;
         std::memcpy(bad.data() + 8, &version, 4);
         Error e = expect_error([&] { load(bad); }, ErrorKind::Corrupted);
         EXPECT_EQ(std::string(e.what()), "model format version " + std::to_string(version) +
-                                             " is not supported by this recsys (it reads versions 1 to 2)");
+                                             " is not supported by this recsys (it reads versions 1 to 3)");
     }
 }
 

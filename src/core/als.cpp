@@ -535,7 +535,7 @@ constexpr ParamSpec kRegularizationExponent{
     "ν: a user's or item's λ scales with its total confidence^ν (Rendle et al. 2022); 0: the same λ for all"};
 constexpr const ParamSpec* kParams[] = {&kFactors, &kIterations, &kRegularization, &kAlpha,
                                         &kSeed,    &kCgSteps,    &kSolver,         &kBinary,
-                                        &kRegularizationExponent};
+                                        &kRegularizationExponent, &kCompression};
 
 // Both factor matrices in the kernels' padded layout plus as returned.
 MemoryEstimate training_memory(uint64_t n_users, uint64_t n_items, uint64_t f) {
@@ -571,6 +571,7 @@ Options read_options(const Params& params) {
     o.cholesky = params.choice(kSolver) == "cholesky";
     o.binary = params.boolean(kBinary);
     o.regularization_exponent = float(params.number(kRegularizationExponent));
+    o.compression = encoding_of(params.choice(kCompression));
     params.reject_unknown("als");
     return o;
 }
@@ -712,8 +713,8 @@ class AlsScorer : public Scorer {
 public:
     const FactorPair& factors() const { return m_; }  // update() starts from them
 
-    AlsScorer(FactorPair m, float alpha, float regularization, bool binary)
-        : m_(std::move(m)), alpha_(alpha), regularization_(regularization), binary_(binary),
+    AlsScorer(FactorPair m, float alpha, float regularization, bool binary, Encoding compression)
+        : m_(std::move(m)), alpha_(alpha), regularization_(regularization), binary_(binary), compression_(compression),
           a0_(gramian_exact(m_.items, m_.items.cols(), 0.0f)), norms_(m_.items.rowwise().norm()) {
         if (m_.regularization.scale < 0) m_.regularization = RowRegularization{0.0f, regularization};
         // Item factors packed for dense::score_panels.
@@ -780,15 +781,19 @@ public:
 
     bool zero_means_unknown() const override { return false; }
 
+    uint64_t memory_bytes() const override {
+        return uint64_t(m_.users.size() + m_.items.size() + norms_.size() + panels_.size()) * sizeof(float) +
+               uint64_t(a0_.size()) * sizeof(double);
+    }
+
     void write(ByteWriter& w) const override {
         w.put<uint32_t>(uint32_t(m_.items.cols()));
         w.put<float>(alpha_);
         w.put<float>(regularization_);
         w.put<uint8_t>(binary_);
-        for (const Factors* side : {&m_.users, &m_.items}) {
-            w.put<uint64_t>(uint64_t(side->size()));
-            w.append(side->data(), size_t(side->size()) * sizeof(float));
-        }
+        // Format 3: each side as compressed weight rows (before: u64 count, f32s).
+        for (const Factors* side : {&m_.users, &m_.items})
+            write_factors(w, side->data(), uint64_t(side->rows()), uint64_t(side->cols()), compression_);
         // Added in 0.2.0 after what 0.1.0 wrote (plain lambda): nu and the scale.
         w.put<float>(m_.regularization.exponent);
         w.put<double>(m_.regularization.scale);
@@ -845,6 +850,7 @@ private:
     float alpha_;
     float regularization_;
     bool binary_;
+    Encoding compression_;       // of the factors as written (they are held quantised)
     std::vector<float> panels_;  // item factors packed for dense::score_panels
     MatrixXd a0_;    // Y^T Y, for exact fold-in (plus the basket's lambda)
     VectorXf norms_; // item factor norms, for cosine similarity
@@ -852,16 +858,20 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Scorer> make_scorer(FactorPair factors, float alpha, float regularization, bool binary) {
-    return std::make_unique<AlsScorer>(std::move(factors), alpha, regularization, binary);
+std::unique_ptr<Scorer> make_scorer(FactorPair factors, float alpha, float regularization, bool binary,
+                                    Encoding compression) {
+    for (Factors* side : {&factors.users, &factors.items})
+        quantise(side->data(), uint64_t(side->rows()), uint64_t(side->cols()), compression);
+    return std::make_unique<AlsScorer>(std::move(factors), alpha, regularization, binary, compression);
 }
 
 std::unique_ptr<Scorer> train(const Interactions& data, const Params& params, const Context& ctx) {
     const Options opt = read_options(params);
-    if (!opt.binary) return make_scorer(fit(data.matrix, opt, ctx), opt.alpha, opt.regularization, false);
+    if (!opt.binary)
+        return make_scorer(fit(data.matrix, opt, ctx), opt.alpha, opt.regularization, false, opt.compression);
     CsrMatrix ones = data.matrix;
     std::fill(ones.values.begin(), ones.values.end(), 1.0f);
-    return make_scorer(fit(ones, opt, ctx), opt.alpha, opt.regularization, true);
+    return make_scorer(fit(ones, opt, ctx), opt.alpha, opt.regularization, true, opt.compression);
 }
 
 // update_model (update.h): the union's users and items start from the
@@ -925,7 +935,8 @@ std::unique_ptr<Scorer> update(const UpdateInput& in, const Params& params, cons
     }
     if (!users.m.allFinite() || !items.m.allFinite())
         throw invalid_input("the ALS update diverged: the factors became non-finite", kScaleHint);
-    return make_scorer({users.unpadded(), items.unpadded(), reg}, opt.alpha, opt.regularization, opt.binary);
+    return make_scorer({users.unpadded(), items.unpadded(), reg}, opt.alpha, opt.regularization, opt.binary,
+                       opt.compression);
 }
 
 std::unique_ptr<Scorer> read(ByteReader& r, uint32_t n_users, uint32_t n_items) {
@@ -937,8 +948,18 @@ std::unique_ptr<Scorer> read(ByteReader& r, uint32_t n_users, uint32_t n_items) 
         regularization < 0 || binary > 1)
         throw corrupted("model is corrupted (ALS parameters)");
     FactorPair m{Factors(n_users, f), Factors(n_items, f), RowRegularization{0.0f, regularization}};
+    Encoding compression = Encoding::Float32;
     for (Factors* side : {&m.users, &m.items}) {
-        r.get_array_into(side->data(), uint64_t(side->size()));
+        if (r.format() < 3) {
+            r.get_array_into(side->data(), uint64_t(side->size()));
+        } else {
+            const Encoding e = read_factors(r, side->data(), uint64_t(side->rows()), f);
+            if (side == &m.items) {
+                if (e != compression) throw corrupted("model is corrupted (ALS factor encodings differ)");
+            } else {
+                compression = e;
+            }
+        }
         if (!std::all_of(side->data(), side->data() + side->size(), [](float x) { return std::isfinite(x); }))
             throw corrupted("model is corrupted (ALS factors not finite)");
     }
@@ -949,7 +970,7 @@ std::unique_ptr<Scorer> read(ByteReader& r, uint32_t n_users, uint32_t n_items) 
             !(m.regularization.scale >= 0 && std::isfinite(m.regularization.scale)))
             throw corrupted("model is corrupted (ALS regularisation)");
     }
-    return make_scorer(std::move(m), alpha, regularization, binary != 0);
+    return make_scorer(std::move(m), alpha, regularization, binary != 0, compression);
 }
 
 const Algorithm algorithm{

@@ -31,6 +31,7 @@
 
 #include <Eigen/Dense>
 
+#include "compression.h"
 #include "model.h"
 
 namespace recsys::als {
@@ -50,6 +51,7 @@ struct Options {
     bool cholesky = false;
     bool binary = true;  // every observed pair weighs 1 (else its summed quantity)
     float regularization_exponent = 0.0f;  // nu of RowRegularization
+    Encoding compression = Encoding::Float32;  // of the stored factors (compression.h)
 };
 
 // Reads and validates the parameters, rejecting unknown ones.
@@ -111,7 +113,9 @@ Eigen::VectorXf solve_row_exact(const Factors& y, std::span<const uint32_t> item
 // contributions add up to the fold-in score; for a known user that may differ
 // slightly from the score of their stored vector (after few CG iterations).
 // `binary`: the model was trained on binary weights, so baskets are binarised too.
-std::unique_ptr<Scorer> make_scorer(FactorPair factors, float alpha, float regularization, bool binary = false);
+// With `compression`, the factors are quantised first (compression.h).
+std::unique_ptr<Scorer> make_scorer(FactorPair factors, float alpha, float regularization, bool binary = false,
+                                    Encoding compression = Encoding::Float32);
 
 std::unique_ptr<Scorer> train(const Interactions& data, const Params& params, const Context& ctx);
 std::unique_ptr<Scorer> read(ByteReader& r, uint32_t n_users, uint32_t n_items);

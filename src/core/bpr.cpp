@@ -420,16 +420,20 @@ public:
 
     bool zero_means_unknown() const override { return false; }
 
+    uint64_t memory_bytes() const override {
+        return uint64_t(m_.users.size() + m_.items.size() + m_.bias.size() + norms_.size()) * sizeof(float) +
+               uint64_t(m_.sampling_weights.size()) * sizeof(double);
+    }
+
     void write(ByteWriter& w) const override {
         w.put<uint32_t>(uint32_t(m_.items.cols()));
         w.put<uint32_t>(opt_.iterations);
         w.put<float>(opt_.learning_rate);
         w.put<float>(opt_.regularization);
         w.put<uint64_t>(opt_.seed);
-        for (const Factors* side : {&m_.users, &m_.items}) {
-            w.put<uint64_t>(uint64_t(side->size()));
-            w.append(side->data(), size_t(side->size()) * sizeof(float));
-        }
+        // Format 3: each side as compressed weight rows (before: u64 count, f32s).
+        for (const Factors* side : {&m_.users, &m_.items})
+            write_factors(w, side->data(), uint64_t(side->rows()), uint64_t(side->cols()), opt_.compression);
         w.put<uint64_t>(uint64_t(m_.bias.size()));
         w.append(m_.bias.data(), size_t(m_.bias.size()) * sizeof(float));
         // Added in 0.2.0, after what 0.1.0 wrote (whose models end above
@@ -496,7 +500,7 @@ constexpr ParamSpec kNegativeSampling{"negative_sampling", ParamType::Choice, "\
 constexpr ParamSpec kPopularityExponent{"popularity_exponent", ParamType::Double, "0.25", 0, 1, "", "",
                                         "popularity sampling draws an item in proportion to its buyers^exponent"};
 constexpr const ParamSpec* kParams[] = {&kFactors, &kIterations,       &kLearningRate,      &kRegularization,
-                                        &kSeed,    &kNegativeSampling, &kPopularityExponent};
+                                        &kSeed,    &kNegativeSampling, &kPopularityExponent, &kCompression};
 
 // Factor rows while training (padded to cache lines) and as returned.
 MemoryEstimate training_memory(uint64_t n_users, uint64_t n_items, uint64_t f) {
@@ -518,6 +522,7 @@ Options read_options(const Params& params) {
     o.seed = uint64_t(params.integer(kSeed));
     o.popularity_sampling = params.choice(kNegativeSampling) == "popularity";
     o.popularity_exponent = float(params.number(kPopularityExponent));
+    o.compression = encoding_of(params.choice(kCompression));
     params.reject_unknown("bpr");
     return o;
 }
@@ -655,6 +660,8 @@ BprFactors fit(const CsrMatrix& x, const Options& opt, const Context& ctx,
 }
 
 std::unique_ptr<Scorer> make_scorer(BprFactors factors, const Options& opt) {
+    for (Factors* side : {&factors.users, &factors.items})
+        quantise(side->data(), uint64_t(side->rows()), uint64_t(side->cols()), opt.compression);
     return std::make_unique<BprScorer>(std::move(factors), opt);
 }
 
@@ -741,8 +748,16 @@ std::unique_ptr<Scorer> read(ByteReader& r, uint32_t n_users, uint32_t n_items) 
         if (!std::all_of(dst, dst + count, [](float x) { return std::isfinite(x); }))
             throw corrupted("model is corrupted (BPR factors not finite)");
     };
-    read_floats(m.users.data(), uint64_t(m.users.size()));
-    read_floats(m.items.data(), uint64_t(m.items.size()));
+    if (r.format() < 3) {
+        read_floats(m.users.data(), uint64_t(m.users.size()));
+        read_floats(m.items.data(), uint64_t(m.items.size()));
+    } else {
+        opt.compression = read_factors(r, m.users.data(), n_users, opt.factors);
+        if (read_factors(r, m.items.data(), n_items, opt.factors) != opt.compression)
+            throw corrupted("model is corrupted (BPR factor encodings differ)");
+        for (const Factors* side : {&m.users, &m.items})
+            if (!side->allFinite()) throw corrupted("model is corrupted (BPR factors not finite)");
+    }
     read_floats(m.bias.data(), n_items);
     // Models of 0.1.0 end here (uniform sampling).
     if (r.remaining() > 0) {

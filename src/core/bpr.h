@@ -35,6 +35,7 @@
 
 #include <Eigen/Dense>
 
+#include "compression.h"
 #include "model.h"
 #include "rng.h"
 
@@ -54,6 +55,7 @@ struct Options {
     // over items).
     bool popularity_sampling = true;
     float popularity_exponent = 0.25f;
+    Encoding compression = Encoding::Float32;  // of the stored factors (compression.h)
     // Not a parameter: up to this size, training keeps a bitmap of who bought
     // what (a bit per user and item) to check sampled negatives fast; above
     // it, it searches each user's sorted items. Both give the same model.
@@ -111,6 +113,7 @@ struct EpochStats {
 BprFactors fit(const CsrMatrix& x, const Options& opt, const Context& ctx,
                const std::function<void(uint32_t, const EpochStats&)>& after_epoch = {});
 
+// With opt.compression, the factors are quantised first (compression.h).
 std::unique_ptr<Scorer> make_scorer(BprFactors factors, const Options& opt);
 
 std::unique_ptr<Scorer> train(const Interactions& data, const Params& params, const Context& ctx);

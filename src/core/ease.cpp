@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <numeric>
 
+#include "compression.h"
 #include "dense.h"
 #include "errors.h"
 #include "parallel.h"
@@ -41,16 +42,9 @@ constexpr uint32_t kNotModeled = UINT32_MAX;
 class EaseScorer : public Scorer {
 public:
     // weights: B row by row (row j: what item j adds to every modeled item),
-    // owned by the scorer.
-    EaseScorer(uint32_t n_items, std::vector<uint32_t> items, std::unique_ptr<float[]> weights, bool binary)
-        : EaseScorer(n_items, std::move(items), weights.get(), nullptr, binary) {
-        owned_ = std::move(weights);
-    }
-    // weights viewed in place in bytes that `backing` keeps alive.
-    EaseScorer(uint32_t n_items, std::vector<uint32_t> items, const float* weights,
-               std::shared_ptr<const void> backing, bool binary)
-        : items_(std::move(items)), weights_(weights), backing_(std::move(backing)), binary_(binary),
-          position_(n_items, kNotModeled) {
+    // dense or compressed (compression.h).
+    EaseScorer(uint32_t n_items, std::vector<uint32_t> items, WeightRows weights, bool binary)
+        : items_(std::move(items)), weights_(std::move(weights)), binary_(binary), position_(n_items, kNotModeled) {
         for (uint32_t k = 0; k < items_.size(); ++k) position_[items_[k]] = k;
     }
 
@@ -63,7 +57,11 @@ public:
     // Rows of B summed by dense::sum_rows, a tile of columns at a time for
     // the whole block, so that the tile's rows that several users share are
     // read from the cache; each score has the bits score() gives (sum_rows
-    // sums each column alone, in basket order).
+    // sums each column alone, in basket order). Compressed weights are
+    // scored as they are stored: dense ones decoded a tile of a basket's
+    // rows at a time and summed the same way (the scores of the de-quantised
+    // weights, bit for bit); sparse ones by adding each kept weight (fused,
+    // as the vector kernels do), touching only the kept entries.
     void score_block(std::span<const Basket> baskets, std::span<const uint32_t>, uint32_t n_items,
                      std::span<float> out) const override {
         const size_t m = items_.size(), n_rows = baskets.size();
@@ -86,10 +84,36 @@ public:
         float* dst = all ? out.data() : acc.data();
         const size_t ld = all ? size_t(n_items) : m;
         constexpr size_t kTile = 256;
-        for (size_t c = 0; c < m; c += kTile)
+        if (const float* b = weights_.floats()) {
+            for (size_t c = 0; c < m; c += kTile)
+                for (size_t r = 0; r < n_rows; ++r)
+                    dense::sum_rows(b + c, Index(m), rows.data() + start[r], w.data() + start[r],
+                                    Index(start[r + 1] - start[r]), Index(std::min(kTile, m - c)), dst + r * ld + c);
+        } else if (!weights_.sparse()) {
+            size_t most = 0;
+            for (size_t r = 0; r < n_rows; ++r) most = std::max(most, start[r + 1] - start[r]);
+            std::vector<float> tile(most * kTile);
+            std::vector<uint32_t> local(most);
+            std::iota(local.begin(), local.end(), 0u);
+            for (size_t c = 0; c < m; c += kTile) {
+                const size_t n = std::min(kTile, m - c);
+                for (size_t r = 0; r < n_rows; ++r) {
+                    for (size_t q = start[r]; q < start[r + 1]; ++q)
+                        weights_.decode(rows[q], c, n, tile.data() + (q - start[r]) * kTile);
+                    dense::sum_rows(tile.data(), Index(kTile), local.data(), w.data() + start[r],
+                                    Index(start[r + 1] - start[r]), Index(n), dst + r * ld + c);
+                }
+            }
+        } else {
+            std::vector<float> values(weights_.kept());
             for (size_t r = 0; r < n_rows; ++r)
-                dense::sum_rows(weights_ + c, Index(m), rows.data() + start[r], w.data() + start[r],
-                                Index(start[r + 1] - start[r]), Index(std::min(kTile, m - c)), dst + r * ld + c);
+                for (size_t q = start[r]; q < start[r + 1]; ++q) {
+                    weights_.decode(rows[q], 0, values.size(), values.data());
+                    auto cols = weights_.row_columns(rows[q]);
+                    float* d = dst + r * ld;
+                    for (size_t k = 0; k < cols.size(); ++k) d[cols[k]] = std::fma(w[q], values[k], d[cols[k]]);
+                }
+        }
         if (!all)
             for (size_t r = 0; r < n_rows; ++r)
                 for (size_t k = 0; k < m; ++k) out[r * size_t(n_items) + items_[k]] = acc[r * m + k];
@@ -98,8 +122,9 @@ public:
     bool similar(uint32_t item, std::span<float> out) const override {
         const uint32_t j = position_[item];
         if (j == kNotModeled) return true;  // no EASE weights: nothing is similar
-        const size_t m = items_.size();
-        for (size_t k = 0; k < m; ++k) out[items_[k]] = weights_[j * m + k];
+        std::vector<float> row(weights_.kept());
+        weights_.decode(j, 0, row.size(), row.data());
+        for (size_t k = 0; k < row.size(); ++k) out[items_[weights_.sparse() ? weights_.row_columns(j)[k] : k]] = row[k];
         return true;
     }
 
@@ -107,24 +132,28 @@ public:
                  std::vector<Contribution>& out) const override {
         const uint32_t k = position_[item];
         if (k == kNotModeled) return true;  // its score is 0: no contributions
-        const size_t m = items_.size();
         for (size_t q = 0; q < basket.items.size(); ++q) {
             const uint32_t j = position_[basket.items[q]];
             if (j == kNotModeled || j == k) continue;
             const float x = binary_ ? 1.0f : basket.weights[q];
-            out.push_back({basket.items[q], x * weights_[size_t(j) * m + k]});
+            out.push_back({basket.items[q], x * weight(j, k)});
         }
         return true;
     }
 
     bool zero_means_unknown() const override { return true; }
 
-    // Format 2: the weights start at a 64-byte offset of the model bytes.
+    uint64_t memory_bytes() const override {
+        return (items_.size() + position_.size()) * sizeof(uint32_t) + weights_.memory_bytes();
+    }
+
+    // Format 3: the weights as WeightRows writes them (their values at a
+    // 64-byte offset of the model bytes); format 2 had the float32 matrix
+    // alone, padded the same way, and format 1 had no padding.
     void write(ByteWriter& w) const override {
         w.put<uint8_t>(binary_);
         w.put_array(items_);
-        w.put_padding_for_array(64);
-        w.put_array(weights_, uint64_t(items_.size()) * items_.size());
+        weights_.write(w);
     }
 
     static std::unique_ptr<Scorer> read(ByteReader& r, uint32_t n_items) {
@@ -134,28 +163,35 @@ public:
         for (size_t k = 0; k < items.size(); ++k)
             if (items[k] >= n_items || (k > 0 && items[k] <= items[k - 1]))
                 throw corrupted("model is corrupted (EASE item index)");
-        if (r.format() >= 2) {
+        const uint64_t m = items.size();
+        if (r.format() >= 3)
+            return std::make_unique<EaseScorer>(n_items, std::move(items), WeightRows::read(r, m, m), binary != 0);
+        if (r.format() == 2) {
             const uint8_t pad = r.get<uint8_t>();
             if (pad >= 64) throw corrupted("model is corrupted (EASE padding)");
             r.skip_zeros(pad);
         }
-        const uint64_t m = items.size();
         if (m != 0 && m > r.remaining() / sizeof(float) / m) throw corrupted("model is corrupted (EASE weight matrix size)");
         if (const float* view = r.view_array<float>(m * m))
-            return std::make_unique<EaseScorer>(n_items, std::move(items), view, r.backing(), binary != 0);
+            return std::make_unique<EaseScorer>(n_items, std::move(items), WeightRows::dense_floats(view, m, m, r.backing()),
+                                                binary != 0);
         std::unique_ptr<float[]> weights(new float[m * m]);
         r.get_array_into(weights.get(), m * m);
-        return std::make_unique<EaseScorer>(n_items, std::move(items), std::move(weights), binary != 0);
+        return std::make_unique<EaseScorer>(n_items, std::move(items),
+                                            WeightRows::dense_floats(std::move(weights), m, m), binary != 0);
     }
 
 private:
+    // B[j, k], stored or not.
+    float weight(uint32_t j, uint32_t k) const {
+        if (!weights_.sparse()) return weights_.at(j, k);
+        auto cols = weights_.row_columns(j);
+        auto it = std::lower_bound(cols.begin(), cols.end(), k);
+        return it != cols.end() && *it == k ? weights_.at(j, uint64_t(it - cols.begin())) : 0.0f;
+    }
+
     std::vector<uint32_t> items_;    // the modeled items, ascending
-    // B, items_.size()² row-major, zero diagonal: in owned_, or in the
-    // model bytes that backing_ keeps alive. Not a vector: making one zeroes
-    // it first, a second per gigabyte with no check for cancel.
-    const float* weights_;
-    std::unique_ptr<float[]> owned_;
-    std::shared_ptr<const void> backing_;
+    WeightRows weights_;             // B, items_.size()², zero diagonal
     bool binary_;
     std::vector<uint32_t> position_;  // item -> its index in items_, or kNotModeled
 };
@@ -336,7 +372,7 @@ constexpr ParamSpec kMaxItems{"max_items", ParamType::Int, "", 1, UINT32_MAX, ""
                               "model only this many of the most popular items; the others fall back to popularity. "
                               "Default: all items, or as many as fit recsys.memory_limit (2 x max_items² x 8 bytes "
                               "beside the input), with a NOTICE"};
-constexpr const ParamSpec* kParams[] = {&kLambda, &kBinary, &kMaxItems};
+constexpr const ParamSpec* kParams[] = {&kLambda, &kBinary, &kMaxItems, &kCompression, &kTopM};
 
 // At the peak of training: the Gram matrix (becoming L) and P.
 uint64_t dense_bytes(uint64_t m) { return 2 * m * m * sizeof(Real); }
@@ -382,6 +418,8 @@ std::unique_ptr<Scorer> train(const Interactions& data, const Params& params, co
     const bool derived = !params.has(std::string(kMaxItems.name));
     const uint64_t fit = items_that_fit(x.cols, ctx.memory_limit_bytes, input_bytes);
     const auto max_items = uint32_t(params.integer(kMaxItems, int64_t(std::max<uint64_t>(fit, 1))));
+    const Encoding encoding = encoding_of(params.choice(kCompression));
+    const auto top_m = uint64_t(params.integer(kTopM));
     params.reject_unknown("ease");
     if (!(lambda > 0.0)) throw invalid_input("parameter \"lambda\" must be greater than 0",
                                               "Pass a positive regularisation, e.g. {\"lambda\": 100} (the default).");
@@ -419,7 +457,10 @@ std::unique_ptr<Scorer> train(const Interactions& data, const Params& params, co
     log("inverse");
     std::unique_ptr<float[]> b = ease_weights(p, ctx);
     log("weights");
-    return std::make_unique<EaseScorer>(x.cols, std::move(items), std::move(b), binary);
+    WeightRows weights = encoding == Encoding::Float32 && (top_m == 0 || top_m >= m)
+                             ? WeightRows::dense_floats(std::move(b), m, m)
+                             : WeightRows::encode(b.get(), m, m, encoding, top_m, ctx);
+    return std::make_unique<EaseScorer>(x.cols, std::move(items), std::move(weights), binary);
 }
 
 std::unique_ptr<Scorer> read(ByteReader& r, uint32_t, uint32_t n_items) { return EaseScorer::read(r, n_items); }

@@ -8,7 +8,9 @@
 //
 // Training needs two dense items × items float64 matrices at once; it is
 // refused, before allocating, when they exceed the memory limit. B is kept
-// as float32 (items² × 4 bytes in the model).
+// as float32 (items² × 4 bytes in the model), or compressed ("compression":
+// float16 or int8, "top_m": each row's m weights of largest magnitude;
+// compression.h), and scored as kept.
 //
 // Scores may be negative. zero_means_unknown() is true: only items with a
 // positive score count as recommended by the model, the rest of the top k

@@ -143,4 +143,11 @@ IdMap IdMap::read(ByteReader& r) {
     return m;
 }
 
+uint64_t IdMap::memory_bytes() const {
+    uint64_t bytes = ints_.size() * sizeof(int64_t) + texts_.size() * sizeof(std::string);
+    for (const std::string& t : texts_)  // strings past the in-place buffer hold them twice (ids and index)
+        if (t.size() > 15) bytes += 2 * (t.size() + 1);
+    return bytes + uint64_t(size()) * (40 + (kind_ == IdKind::Text ? sizeof(std::string) : sizeof(int64_t)));
+}
+
 }  // namespace recsys

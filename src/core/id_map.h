@@ -39,6 +39,10 @@ public:
     // Reorders ids canonically (numeric or bytewise); returns old -> new index.
     std::vector<uint32_t> sort();
 
+    // An estimate of the bytes held: the ids, and per id a hash-map node
+    // and bucket (assumed 40 bytes).
+    uint64_t memory_bytes() const;
+
     void write(ByteWriter& w) const;
     static IdMap read(ByteReader& r);
 

@@ -71,6 +71,8 @@ public:
         return true;
     }
 
+    uint64_t memory_bytes() const override { return neighbours_.bytes() + weighting_.norm.size() * sizeof(float); }
+
     void write(ByteWriter& w) const override {
         w.put<uint8_t>(weighting_.flags);
         if (weighting_.flags & BasketWeighting::kBm25) {

@@ -1,7 +1,9 @@
-// Model bytea, format v2 (all integers little-endian; v1, of 0.1.0 and
-// 0.2.0 until the zero-copy load, is the same but for the EASE payload,
-// whose weight matrix v2 pads to a 64-byte offset so that a loaded model
-// can use it in place):
+// Model bytea, format v3 (all integers little-endian). Older formats differ
+// in the EASE, ALS and BPR payloads only: v1 (0.1.0, and 0.2.0 until the
+// zero-copy load) has EASE's float32 weight matrix unpadded, v2 pads it to a
+// 64-byte offset so that a loaded model can use it in place, v3 stores it
+// and ALS's and BPR's factors as compressed weight rows (compression.h:
+// float32, float16 or int8, dense or top-m).
 //   magic "RECSYSMD" | u32 version | u64 total size
 //   string algorithm | string params (JSON) | u64 rows added | u64 rows skipped
 //   users IdMap | items IdMap | history CSR (users x items) | f32[] popularity
@@ -13,6 +15,7 @@
 #include <cstring>
 #include <numeric>
 
+#include "compression.h"
 #include "errors.h"
 #include "popularity.h"
 #include "privacy.h"
@@ -109,6 +112,27 @@ const ParamSpec& own_spec(const Algorithm& alg, std::string_view name) {
     throw Error(ErrorKind::Internal, std::string(alg.name) + " declares no parameter " + std::string(name));
 }
 
+// "compression" or "top_m" (compression.h) given to an algorithm that does
+// not declare them: a clear error rather than "unknown parameter".
+void reject_compression(const Algorithm& alg, const Params& params) {
+    auto declares = [](const Algorithm& a, const ParamSpec& spec) {
+        return std::any_of(a.params.begin(), a.params.end(), [&](const ParamSpec* p) { return p == &spec; });
+    };
+    for (const ParamSpec* spec : {&kCompression, &kTopM}) {
+        if (!params.has(std::string(spec->name)) || declares(alg, *spec)) continue;
+        std::string which;
+        for (const Algorithm* a : all_algorithms())
+            if (declares(*a, *spec)) which += (which.empty() ? "" : ", ") + std::string(a->name);
+        throw invalid_input(std::string(alg.name) + " does not compress its model: \"" + std::string(spec->name) +
+                                "\" applies to " + which + " only",
+                            alg.name == "itemknn" || alg.name == "rp3beta"
+                                ? "Leave it out: " + std::string(alg.name) +
+                                      " keeps only its \"neighbours\" largest weights per item; lower \"neighbours\" "
+                                      "for a smaller model."
+                                : "Leave \"" + std::string(spec->name) + "\" out, or train " + which + ".");
+    }
+}
+
 }  // namespace
 
 std::span<const ParamSpec* const> common_params() { return kCommonParams; }
@@ -133,6 +157,11 @@ void Model::order_by_popularity() {
               [&](uint32_t a, uint32_t b) { return better({a, popularity[a]}, {b, popularity[b]}); });
 }
 
+uint64_t Model::memory_bytes() const {
+    return users.memory_bytes() + items.memory_bytes() + history.bytes() +
+           (popularity.size() + popularity_order.size()) * 4 + (scorer ? scorer->memory_bytes() : 0);
+}
+
 std::string Model::describe_json() const {
     auto id_type = [](const IdMap& m) { return m.kind() == IdKind::Text ? "\"text\"" : "\"bigint\""; };
     return "{\"algorithm\": \"" + algorithm + "\", \"params\": " + params_json +
@@ -141,6 +170,7 @@ std::string Model::describe_json() const {
            ", \"rows\": " + std::to_string(rows_added) + ", \"skipped_rows\": " + std::to_string(rows_skipped) +
            ", \"user_id_type\": " + id_type(users) + ", \"item_id_type\": " + id_type(items) +
            ", \"per_user_history\": " + (has_users() ? "true" : "false") +
+           ", \"memory_bytes\": " + std::to_string(memory_bytes()) +
            ", \"user_ids\": " + (Params::parse_json(params_json).boolean(kPseudonymizedIds) ? "\"pseudonymized\"" : "\"raw\"") + "}";
 }
 
@@ -250,6 +280,7 @@ Model train_model_on(std::string_view algorithm, Interactions data, std::string_
     const auto min_items = uint32_t(params.integer(kMinItemsPerUser));
     const bool store_history = params.boolean(kStoreHistory);
     params.boolean(kPseudonymizedIds);
+    reject_compression(alg, params);
     if (!store_history && alg.can.learns_users)
         throw invalid_input(std::string(alg.name) + " learns a vector per user, so it cannot be trained with \"store_history\": false",
                             "Use popularity, itemknn or ease, which serve baskets without per-user data.");

@@ -1,6 +1,6 @@
 // A trained model: what every algorithm shares (ids, each user's history,
 // item popularity, parameters) plus the algorithm's own Scorer.
-// Serialised as the self-describing model bytea (format v2, see model.cpp).
+// Serialised as the self-describing model bytea (format v3, see model.cpp).
 #pragma once
 
 #include <cstdint>
@@ -74,6 +74,14 @@ public:
     // models): such items are ranked after popularity fill-ins. Factor
     // models, whose scores may be negative, return false.
     virtual bool zero_means_unknown() const { return true; }
+
+    // The bytes the scorer holds in memory (describe_model's
+    // "memory_bytes"). The default counts what write() writes.
+    virtual uint64_t memory_bytes() const {
+        ByteWriter w;
+        write(w);
+        return w.size();
+    }
 
     virtual void write(ByteWriter& w) const = 0;
 };
@@ -165,6 +173,9 @@ public:
 
     // Sets popularity_order from popularity; called after training or loading.
     void order_by_popularity();
+
+    // The bytes the decoded model holds: ids, history, popularity, scorer.
+    uint64_t memory_bytes() const;
 
     // A JSON object describing the model (algorithm, parameters, sizes).
     std::string describe_json() const;

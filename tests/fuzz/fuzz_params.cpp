@@ -26,7 +26,7 @@ const char* const kKeys[] = {
     "alpha", "binary", "bm25_b", "bm25_k1", "by", "cg_steps", "epsilon", "factors",
     "iterations", "lambda", "learning_rate", "max_items", "max_items_per_user", "min_items_per_user",
     "min_users_per_item", "neighbours", "pseudonymized_ids", "regularization", "seed", "shrinkage",
-    "similarity", "solver", "store_history", "weighting",
+    "similarity", "solver", "store_history", "weighting", "compression", "top_m",
 };
 
 void read_all(const Params& p) {

@@ -2,7 +2,9 @@
 // algorithm and storage variant, plus truncated copies of a few.
 //   make_model_corpus DIR
 // The files are committed (tests/fuzz/corpus/model); rerun this after a
-// change of the model format. ALS's bytes differ between kinds of CPU (its
+// change of the model format, keeping the older formats' seeds (ease,
+// ease_no_history and ease_top_items_text are format 1: tests/test_ease.cpp
+// reads them as such). ALS's bytes differ between kinds of CPU (its
 // kernels round differently), which does not matter for a seed.
 #include <cstdio>
 #include <fstream>
@@ -59,10 +61,15 @@ const Seed kSeeds[] = {
     {"ease", "ease", "{}", false},
     {"ease_top_items_text", "ease", R"({"lambda": 5, "max_items": 3, "binary": false})", true},
     {"ease_no_history", "ease", R"({"store_history": false})", false},
+    {"ease_float16", "ease", R"({"compression": "float16"})", false},
+    {"ease_int8_top_m_text", "ease", R"({"compression": "int8", "top_m": 3, "max_items": 5})", true},
+    {"ease_top_m", "ease", R"({"top_m": 2, "store_history": false})", false},
     {"als", "als", R"({"factors": 2, "iterations": 2})", false},
     {"als_text_cholesky", "als", R"({"factors": 3, "iterations": 1, "solver": "cholesky", "alpha": 0})", true},
     {"bpr", "bpr", R"({"factors": 2, "iterations": 2})", false},
     {"bpr_text", "bpr", R"({"factors": 3, "iterations": 1, "seed": 7})", true},
+    {"als_int8", "als", R"({"factors": 2, "iterations": 2, "compression": "int8"})", false},
+    {"bpr_float16_text", "bpr", R"({"factors": 3, "iterations": 1, "compression": "float16"})", true},
 };
 
 // Cut at the header, halfway and one byte short of the end.

@@ -164,7 +164,7 @@ BEGIN
             HINT = 'Pass the name of a stored model; list them with SELECT * FROM recsys.recsys_list_models();';
     END IF;
     SELECT jsonb_build_object('name', m.name, 'owner', m.owner, 'version', m.version, 'created_at', m.created_at,
-                              'train_seconds', m.train_seconds, 'metrics', m.metrics)
+                              'train_seconds', m.train_seconds, 'metrics', m.metrics, 'bytes', m.model_bytes)
       INTO result FROM recsys.recsys_models m WHERE m.name = describe_model.name AND m.active;
     IF result IS NULL THEN
         RAISE EXCEPTION 'model "%" does not exist', describe_model.name USING ERRCODE = 'invalid_parameter_value',
