@@ -7,30 +7,18 @@
 # cached recommend() latency p50/p90/p99 (pgbench, one client, prepared,
 # random users; latencies in bench/lib.sh), each as a ratio to the first
 # (float32) model. nDCG@10 is measured by bench/compression_core.
-# Usage: [SHARED_DATA=/path/to/data] bench/compression.sh [seconds per pgbench run, default 5]
+# Usage: [DATA=<the data folder, default ../shared/data>] bench/compression.sh [seconds per pgbench run, default 5]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_RUN=${1:-5}
-DATA=${SHARED_DATA:-../shared/data}/online-retail/purchases.csv.gz  # SHARED_DATA: another checkout's data folder
+DATA=${DATA:-../shared/data}/online-retail/purchases.csv.gz
 if [ ! -f "$DATA" ]; then echo '{"step": "compression", "skipped": "no ../shared/data"}'; exit 0; fi
 . bench/lib.sh
 WORK=$(mktemp -d /tmp/recsys-compression.XXXXXX)
 chmod 777 "$WORK"
 trap 'rm -rf "$WORK"; stop_cluster 2>/dev/null || true' EXIT
 
-psql -X -q -v ON_ERROR_STOP=1 >/dev/null <<SQL
-DROP TABLE IF EXISTS retail_raw, retail_pairs, bench_users;
-CREATE TABLE retail_raw (invoice text, stock_code text, description text, quantity int, invoice_date timestamp,
-                         unit_price numeric, customer_id numeric, country text);
-COPY retail_raw FROM PROGRAM 'gzip -dc $(realpath $DATA)' WITH (FORMAT csv, HEADER true);
-CREATE TABLE retail_pairs AS
-SELECT DISTINCT customer_id::bigint AS user_id, stock_code AS item_id FROM retail_raw
- WHERE customer_id IS NOT NULL AND quantity > 0 AND unit_price > 0 AND invoice NOT LIKE 'C%';
-CREATE TABLE bench_users AS SELECT row_number() OVER (ORDER BY user_id) AS n, user_id
-  FROM (SELECT DISTINCT user_id FROM retail_pairs) u;
-ALTER TABLE bench_users ADD PRIMARY KEY (n);
-ANALYZE retail_pairs, bench_users;
-SQL
+load_retail_pairs "$DATA"
 N_USERS=$(psql -X -At -c "SELECT count(*) FROM bench_users")
 USER1=$(psql -X -At -c "SELECT user_id FROM bench_users WHERE n = 1")
 

@@ -44,3 +44,23 @@ lat.sort()
 q = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))]
 print(q(0.5), q(0.9), q(0.99), len(lat))'
 }
+
+# load_retail_pairs FILE: the online-retail purchases (purchases.csv.gz) as
+# retail_raw, its distinct bought (customer, item) pairs as retail_pairs
+# (returns and cancellations out), and bench_users numbering the customers
+# 1..n for random picks.
+load_retail_pairs() {
+    psql -X -q -v ON_ERROR_STOP=1 >/dev/null <<SQL
+DROP TABLE IF EXISTS retail_raw, retail_pairs, bench_users;
+CREATE TABLE retail_raw (invoice text, stock_code text, description text, quantity int, invoice_date timestamp,
+                         unit_price numeric, customer_id numeric, country text);
+COPY retail_raw FROM PROGRAM 'gzip -dc $(realpath "$1")' WITH (FORMAT csv, HEADER true);
+CREATE TABLE retail_pairs AS
+SELECT DISTINCT customer_id::bigint AS user_id, stock_code AS item_id FROM retail_raw
+ WHERE customer_id IS NOT NULL AND quantity > 0 AND unit_price > 0 AND invoice NOT LIKE 'C%';
+CREATE TABLE bench_users AS SELECT row_number() OVER (ORDER BY user_id) AS n, user_id
+  FROM (SELECT DISTINCT user_id FROM retail_pairs) u;
+ALTER TABLE bench_users ADD PRIMARY KEY (n);
+ANALYZE retail_pairs, bench_users;
+SQL
+}

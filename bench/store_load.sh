@@ -26,20 +26,8 @@ WORK=$(mktemp -d /tmp/recsys-store-load.XXXXXX)
 chmod 777 "$WORK"
 trap 'rm -rf "$WORK"; stop_cluster 2>/dev/null || true' EXIT
 
-psql -X -q -v ON_ERROR_STOP=1 >/dev/null <<SQL
-DROP TABLE IF EXISTS retail_raw, retail_pairs, bench_users;
-CREATE TABLE retail_raw (invoice text, stock_code text, description text, quantity int, invoice_date timestamp,
-                         unit_price numeric, customer_id numeric, country text);
-COPY retail_raw FROM PROGRAM 'gzip -dc $(realpath $DATA)' WITH (FORMAT csv, HEADER true);
-CREATE TABLE retail_pairs AS
-SELECT DISTINCT customer_id::bigint AS user_id, stock_code AS item_id FROM retail_raw
- WHERE customer_id IS NOT NULL AND quantity > 0 AND unit_price > 0 AND invoice NOT LIKE 'C%';
-CREATE TABLE bench_users AS SELECT row_number() OVER (ORDER BY user_id) AS n, user_id
-  FROM (SELECT DISTINCT user_id FROM retail_pairs) u;
-ALTER TABLE bench_users ADD PRIMARY KEY (n);
-ANALYZE retail_pairs, bench_users;
-\copy retail_pairs TO '$WORK/pairs.csv' WITH (FORMAT csv, HEADER true)
-SQL
+load_retail_pairs "$DATA"
+psql -X -q -v ON_ERROR_STOP=1 -c "\\copy retail_pairs TO '$WORK/pairs.csv' WITH (FORMAT csv, HEADER true)" >/dev/null
 N_USERS=$(psql -X -At -c "SELECT count(*) FROM bench_users")
 
 # numpy float64, one thread (slow: numpy's dense Gram; STORE_LOAD_NUMPY=0
