@@ -52,6 +52,10 @@ SELECT active, n_users, n_items, (metrics -> 'update') - 'updated_from' - 'secon
 SELECT string_agg(k, ', ' ORDER BY k) AS timed,
        bool_and((metrics -> 'update' -> 'seconds' ->> k)::float8 >= 0) AS not_negative
   FROM model_versions('up_itemknn') v, jsonb_object_keys(v.metrics -> 'update' -> 'seconds') k WHERE v.active;
+-- evaluate() adds its metrics to the version's and keeps the update report
+SELECT value > 0 AS has_users FROM evaluate('up_itemknn', 'SELECT customer_id AS user_id, stock_code AS item_id
+                                                         FROM up_purchases WHERE day = 5') WHERE metric = 'users';
+SELECT metrics ? 'update' AS kept_update, metrics -> 'all' ? 'ndcg' AS has_ndcg FROM model_versions('up_itemknn') WHERE active;
 SELECT count(DISTINCT recipe - 'role') AS recipes FROM recsys_models WHERE name = 'up_itemknn';
 -- retrain() still runs the recipe (days 1-4 again)
 SELECT (r ->> 'activated')::boolean AS activated FROM retrain('up_itemknn') r;

@@ -102,13 +102,14 @@ DECLARE
     result jsonb;
 BEGIN
     result := recsys.recsys_evaluate(model, recsys.recsys_query_body(test_query), k, search_path, exclude_seen);
-    -- Stored with the model when the caller may change it.
+    -- Stored with the model when the caller may change it, merged into what
+    -- is there so training reports (update, retrain, ranker) survive.
     -- (The owner is checked first, not in the UPDATE: Citus refuses a
     -- function of a column in an UPDATE of a reference table.)
     IF has_table_privilege('recsys.recsys_models', 'UPDATE')
        AND recsys.recsys_may_change((SELECT m.owner FROM recsys.recsys_models m
                                       WHERE m.name = recsys_evaluate_with_path.model AND m.active)) THEN
-        UPDATE recsys.recsys_models m SET metrics = result
+        UPDATE recsys.recsys_models m SET metrics = coalesce(m.metrics, '{}') || result
          WHERE m.name = recsys_evaluate_with_path.model AND m.active;
     END IF;
     RETURN QUERY
