@@ -217,8 +217,17 @@ SELECT recsys_query_body('SELECT FROM WHERE');
 SELECT recsys_query_has_weight('SELECT user_id FROM bad_rows', current_setting('search_path'));
 SELECT recsys_query_has_weight('INSERT INTO bad_rows DEFAULT VALUES', current_setting('search_path'));
 
--- distribute_store without Citus
+-- distribute_store and train_distributed without Citus; the shards' parts
+-- must be what recsys_train_shard wrote
 SELECT distribute_store();
+SELECT train_distributed('x', 'itemknn', 'bad_rows', 'user_id', 'item_id');
+SELECT recsys_train_shards('itemknn', '\x00', '{}');
+SELECT recsys_train_shards('itemknn', NULL, '{}');
+SELECT recsys_train_shards(NULL, '\x00', '{}');
+SELECT recsys_train_shards('itemknn', s, '{}')
+  FROM (SELECT recsys_train_shard('itemknn', user_id, item_id, 1.0) AS s FROM bad_rows GROUP BY item_id) p;
+SELECT describe_model(recsys_train_shards('popularity', s, '{}')) ->> 'users' AS users
+  FROM (SELECT recsys_train_shard('popularity', user_id, item_id, 1.0) AS s FROM bad_rows GROUP BY user_id % 2) p;
 
 -- clean-up
 SELECT name FROM recsys_list_models();

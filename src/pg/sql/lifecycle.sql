@@ -198,6 +198,10 @@ BEGIN
     WHEN 'train' THEN
         PERFORM recsys.recsys_train_with_path(recsys_retrain_with_path.name, recipe ->> 'algorithm', recipe ->> 'query',
                                               recipe -> 'params', recipe ->> 'search_path');
+    WHEN 'train_distributed' THEN
+        PERFORM recsys.train_distributed(recsys_retrain_with_path.name, recipe ->> 'algorithm',
+                                         (recipe ->> 'purchases')::regclass, recipe ->> 'user_column',
+                                         recipe ->> 'item_column', recipe ->> 'weight_column', recipe -> 'params');
     WHEN 'train_ranker', 'train_timing' THEN
         PERFORM recsys.recsys_train_from_purchases(substr(recipe ->> 'kind', 7), recsys_retrain_with_path.name,
                                                    recipe ->> 'purchases_query', recipe ->> 'items_query',
@@ -353,7 +357,7 @@ BEGIN
     SELECT u.model, u.summary INTO new_model, summary
       FROM recsys.recsys_update_rows(recsys_update_model_with_path.name, wrapped, coalesce(params, '{}'),
                                      recsys_update_model_with_path.search_path,
-                                     CASE WHEN recipe ->> 'kind' = 'train' THEN recipe -> 'params' END) u;
+                                     CASE WHEN recipe ->> 'kind' IN ('train', 'train_distributed') THEN recipe -> 'params' END) u;
     stored := recsys.recsys_store_model(recsys_update_model_with_path.name, new_model,
                                         extract(epoch FROM clock_timestamp() - started)::float8, recipe);
     new_version := (stored ->> 'version')::bigint;

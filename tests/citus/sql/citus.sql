@@ -126,6 +126,67 @@ SELECT d.metric, d.value = l.value AS same_value, d.value > 0 AS positive
   JOIN recsys.evaluate('itemknn_local', 'SELECT customer_id AS user_id, stock_code AS item_id FROM purchases_local WHERE held_out', 5) l
  USING (metric) ORDER BY d.metric;
 
+-- train_distributed(): each shard's rows built on its worker, only those
+-- parts sent to the coordinator, which merges them and trains: the model is
+-- the one train() makes of the same rows on one node, byte for byte, for
+-- every algorithm, and every customer gets the same top 10.
+CREATE FUNCTION train_distributed_both(algo text, params jsonb DEFAULT '{}') RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    same_bytes boolean;
+    differences bigint;
+BEGIN
+    PERFORM recsys.train(algo || '_whole', algo,
+                         'SELECT customer_id AS user_id, stock_code AS item_id, quantity AS weight FROM purchases_local', params);
+    PERFORM recsys.train_distributed(algo || '_dist', algo, 'purchases', 'customer_id', 'stock_code', 'quantity', params);
+    SELECT l.model = d.model INTO same_bytes FROM recsys.recsys_models l, recsys.recsys_models d
+     WHERE l.name = algo || '_whole' AND l.active AND d.name = algo || '_dist' AND d.active;
+    SELECT count(*) INTO differences FROM (
+        (SELECT c.id, r.item_id, r.rank FROM customers_local c, LATERAL recsys.recommend(c.id, 10, algo || '_dist') r
+         EXCEPT SELECT c.id, r.item_id, r.rank FROM customers_local c, LATERAL recsys.recommend(c.id, 10, algo || '_whole') r)
+        UNION ALL
+        (SELECT c.id, r.item_id, r.rank FROM customers_local c, LATERAL recsys.recommend(c.id, 10, algo || '_whole') r
+         EXCEPT SELECT c.id, r.item_id, r.rank FROM customers_local c, LATERAL recsys.recommend(c.id, 10, algo || '_dist') r)) d;
+    RETURN format('same bytes: %s, top-10 differences: %s', same_bytes, differences);
+END
+$$;
+SELECT a AS algorithm, train_distributed_both(a) AS result
+  FROM unnest(ARRAY['popularity', 'itemknn', 'rp3beta', 'ease']) a ORDER BY a;
+SELECT train_distributed_both('itemknn', '{"similarity": "cooccurrence", "min_users_per_item": 3}') AS itemknn_cooccurrence;
+SELECT train_distributed_both('als', '{"factors": 8, "iterations": 5}') AS als;
+-- Served on the workers like any model.
+SELECT count(*) AS recommendations FROM customers c, LATERAL recsys.recommend(c.id, 5, 'itemknn_dist') r;
+-- Without a weight column every row counts 1, as in train().
+SELECT recsys.train_distributed('pop_dist', 'popularity', 'purchases', 'customer_id', 'stock_code',
+                                params => '{"by": "weight"}') ->> 'rows' AS rows;
+SELECT recsys.train('pop_whole', 'popularity', 'SELECT customer_id AS user_id, stock_code AS item_id FROM purchases_local',
+                    '{"by": "weight"}') ->> 'rows' AS rows;
+SELECT l.model = d.model AS same_bytes FROM recsys.recsys_models l, recsys.recsys_models d
+ WHERE l.name = 'pop_whole' AND l.active AND d.name = 'pop_dist' AND d.active;
+-- retrain() repeats it.
+INSERT INTO purchases VALUES (340, 'SKU1', 1, false);
+SELECT recsys.retrain('itemknn_dist', keep => 1) ->> 'activated' AS activated;
+SELECT (recsys.describe_model('itemknn_dist') ->> 'users')::int AS users_after_retrain;
+DELETE FROM purchases WHERE customer_id = 340;
+-- update_model() updates it from the recipe's parameters, as a train() model.
+SELECT recsys.update_model('ease_dist', 'SELECT 341 AS user_id, ''SKU1'' AS item_id') ->> 'exact' AS exact;
+SELECT (recsys.describe_model('ease_dist') ->> 'users')::int AS users_after_update;
+-- What it refuses, before reading any row (a worker's error is raised
+-- with the shard's number).
+\set SHOW_CONTEXT never
+SELECT recsys.train_distributed('x', 'itemknn', 'purchases_local', 'customer_id', 'stock_code');
+CREATE TABLE purchases_by_item AS SELECT * FROM purchases_local;
+SELECT create_distributed_table('purchases_by_item', 'stock_code', shard_count => 2);
+SELECT recsys.train_distributed('x', 'itemknn', 'purchases_by_item', 'customer_id', 'stock_code');
+SELECT recsys.train_distributed('x', 'itemknn', 'purchases', 'customer_id', 'no_such_column');
+SELECT recsys.train_distributed('x', 'itemknn', 'purchases', 'customer_id', 'stock_code', 'held_out');
+SELECT recsys.train_distributed('x', 'nope', 'purchases', 'customer_id', 'stock_code');
+SELECT recsys.train_distributed('x', 'itemknn', 'purchases', 'customer_id', 'stock_code', NULL, '{"neighbors": 5}');
+SELECT recsys.train_distributed('x', 'itemknn', 'purchases', 'customer_id', NULL);
+SELECT recsys.train_distributed(NULL, 'itemknn', 'purchases', 'customer_id', 'stock_code');
+SELECT recsys.train_distributed('x', 'itemknn', NULL, 'customer_id', 'stock_code');
+SELECT count(*) AS not_stored FROM recsys.recsys_models WHERE name = 'x';
+\set SHOW_CONTEXT errors
+
 -- A trainer role: its model's copies carry its stamp, a forged stamp is
 -- replaced on every copy, and retrain() stores a version every node serves.
 CREATE ROLE citus_trainer LOGIN;  -- Citus reaches the workers as the role itself
@@ -137,6 +198,10 @@ INSERT INTO recsys.recsys_models (name, algorithm, params, n_users, n_items, n_i
 VALUES ('forged', 'itemknn', '{}', 1, 1, 1, 1, '\x00', false, '{"kind": "train", "role": "postgres"}');
 INSERT INTO purchases SELECT 330, 'SKU' || i FROM generate_series(1, 5) i;
 SELECT recsys.retrain('shop', keep => 1) ->> 'activated' AS activated;
+SELECT recsys.train_distributed('shop_dist', 'itemknn', 'purchases', 'customer_id', 'stock_code') ->> 'users' AS users;
+\set SHOW_CONTEXT never
+SELECT recsys.train_distributed('shop_dist', 'itemknn', 'purchases', 'customer_id', 'held_out');
+\set SHOW_CONTEXT errors
 RESET ROLE;
 SELECT result AS stamps_per_worker FROM run_command_on_workers(
     $$SELECT string_agg(name || ':' || n_users || ':' || (recipe ->> 'role'), ' ' ORDER BY name, version)
