@@ -11,6 +11,9 @@
 #   learners default: logistic tree forest boosted boosted_rank mlp auto; an
 #   argument starting with { is a whole parameter set, e.g.
 #   '{"learner": "mlp", "candidates_per_model": 200}'.
+#   RANKER_SEEDS=n: each parameter set n times, with "seed" (the validation
+#   customers' draw) and, for a named learner, "learner.seed" = 0..n-1, then
+#   a "ranker_mean" line with the means (one run moves by about ±.005).
 #   RANKER_DATA: online-retail (default; test from 2011-11-09), online-retail-ii
 #   (the 2009-2010 year; test from 2010-11-09) or complete-journey (the grocery
 #   panel sample of 2017; test from 2017-11-09): the same protocol, the last
@@ -40,5 +43,34 @@ for a in "$@"; do
     *) PARAMS+=("{\"learner\": \"$a\"}") ;;
     esac
 done
+SEEDS=${RANKER_SEEDS:-1}
+if [ "$SEEDS" -gt 1 ]; then
+    mapfile -t PARAMS < <(python3 - "$SEEDS" "${PARAMS[@]}" <<'PY'
+import json, sys
+for p in sys.argv[2:]:
+    for s in range(int(sys.argv[1])):
+        q = json.loads(p)
+        q["seed"] = s
+        if q.get("learner", "boosted") != "auto":
+            q["learner.seed"] = s
+        print(json.dumps(q))
+PY
+)
+fi
 # XGBoost's OpenMP threads wait passively: busy waiting on shared cores is several times slower.
-OMP_WAIT_POLICY=PASSIVE build/bench_ranker_core "$CSV" "$CUTOFF" "${PARAMS[@]}"
+OMP_WAIT_POLICY=PASSIVE build/bench_ranker_core "$CSV" "$CUTOFF" "${PARAMS[@]}" | python3 -c '
+import json, sys
+seeds, runs = int(sys.argv[1]), {}
+for line in sys.stdin:
+    print(line, end="", flush=True)
+    r = json.loads(line)
+    if r.get("step") != "ranker" or seeds < 2:
+        continue
+    params = {k: v for k, v in r["params"].items() if k not in ("seed", "learner.seed", "now")}
+    same = runs.setdefault(json.dumps(params, sort_keys=True), [])
+    same.append(r)
+    if len(same) == seeds:
+        mean = {k: round(sum(x[k] for x in same) / seeds, 4)
+                for k in ("ndcg@10", "ndcg@10_new", "recall@20", "recall@20_new", "candidate_recall", "train_seconds")}
+        print(json.dumps({"bench": "ranker_mean", "params": params, "seeds": seeds, **mean}), flush=True)
+' "$SEEDS"

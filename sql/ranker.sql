@@ -108,6 +108,19 @@ SELECT count(*) AS importances FROM feature_importance('rk') WHERE importance >=
 SELECT * FROM explain_ranker('1', 'S1', 'shop_missing');
 SELECT * FROM feature_importance(NULL);
 
+-- boosted_rank orders each customer's candidates by a ranking objective
+-- (rank:map here, 4 sampled pairs per row); its parameters are checked
+SELECT train_ranker('rk_rank', 'SELECT customer_id AS user_id, sku AS item_id, bought_at AS ts FROM rk_purchases',
+                    params => '{"learner": "boosted_rank", "learner.objective": "map", "learner.pair_samples": 4,
+                                "label_window_days": 2}') -> 'ranker' ->> 'learner' AS learner;
+SELECT describe_model('rk_rank') -> 'params' ->> 'learner.objective' AS objective,
+       describe_model('rk_rank') -> 'params' -> 'learner.pair_samples' AS pair_samples;
+SELECT count(*) AS served FROM recommend(1, 3, model => 'rk_rank', exclude_seen => false);
+SELECT train_ranker('rk_bad', 'SELECT customer_id AS user_id, sku AS item_id, bought_at AS ts FROM rk_purchases',
+                    params => '{"learner": "boosted_rank", "learner.objective": "listwise"}');
+SELECT train_ranker('rk_bad', 'SELECT customer_id AS user_id, sku AS item_id, bought_at AS ts FROM rk_purchases',
+                    params => '{"learner": "boosted_rank", "learner.pair_samples": 0}');
+
 -- a backend that served a tree ranker exits cleanly (freeing the cached
 -- booster at exit once crashed the server)
 SELECT train_ranker('rk_trees', 'SELECT customer_id AS user_id, sku AS item_id, bought_at AS ts FROM rk_purchases',

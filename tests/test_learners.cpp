@@ -460,6 +460,53 @@ TEST(Learners, RankNeedsGroups) {
     g = with_groups(train, 10);
     expect_error([&] { fit("boosted_rank", g, R"({"objective": "listwise"})"); });
     EXPECT_NO_THROW(fit("boosted_rank", g, R"({"objective": "pairwise", "rounds": 5})"));
+    expect_error([&] { fit("boosted_rank", g, R"({"pair_samples": 0})"); });
+}
+
+// Groups of 10 whose relevant row is the one with the largest feature 0:
+// the group's offset (a whole number up to 10) plus a permutation of 0..9.
+// The per-row probability of relevance hardly depends on feature 0 (any
+// value can be the top of some group), so binary boosting cannot find the
+// relevant rows, while every ranking objective, which compares rows only
+// within their group, must put the relevant row first in held-out groups.
+TEST(Learners, RankObjectivesPutTheRelevantRowFirst) {
+    auto groups_of = [](uint32_t n_groups, uint64_t seed) {
+        SplitMix64 rng(seed);
+        Data s;
+        s.d = 3;
+        for (uint32_t g = 0; g < n_groups; ++g) {
+            const float offset = float(rng.next() % 11), level = rng.uniform();  // level: the same on the group's rows
+            std::vector<int> order(10);
+            std::iota(order.begin(), order.end(), 0);
+            for (int k = 9; k > 0; --k) std::swap(order[k], order[rng.next() % (k + 1)]);
+            for (int k = 0; k < 10; ++k) {
+                s.x.insert(s.x.end(), {offset + float(order[k]), level, rng.uniform()});
+                s.y.push_back(order[k] == 9 ? 1.0f : 0.0f);
+            }
+            s.groups.push_back(10);
+        }
+        return s;
+    };
+    const Data train = groups_of(300, 141), valid = groups_of(100, 142), test = groups_of(200, 143);
+    auto firsts = [&](const Learner& m) {  // held-out groups whose top-scored row is the relevant one
+        const std::vector<float> s = scores(m, test);
+        int n = 0;
+        for (size_t g = 0; g < test.groups.size(); ++g)
+            n += test.y[size_t(std::max_element(s.begin() + g * 10, s.begin() + g * 10 + 10) - s.begin())] == 1;
+        return n;
+    };
+    const std::string params = R"({"rounds": 100, "eta": 0.3, "max_depth": 3, "early_stopping_rounds": 0)";
+    for (const char* objective : {"ndcg", "pairwise", "map"}) {
+        std::string progress;
+        Context ctx;
+        ctx.progress = [&](const std::string& line) { progress += line + "\n"; };
+        const TrainingSet v = valid.view();
+        auto m = fit_learner("boosted_rank", train.view(), &v,
+                             Params::parse_json(params + ", \"objective\": \"" + objective + "\"}"), ctx);
+        EXPECT_NE(progress.find("iteration 100/100: validation ndcg "), std::string::npos) << progress;
+        EXPECT_GE(firsts(*m), 190) << objective;  // 95% of the held-out groups
+    }
+    EXPECT_LE(firsts(*fit("boosted", train, params + "}")), 150);
 }
 
 TEST(Learners, InvalidInput) {

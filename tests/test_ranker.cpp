@@ -457,3 +457,24 @@ TEST(Ranker, AutoLearnerChoosesByValidation) {
     ByteReader r(w.bytes().data(), w.bytes().size());
     EXPECT_NO_THROW(ranker::read(r, d.n_users, d.n_items));
 }
+
+// The ranker's own learner defaults (boosted trees of depth 4, boosted_rank
+// pairwise) apply to a named learner and to auto's, and a given parameter
+// overrides them.
+TEST(Ranker, LearnerDefaultsOfTheRanker) {
+    const Data d = periodic(60, 8, 13);
+    auto params_of = [&](const std::string& params) {
+        return ranker::train_ranker(d.purchases, ids(d.n_users), ids(d.n_items), {}, params, Context{}).params_json;
+    };
+    const std::string boosted = params_of(R"({"label_window_days": 2, "learner": "boosted", "learner.rounds": 5})");
+    EXPECT_NE(boosted.find("\"learner.max_depth\": 4"), std::string::npos) << boosted;
+    const std::string deep =
+        params_of(R"({"label_window_days": 2, "learner": "boosted", "learner.rounds": 5, "learner.max_depth": 6})");
+    EXPECT_NE(deep.find("\"learner.max_depth\": 6"), std::string::npos) << deep;
+    const std::string chosen = params_of(
+        R"({"label_window_days": 2, "learner": "auto", "auto_learners": "boosted", "validation_fraction": 0.3})");
+    EXPECT_NE(chosen.find("\"learner.max_depth\": 4"), std::string::npos) << chosen;
+    const std::string rank = params_of(R"({"label_window_days": 2, "learner": "boosted_rank", "learner.rounds": 5})");
+    EXPECT_NE(rank.find("\"learner.objective\": \"pairwise\""), std::string::npos) << rank;
+    EXPECT_NE(rank.find("\"learner.max_depth\": 6"), std::string::npos) << rank;
+}

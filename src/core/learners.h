@@ -49,11 +49,17 @@
 //                   0 = off): with a validation set, stops once validation
 //                   log-loss has not improved for that many rounds and keeps
 //                   the trees up to the best round.
-//   boosted_rank  as boosted with objective rank:ndcg (LambdaMART; labels
-//                 are relevance 0/1) on the groups, which are required;
-//                 early stopping on validation NDCG (validation needs
-//                 groups too). Parameter objective: "ndcg" (default) or
-//                 "pairwise" (rank:pairwise, RankNet-style pairs).
+//   boosted_rank  as boosted with a ranking objective on the groups, which
+//                 are required (rows compared only within their group;
+//                 labels are relevance 0/1); early stopping on the
+//                 validation groups' NDCG over the whole group (validation
+//                 needs groups too).
+//                   objective: "ndcg" (default; rank:ndcg, LambdaMART),
+//                   "pairwise" (rank:pairwise, RankNet-style pairs) or
+//                   "map" (rank:map, LambdaMART weighted by the change of
+//                   average precision); pair_samples (default 1, 1..1000):
+//                   XGBoost's num_pairsample, the pairs drawn per row and
+//                   round.
 //   mlp           a small neural network: standardised inputs as for
 //                 logistic (missing indicators included), 1 or 2 ReLU
 //                 hidden layers, a logistic output, mean binary cross-entropy
