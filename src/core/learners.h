@@ -208,6 +208,10 @@ std::unique_ptr<Learner> fit_learner(std::string_view kind, const TrainingSet& t
 // exp(m)·πσ / sin(πσ) for "logistic" (σ < 1, else the median exp(m)).
 double aft_expected_time(double margin, std::string_view distribution, double scale);
 
+// P(T <= t) and the p-quantile of T (0 for p <= 0, +inf for p >= 1) under a survival:aft margin.
+double aft_cdf(double margin, std::string_view distribution, double scale, double t);
+double aft_quantile(double margin, std::string_view distribution, double scale, double p);
+
 // Reads what Learner::write wrote; anything else throws corrupted().
 std::unique_ptr<Learner> read_learner(ByteReader& r);
 
