@@ -405,14 +405,6 @@ std::unique_ptr<Learner> read_glm(std::string_view kind, ByteReader& r, uint32_t
 
 }  // namespace detail
 
-double aft_expected_time(double margin, std::string_view distribution, double scale) {
-    const double median = std::exp(margin);
-    if (distribution == "normal") return std::exp(margin + scale * scale / 2);
-    if (distribution == "logistic")  // E[T] is infinite for σ >= 1: the median then
-        return scale < 1 ? median * M_PI * scale / std::sin(M_PI * scale) : median;
-    return median * std::tgamma(1 + scale);  // extreme: a Weibull T
-}
-
 namespace {
 
 // The CDF of Z in log T = margin + σ·Z, as XGBoost's survival:aft defines it.
