@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <ctime>
 #include <map>
 #include <set>
 #include <string>
@@ -205,8 +206,62 @@ TEST(Timing, FeaturesMatchNaiveLoops) {
             EXPECT_EQ(col(f, u, "repeat_items"), repeat);
             EXPECT_EQ(col(f, u, "items_due"), due);
             expect_near_or_nan(col(f, u, "item_due_min_days"), due_min, "item_due_min_days");
+            double due_soon = 0, ratio_sum = 0, ratio_max = NaN;
+            for (const auto& [item, ds] : item_days) {
+                if (ds.size() < 2) continue;
+                const auto [a, b] = item_span[item];
+                const double interval = double(b - a) / double(ds.size() - 1);
+                const double next = (double(b) + interval - double(d.now)) / kDay;
+                due_soon += next >= 0 && next < H;
+                const double ratio = double(d.now - b) / interval;
+                ratio_sum += ratio;
+                ratio_max = std::isnan(ratio_max) ? ratio : std::max(ratio_max, ratio);
+            }
+            EXPECT_EQ(col(f, u, "items_due_soon"), due_soon);
+            expect_near_or_nan(col(f, u, "item_due_ratio_mean"), repeat > 0 ? ratio_sum / repeat : NaN,
+                               "item_due_ratio_mean");
+            expect_near_or_nan(col(f, u, "item_due_ratio_max"), ratio_max, "item_due_ratio_max");
+            double longer = 0, ending = 0;
+            for (double g : gaps)
+                if (g > since) {
+                    ++longer;
+                    ending += g <= since + H;
+                }
+            expect_near_or_nan(col(f, u, "gap_hazard_h"), longer > 0 ? ending / longer : NaN, "gap_hazard_h");
+            std::set<int64_t> ly90;
+            double quantity = 0, rows = 0;
+            for (const Purchase& p : d.purchases) {
+                if (p.user != u || p.ts >= d.now) continue;
+                if (p.ts >= d.now - 365 * kDay && p.ts < d.now - 275 * kDay) ly90.insert(day_of(p.ts));
+                quantity += p.quantity;
+                ++rows;
+            }
+            EXPECT_EQ(col(f, u, "last_year_days_90"), double(ly90.size()));
+            expect_near_or_nan(col(f, u, "days_to_christmas"), timing::days_to_christmas(d.now), "days_to_christmas");
+            expect_near_or_nan(col(f, u, "quantity_mean"), rows > 0 ? quantity / rows : NaN, "quantity_mean");
+            expect_near_or_nan(col(f, u, "basket_spend_mean"),
+                               priced ? spend_total / double(baskets.size()) : NaN, "basket_spend_mean");
         }
     }
+}
+
+// Walks day by day to the next 25 December (1970-01-01 + days, by the civil calendar of gmtime).
+TEST(Timing, DaysToChristmasMatchesACalendarWalk) {
+    SplitMix64 g(9);
+    for (int k = 0; k < 200; ++k) {
+        const int64_t now = int64_t(g.below(2'000'000'000)) + (k % 2 ? 0 : -int64_t(g.below(86400)));
+        int64_t day = day_of(now);
+        for (;; ++day) {
+            const time_t t = time_t(day * kDay);
+            std::tm tm{};
+            gmtime_r(&t, &tm);
+            if (tm.tm_mon == 11 && tm.tm_mday == 25 && day * kDay >= now) break;
+        }
+        EXPECT_NEAR(timing::days_to_christmas(now), double(day * kDay - now) / kDay, 1e-9) << now;
+    }
+    EXPECT_EQ(timing::days_to_christmas(1320796800), 46);                // 2011-11-09
+    EXPECT_EQ(timing::days_to_christmas(1324771200), 0);                 // 2011-12-25
+    EXPECT_NEAR(timing::days_to_christmas(1324771201), 366 - 1.0 / kDay, 1e-9);  // to 2012-12-25, a leap year
 }
 
 TEST(Timing, FeaturesIgnorePurchasesAfterNow) {
@@ -352,11 +407,62 @@ TEST(Timing, SurvivalModelRecoversTheMeanDespiteCensoring) {
     Context ctx;
     auto m = learn::fit_learner("boosted", t, nullptr, Params::parse_json(R"({"rounds": 200, "max_depth": 1})"), ctx);
     double est = 0;
-    for (uint32_t i = 0; i < n; i += 10) est += learn::aft_expected_time(m->predict_one(&x[i]), "extreme", 1) / (n / 10);
+    // E[T] = ∫ P(T > t) dt, by the trapezoid rule on [0, 1000] (P(T > 1000) is negligible here).
+    auto mean_time = [](double margin) {
+        const int steps = 20000;
+        const double h = 1000.0 / steps;
+        double sum = 0;
+        for (int k = 0; k <= steps; ++k)
+            sum += (k == 0 || k == steps ? 0.5 : 1) * (1 - learn::aft_cdf(margin, "extreme", 1, k * h)) * h;
+        return sum;
+    };
+    for (uint32_t i = 0; i < n; i += 10) est += mean_time(m->predict_one(&x[i])) / (n / 10);
     EXPECT_NEAR(est, mean, 0.1 * mean);
+    // The median of a return within the follow-up (the timing model's "aft"
+    // days): for Exp(mean) truncated at follow, -mean·log(1 - (1 - e^(-follow/mean)) / 2).
+    const double truth = -mean * std::log(1 - (1 - std::exp(-follow / mean)) / 2);
+    double within = 0;
+    for (uint32_t i = 0; i < n; i += 10) {
+        const double margin = m->predict_one(&x[i]);
+        within += learn::aft_quantile(margin, "extreme", 1, learn::aft_cdf(margin, "extreme", 1, follow) / 2) / (n / 10);
+    }
+    EXPECT_NEAR(within, truth, 0.1 * truth);
     // Bad bounds are refused.
     hi[0] = lo[0] / 2;
     expect_error([&] { learn::fit_learner("boosted", t, nullptr, Params(), ctx); });
+}
+
+// aft_cdf against the closed forms (Weibull, log-logistic) and a numerical
+// integral of the normal density; aft_quantile inverts it.
+TEST(Timing, AftDistributionFunctions) {
+    for (const char* dist : {"extreme", "normal", "logistic"})
+        for (double margin : {-1.0, 0.5, 3.0})
+            for (double scale : {0.3, 1.0, 2.0})
+                for (double t : {0.01, 0.7, 5.0, 40.0}) {
+                    const double z = (std::log(t) - margin) / scale;
+                    double want;
+                    if (std::string(dist) == "extreme") {
+                        want = 1 - std::exp(-std::pow(t / std::exp(margin), 1 / scale));
+                    } else if (std::string(dist) == "logistic") {
+                        want = 1 / (1 + std::pow(t / std::exp(margin), -1 / scale));
+                    } else {  // trapezoid on [-12, z]
+                        const int steps = 200000;
+                        const double lo = -12, h = (z - lo) / steps;
+                        want = 0;
+                        for (int k = 0; k <= steps; ++k) {
+                            const double v = lo + k * h;
+                            want += (k == 0 || k == steps ? 0.5 : 1) * std::exp(-v * v / 2) / std::sqrt(2 * M_PI) * h;
+                        }
+                        if (z < lo) want = 0;
+                    }
+                    const double got = learn::aft_cdf(margin, dist, scale, t);
+                    EXPECT_NEAR(got, want, 1e-6) << dist << " " << margin << " " << scale << " " << t;
+                    if (got > 1e-9 && got < 1 - 1e-9)
+                        EXPECT_NEAR(learn::aft_quantile(margin, dist, scale, got), t, 1e-5 * t) << dist;
+                }
+    EXPECT_EQ(learn::aft_quantile(0, "normal", 1, 0), 0);
+    EXPECT_TRUE(std::isinf(learn::aft_quantile(0, "normal", 1, 1)));
+    EXPECT_EQ(learn::aft_cdf(0, "extreme", 1, 0), 0);
 }
 
 namespace {
@@ -417,6 +523,19 @@ TEST(Timing, ModelRoundTripFallbackAndExplanations) {
     }
     expect_error([&] { a.explain_features(200, "days"); });
     EXPECT_THROW(a.score({}, 0u, {}), Error);
+
+    // aft: the median of a return within the follow-up (the training rows' 10 days), kept across a round trip.
+    Model aft = timing::train_timing(p, dense(201), dense(5), {}, R"({"horizon_days": 10, "time_learner": "aft"})", ctx);
+    const auto aft_bytes = aft.serialize();
+    const Model aft_back = Model::deserialize(aft_bytes.data(), aft_bytes.size());
+    const auto qa = dynamic_cast<const timing::TimingScorer&>(*aft.scorer).predict_all(ctx);
+    const auto qb = dynamic_cast<const timing::TimingScorer&>(*aft_back.scorer).predict_all(ctx);
+    for (uint32_t u = 0; u < 200; ++u) {
+        EXPECT_EQ(qa[u].expected_days, qb[u].expected_days);
+        EXPECT_GT(qa[u].expected_days, 0);
+        EXPECT_LT(qa[u].expected_days, 10);
+    }
+    EXPECT_LT(qa[0].expected_days, qa[19].expected_days);
 }
 
 TEST(Timing, BadParametersAndCutoffs) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
 
 #include "learner_detail.h"
@@ -404,12 +405,39 @@ std::unique_ptr<Learner> read_glm(std::string_view kind, ByteReader& r, uint32_t
 
 }  // namespace detail
 
-double aft_expected_time(double margin, std::string_view distribution, double scale) {
-    const double median = std::exp(margin);
-    if (distribution == "normal") return std::exp(margin + scale * scale / 2);
-    if (distribution == "logistic")  // E[T] is infinite for σ >= 1: the median then
-        return scale < 1 ? median * M_PI * scale / std::sin(M_PI * scale) : median;
-    return median * std::tgamma(1 + scale);  // extreme: a Weibull T
+namespace {
+
+// The CDF of Z in log T = margin + σ·Z, as XGBoost's survival:aft defines it.
+double aft_z_cdf(double z, std::string_view distribution) {
+    if (distribution == "normal") return 0.5 * std::erfc(-z / std::sqrt(2.0));
+    if (distribution == "logistic") return 1 / (1 + std::exp(-z));
+    return -std::expm1(-std::exp(z));  // extreme
+}
+
+}  // namespace
+
+double aft_cdf(double margin, std::string_view distribution, double scale, double t) {
+    if (!(t > 0)) return 0;
+    return aft_z_cdf((std::log(t) - margin) / scale, distribution);
+}
+
+double aft_quantile(double margin, std::string_view distribution, double scale, double p) {
+    if (!(p > 0)) return 0;
+    if (!(p < 1)) return std::numeric_limits<double>::infinity();
+    double z;
+    if (distribution == "logistic") {
+        z = std::log(p / (1 - p));
+    } else if (distribution == "normal") {  // bisection: Φ has no closed inverse
+        double lo = -40, hi = 40;
+        for (int k = 0; k < 200 && hi - lo > 1e-12; ++k) {
+            const double mid = (lo + hi) / 2;
+            (aft_z_cdf(mid, distribution) < p ? lo : hi) = mid;
+        }
+        z = (lo + hi) / 2;
+    } else {
+        z = std::log(-std::log1p(-p));
+    }
+    return std::exp(margin + scale * z);
 }
 
 }  // namespace recsys::learn

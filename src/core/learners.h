@@ -90,8 +90,8 @@
 //                boosted only, XGBoost survival:aft with log T = margin + σ·Z:
 //                parameters aft_distribution ("extreme" (default; Weibull T),
 //                "normal", "logistic") and aft_scale σ (default 1, 0.01..10);
-//                base score the mean lower bound. aft_expected_time() turns a
-//                margin into E[T].
+//                base score the mean lower bound. aft_cdf() and
+//                aft_quantile() give a margin's distribution of T.
 //
 // Groups are used by boosted_rank only, and a validation set by boosted,
 // boosted_rank and mlp only; the others ignore them.
@@ -210,9 +210,10 @@ const std::vector<std::string>& learner_kinds();
 std::unique_ptr<Learner> fit_learner(std::string_view kind, const TrainingSet& train, const TrainingSet* validation,
                                      const Params& params, const Context& ctx);
 
-// E[T] of a survival:aft learner's margin m: exp(m)·Γ(1 + σ) for "extreme", exp(m + σ²/2) for "normal",
-// exp(m)·πσ / sin(πσ) for "logistic" (σ < 1, else the median exp(m)).
-double aft_expected_time(double margin, std::string_view distribution, double scale);
+
+// P(T <= t) and the p-quantile of T (0 for p <= 0, +inf for p >= 1) under a survival:aft margin.
+double aft_cdf(double margin, std::string_view distribution, double scale, double t);
+double aft_quantile(double margin, std::string_view distribution, double scale, double p);
 
 // Reads what Learner::write wrote; anything else throws corrupted().
 std::unique_ptr<Learner> read_learner(ByteReader& r);

@@ -20,7 +20,7 @@ using json = nlohmann::json;
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-constexpr uint32_t kFormat = 1;
+constexpr uint32_t kFormat = 2;  // 2 adds the follow-up (format 1: the horizon)
 constexpr double kMaxDays = 36500;
 constexpr double kMinAftDays = 1.0 / 24;
 
@@ -54,6 +54,20 @@ ByUser by_user(std::span<const Purchase> purchases, uint32_t n_users, int64_t no
 
 }  // namespace
 
+double days_to_christmas(int64_t now) {
+    const time_t t = time_t(now);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    for (int year = tm.tm_year;; ++year) {
+        std::tm c{};
+        c.tm_year = year;
+        c.tm_mon = 11;
+        c.tm_mday = 25;
+        const int64_t christmas = int64_t(timegm(&c));
+        if (christmas >= now) return double(christmas - now) / kSecondsPerDay;
+    }
+}
+
 // ------------------------------------------------------------- features
 
 CustomerFeatures customer_features(std::span<const Purchase> purchases, uint32_t n_users, uint32_t n_items,
@@ -72,7 +86,9 @@ CustomerFeatures customer_features(std::span<const Purchase> purchases, uint32_t
     for (const char* n : {"spend_total", "spend_per_day", "gap_mean", "gap_median", "gap_std", "gap_min", "gap_last",
                           "gap_trend", "gap_within_h", "due_ratio", "overdue_days", "day_rate_30", "hour_mean",
                           "dow_top_share", "weekend_share", "last_year_days", "repeat_items", "items_due",
-                          "item_due_min_days"})
+                          "item_due_min_days", "items_due_soon", "item_due_ratio_mean", "item_due_ratio_max",
+                          "gap_hazard_h", "last_year_days_90", "days_to_christmas", "quantity_mean",
+                          "basket_spend_mean"})
         names.push_back(n);
     const size_t d = names.size();
     ctx.reserve(uint64_t(n_users) * d * sizeof(float), "customer features", "Train on fewer customers.");
@@ -84,6 +100,7 @@ CustomerFeatures customer_features(std::span<const Purchase> purchases, uint32_t
     out.purchase_days.assign(n_users, 0);
 
     const double H = horizon_days;
+    const double christmas_days = days_to_christmas(now);
     std::vector<int64_t> days, baskets;
     std::vector<double> gaps;
     for (uint32_t u = 0; u < n_users; ++u) {
@@ -99,8 +116,10 @@ CustomerFeatures customer_features(std::span<const Purchase> purchases, uint32_t
         int64_t window_days[4] = {0, 0, 0, 0};
         int64_t last_day_in[4] = {INT64_MIN, INT64_MIN, INT64_MIN, INT64_MIN};
         bool priced = false;
-        int64_t last_year = 0, last_year_day = INT64_MIN;
+        int64_t last_year = 0, last_year_day = INT64_MIN, last_year_90 = 0, last_year_90_day = INT64_MIN;
+        double quantity = 0;
         const double ly_begin = double(now) - 365.0 * kSecondsPerDay, ly_end = ly_begin + H * kSecondsPerDay;
+        const double ly_end_90 = ly_begin + 90.0 * kSecondsPerDay;
         for (uint64_t r = b; r < e; ++r) {
             const Purchase& p = h.p[r];
             const int64_t day = floor_day(p.ts);
@@ -120,6 +139,11 @@ CustomerFeatures customer_features(std::span<const Purchase> purchases, uint32_t
                 ++last_year;
                 last_year_day = day;
             }
+            if (double(p.ts) >= ly_begin && double(p.ts) < ly_end_90 && last_year_90_day != day) {
+                ++last_year_90;
+                last_year_90_day = day;
+            }
+            quantity += p.quantity;
         }
         const size_t n_days = days.size();
         out.purchase_days[u] = uint32_t(n_days);
@@ -159,6 +183,14 @@ CustomerFeatures customer_features(std::span<const Purchase> purchases, uint32_t
             t[17] = float(within / g);
             if (mean > 0) t[18] = float(since_last / mean);
             t[19] = float(since_last - mean);
+            // The empirical chance that the current gap ends within H, given it has lasted since_last.
+            double longer = 0, ending = 0;
+            for (double v : gaps)
+                if (v > since_last) {
+                    ++longer;
+                    ending += v <= since_last + H;
+                }
+            if (longer > 0) t[31] = float(ending / longer);
         }
         if (n_days > 0) {
             t[20] = float(double(n_days) * 30 / std::max(tenure, 30.0));
@@ -171,19 +203,32 @@ CustomerFeatures customer_features(std::span<const Purchase> purchases, uint32_t
             t[23] = float(double(dow[5] + dow[6]) / double(n_days));
         }
         t[24] = float(last_year);
-        uint32_t repeat = 0, due = 0;
-        double due_min = kNaN;
+        uint32_t repeat = 0, due = 0, due_soon = 0;
+        double due_min = kNaN, ratio_sum = 0, ratio_max = 0;
         for (const features::UserItemStats& s : fb.user_items(u)) {
             if (s.days < 2) continue;
             ++repeat;
             const double interval = double(s.last_ts - s.first_ts) / double(s.days - 1);
             const double next_in = (double(s.last_ts) + interval - double(now)) / kSecondsPerDay;
             due += next_in < H;
+            due_soon += next_in >= 0 && next_in < H;
             due_min = std::isnan(due_min) ? next_in : std::min(due_min, next_in);
+            const double ratio = double(now - s.last_ts) / interval;  // > 0: two distinct days
+            ratio_sum += ratio;
+            ratio_max = std::max(ratio_max, ratio);
         }
         t[25] = float(repeat);
         t[26] = float(due);
         t[27] = float(due_min);
+        t[28] = float(due_soon);
+        if (repeat > 0) {
+            t[29] = float(ratio_sum / double(repeat));
+            t[30] = float(ratio_max);
+        }
+        t[32] = float(last_year_90);
+        t[33] = float(christmas_days);
+        if (e > b) t[34] = float(quantity / double(e - b));
+        if (priced && !baskets.empty()) t[35] = float(spend_total / double(baskets.size()));
     }
     return out;
 }
@@ -461,6 +506,7 @@ struct TimingScorer::State {
     std::string time_kind;  // linear, forest, boosted or aft
     std::string aft_distribution = "extreme";
     double aft_scale = 1;
+    double follow_up = 30;  // days each training row was followed (end - cutoff)
     double fallback_days = 0, fallback_p = 0;
     uint32_t n_users = 0, d = 0;
     std::vector<std::string> names;
@@ -469,8 +515,12 @@ struct TimingScorer::State {
     std::unique_ptr<learn::Learner> time, within;
 
     double days_of(float margin) const {
-        const double e = time_kind == "aft" ? learn::aft_expected_time(margin, aft_distribution, aft_scale)
-                                            : std::expm1(double(margin));
+        // aft: the median time of a return within the follow-up, the MAE-optimal guess for those who return.
+        const double e =
+            time_kind == "aft"
+                ? learn::aft_quantile(margin, aft_distribution, aft_scale,
+                                      learn::aft_cdf(margin, aft_distribution, aft_scale, follow_up) / 2)
+                : std::expm1(double(margin));
         return std::clamp(std::isnan(e) ? kMaxDays : e, 0.0, kMaxDays);
     }
 };
@@ -581,6 +631,7 @@ void TimingScorer::write(ByteWriter& w) const {
     w.put_string(s.time_kind);
     w.put_string(s.aft_distribution);
     w.put<double>(s.aft_scale);
+    w.put<double>(s.follow_up);
     w.put<double>(s.fallback_days);
     w.put<double>(s.fallback_p);
     w.put<uint32_t>(s.n_users);
@@ -594,13 +645,15 @@ void TimingScorer::write(ByteWriter& w) const {
 
 std::unique_ptr<Scorer> read(ByteReader& r, uint32_t n_users, uint32_t) {
     auto s = std::make_unique<TimingScorer::State>();
-    if (r.get<uint32_t>() != kFormat) throw corrupted("timing payload version is not supported");
+    const uint32_t format = r.get<uint32_t>();
+    if (format != 1 && format != kFormat) throw corrupted("timing payload version is not supported");
     s->params_json = r.get_string();
     s->now = r.get<int64_t>();
     s->horizon = r.get<double>();
     s->time_kind = r.get_string();
     s->aft_distribution = r.get_string();
     s->aft_scale = r.get<double>();
+    s->follow_up = format >= 2 ? r.get<double>() : s->horizon;
     s->fallback_days = r.get<double>();
     s->fallback_p = r.get<double>();
     s->n_users = r.get<uint32_t>();
@@ -608,7 +661,7 @@ std::unique_ptr<Scorer> read(ByteReader& r, uint32_t n_users, uint32_t) {
     if (s->n_users != n_users) throw corrupted("timing sizes disagree with the model's");
     if (s->d == 0 || s->d > 100000) throw corrupted("timing feature count out of range");
     if (!(s->horizon > 0) || !std::isfinite(s->fallback_days) || !std::isfinite(s->fallback_p) ||
-        !(s->aft_scale > 0))
+        !(s->aft_scale > 0) || !(s->follow_up > 0))
         throw corrupted("timing payload values out of range");
     if (s->time_kind != "linear" && s->time_kind != "forest" && s->time_kind != "boosted" && s->time_kind != "aft")
         throw corrupted("timing days learner unknown");
@@ -656,6 +709,7 @@ Model train_timing(std::span<const Purchase> purchases, IdMap users, IdMap items
 
     auto s = std::make_unique<TimingScorer::State>();
     s->horizon = c.horizon;
+    s->follow_up = double(rows.end - rows.cutoffs.front()) / kSecondsPerDay;
     s->time_kind = c.time_learner;
 
     // Within H days.

@@ -35,6 +35,14 @@
 // | repeat_items         | items bought on >= 2 distinct days                                    | never                 |
 // | items_due            | repeat items whose last ts + mean interval < now + H days             | never                 |
 // | item_due_min_days    | min over repeat items of (last ts + mean interval - now) / 86400      | no repeat item        |
+// | items_due_soon       | repeat items whose last ts + mean interval is in [now, now + H days)  | never                 |
+// | item_due_ratio_mean  | mean over repeat items of (now - last ts) / mean interval             | no repeat item        |
+// | item_due_ratio_max   | max of the same                                                       | no repeat item        |
+// | gap_hazard_h         | of the gaps > user_days_since_last, the share <= it + H               | no such gap           |
+// | last_year_days_90    | purchase days with ts in [now - 365 d, now - 275 d)                   | never                 |
+// | days_to_christmas    | days from now to the next Dec 25 00:00 UTC (days_to_christmas())      | never                 |
+// | quantity_mean        | mean quantity of the purchases                                        | no history            |
+// | basket_spend_mean    | spend_total / user_n_baskets                                          | spend_total NaN       |
 //
 // (an item's mean interval as ui_mean_interval_days of purchase_features.h).
 //
@@ -62,8 +70,13 @@
 // rows are left out: their time is unknown, only bounded below);
 // expected_days = exp(margin) - 1 (>= 0). "aft" is XGBoost survival:aft on
 // all rows, censored ones as [days, +inf), observed as [days, days] (days at
-// least 1/24, an hour): expected_days = E[T] of its distribution
-// (learn::aft_expected_time), the unconditional mean. Capped at 36500 days.
+// least 1/24, an hour): expected_days = the median of T given T <= W, W the
+// training rows' follow-up (end - cutoff, in days; H by default):
+// learn::aft_quantile(F(W) / 2), F = learn::aft_cdf. That is the time a
+// customer who returns within the follow-up most plausibly takes, the
+// MAE-optimal guess for returning customers (the mean E[T], censored
+// customers' long tails included, was several times the observed times).
+// Capped at 36500 days.
 //
 // Fallback: a customer with fewer than 2 purchase days at `now` gets
 // expected_days = the median observed days and p_within = the share
@@ -92,6 +105,9 @@ namespace recsys::timing {
 extern const Algorithm algorithm;
 
 inline constexpr int kWindowDays[] = {30, 90, 180, 365};
+
+// Days (fractional) from now to the next 25 December 00:00 UTC, now included (0 on it).
+double days_to_christmas(int64_t now);
 
 struct CustomerFeatures {
     features::FeatureMatrix x;            // one row per user
