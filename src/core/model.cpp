@@ -115,8 +115,8 @@ const ParamSpec& own_spec(const Algorithm& alg, std::string_view name) {
 // "compression" or "top_m" (compression.h) given to an algorithm that does
 // not declare them: a clear error rather than "unknown parameter".
 void reject_compression(const Algorithm& alg, const Params& params) {
-    auto declares = [](const Algorithm& a, const ParamSpec& spec) {
-        return std::any_of(a.params.begin(), a.params.end(), [&](const ParamSpec* p) { return p == &spec; });
+    auto declares = [](const Algorithm& a, const ParamSpec& spec) {  // by name: EASE has its own default
+        return std::any_of(a.params.begin(), a.params.end(), [&](const ParamSpec* p) { return p->name == spec.name; });
     };
     for (const ParamSpec* spec : {&kCompression, &kTopM}) {
         if (!params.has(std::string(spec->name)) || declares(alg, *spec)) continue;
