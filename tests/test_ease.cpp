@@ -529,7 +529,7 @@ TEST(Ease, LoadedModelViewsTheBytes) {
         viewed.scorer->similar(0, after);
         EXPECT_EQ(before[0], 0.0f);
         EXPECT_EQ(after[0], 42.0f);
-        EXPECT_EQ(viewed.format_version, 3u);
+        EXPECT_EQ(viewed.format_version, kModelFormatVersion);
     }
 }
 
