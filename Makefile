@@ -44,11 +44,11 @@ src/core/%.o: override CXXFLAGS += -O3
 # no contraction into FMA, which GCC decides per code path.
 src/core/bpr.o: override CXXFLAGS += -ffp-contract=off
 
-# The AVX2 + FMA build of the dense kernels (src/core/dense.h), chosen at run
+# The AVX2 + FMA + F16C build of the dense kernels (src/core/dense.h), chosen at run
 # time on CPUs that have them.
 ifeq ($(shell uname -m),x86_64)
-src/core/dense_avx2.o: override CXXFLAGS += -mavx2 -mfma
-src/core/dense_avx512.o: override CXXFLAGS += -mavx512f -mavx512vl -mavx512bw -mavx512dq -mavx2 -mfma -Wno-maybe-uninitialized
+src/core/dense_avx2.o: override CXXFLAGS += -mavx2 -mfma -mf16c
+src/core/dense_avx512.o: override CXXFLAGS += -mavx512f -mavx512vl -mavx512bw -mavx512dq -mavx2 -mfma -mf16c -Wno-maybe-uninitialized
 endif
 
 # Rebuild objects when a header they include changes.

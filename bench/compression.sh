@@ -6,7 +6,7 @@
 # fresh backend (its fetch and decode times, recsys_cache_stats()), and
 # cached recommend() latency p50/p90/p99 (pgbench, one client, prepared,
 # random users; latencies in bench/lib.sh), each as a ratio to the first
-# (float32) model. nDCG@10 is measured by bench/compression_core.
+# (float32) model; '{}' is EASE's default, float16. nDCG@10 is measured by bench/compression_core.
 # Usage: [DATA=<the data folder, default ../shared/data>] bench/compression.sh [seconds per pgbench run, default 5]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,7 +23,7 @@ N_USERS=$(psql -X -At -c "SELECT count(*) FROM bench_users")
 USER1=$(psql -X -At -c "SELECT user_id FROM bench_users WHERE n = 1")
 
 i=0
-for params in '{}' '{"compression": "float16"}' '{"compression": "int8"}' '{"top_m": 50}' \
+for params in '{"compression": "none"}' '{}' '{"compression": "int8"}' '{"top_m": 50}' \
               '{"top_m": 50, "compression": "int8"}'; do
     m=c$i
     i=$((i + 1))

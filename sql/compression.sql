@@ -1,5 +1,6 @@
 -- Compressed models: EASE's weights, ALS's and BPR's factors as float16 or
 -- int8, EASE's sparsified to the top m per item ("compression", "top_m"); describe_model's sizes; serving.
+-- EASE's default is float16 ('half'); 'plain' is float32.
 CREATE EXTENSION recsys;
 SET search_path = public, recsys;
 \set SHOW_CONTEXT never
@@ -12,8 +13,9 @@ CREATE FUNCTION train_packed(name text, params jsonb) RETURNS jsonb LANGUAGE sql
 $$;
 SELECT name, params ->> 'compression' AS compression, params -> 'top_m' AS top_m, items
 FROM (SELECT name, t -> 'params' AS params, t -> 'items' AS items
-      FROM (VALUES ('plain', '{}'), ('half', '{"compression": "float16"}'), ('int8', '{"compression": "int8"}'),
-                   ('top10', '{"top_m": 10}'), ('top10_int8', '{"top_m": 10, "compression": "int8"}'))
+      FROM (VALUES ('plain', '{"compression": "none"}'), ('half', '{}'), ('int8', '{"compression": "int8"}'),
+                   ('top10', '{"top_m": 10, "compression": "none"}'),
+                   ('top10_int8', '{"top_m": 10, "compression": "int8"}'))
            AS v(name, params), train_packed(name, params::jsonb) t) trained
 ORDER BY name;
 

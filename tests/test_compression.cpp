@@ -125,6 +125,16 @@ TEST(Compression, EveryLayoutReadsBack) {
             bad[0] = 9;
             EXPECT_THROW(read_back(bad, 20, 24), Error);
             EXPECT_THROW(read_back(std::vector<uint8_t>(bytes.begin(), bytes.end() - 1), 20, 24), Error);
+            if (e != Encoding::Float16) continue;
+            // A float16 infinity or NaN anywhere among the values (stored last).
+            const size_t values = 20 * (m == 0 ? 24 : m);
+            for (size_t k : {size_t(0), values / 2 + 1, values - 1})
+                for (uint16_t h : {uint16_t(0x7c00), uint16_t(0xfe01)}) {
+                    bad = bytes;
+                    std::memcpy(bad.data() + bad.size() - 2 * (values - k), &h, 2);
+                    const Error err = expect_error([&] { read_back(bad, 20, 24); }, ErrorKind::Corrupted);
+                    EXPECT_NE(std::string(err.what()).find("float16 weight not finite"), std::string::npos);
+                }
         }
 }
 
@@ -193,7 +203,7 @@ TEST(Compression, EaseScoresItsDecodedWeights) {
         }
         // Written again, the same bytes; and the stored form is smaller.
         EXPECT_EQ(m.serialize(), bytes);
-        const Model plain = train_model("ease", rows, "{}", Context{});
+        const Model plain = train_model("ease", rows, R"({"compression": "none"})", Context{});
         EXPECT_LT(bytes.size(), plain.serialize().size());
         EXPECT_LT(m.memory_bytes(), plain.memory_bytes());
         EXPECT_NE(m.describe_json().find("\"memory_bytes\": " + std::to_string(m.memory_bytes())), std::string::npos);
@@ -203,6 +213,16 @@ TEST(Compression, EaseScoresItsDecodedWeights) {
 // ALS and BPR hold their factors decoded: the trained model serves what
 // the stored one serves, writes the same bytes again, and is smaller stored
 // (not in memory).
+// EASE stores float16 weights unless told otherwise (ALS and BPR: float32).
+TEST(Compression, EaseDefaultsToFloat16) {
+    const auto rows = purchases();
+    const Model m = train_model("ease", rows, "{}", Context{});
+    EXPECT_NE(m.params_json.find(R"("compression": "float16")"), std::string::npos) << m.params_json;
+    EXPECT_EQ(m.serialize(), train_model("ease", rows, R"({"compression": "float16"})", Context{}).serialize());
+    const Model als = train_model("als", rows, R"({"factors": 4, "iterations": 2})", Context{});
+    EXPECT_NE(als.params_json.find(R"("compression": "none")"), std::string::npos) << als.params_json;
+}
+
 TEST(Compression, FactorModelsStoreCompressedFactors) {
     const auto rows = purchases();
     for (const char* algorithm : {"als", "bpr"}) {

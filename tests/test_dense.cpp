@@ -8,6 +8,7 @@
 #include <random>
 #include <vector>
 
+#include "compression.h"
 #include "topk.h"
 
 namespace {
@@ -178,6 +179,41 @@ TEST_P(Dense, SumRowsIsTheSparseProductAndColumnsStandAlone) {
     }
 }
 
+// float16 values (normal, subnormal, zero of either sign) are widened
+// exactly as they are read: the bits of sum_rows over the widened matrix,
+// and the sparse product in double within float rounding.
+TEST_P(Dense, SumHalfRowsIsSumRowsOfTheWidenedMatrix) {
+    const Kernels& k = *GetParam();
+    const Eigen::Index n = 300, ldb = 307, m = 20;
+    const MatrixF x = random_factors(m, ldb, 9);
+    std::vector<uint16_t> h(size_t(m * ldb));
+    for (size_t i = 0; i < h.size(); ++i) {
+        const float v = i % 11 == 0 ? x.data()[i] * 1e-6f : i % 13 == 0 ? -0.0f : x.data()[i];
+        h[i] = recsys::to_half(v);
+    }
+    std::vector<float> widened(h.size());
+    for (size_t i = 0; i < h.size(); ++i) widened[i] = recsys::from_half(h[i]);
+    const std::vector<uint32_t> rows = {4, 0, 19, 4, 7, 12, 3};
+    const std::vector<float> w = {1.0f, 0.5f, 2.0f, -1.5f, 1.0f, 0.25f, 3.0f};
+    for (Eigen::Index count : {0, 1, 7}) {
+        std::vector<float> out(n + 2, -9.0f), want(n);
+        k.sum_half_rows(h.data(), ldb, rows.data(), w.data(), count, n, out.data());
+        k.sum_rows(widened.data(), ldb, rows.data(), w.data(), count, n, want.data());
+        for (Eigen::Index c = 0; c < n; ++c) {
+            ASSERT_EQ(out[c], want[c]) << "column " << c;
+            double exact = 0;
+            for (Eigen::Index q = 0; q < count; ++q) exact += double(w[q]) * widened[rows[q] * ldb + c];
+            EXPECT_NEAR(out[c], exact, 1e-5 * (1 + std::abs(exact)));
+        }
+        EXPECT_EQ(out[n], -9.0f);
+        // A tile of columns starting off any vector boundary: the same bits.
+        std::vector<float> tiled(n);
+        k.sum_half_rows(h.data(), ldb, rows.data(), w.data(), count, 37, tiled.data());
+        k.sum_half_rows(h.data() + 37, ldb, rows.data(), w.data(), count, n - 37, tiled.data() + 37);
+        for (Eigen::Index c = 0; c < n; ++c) ASSERT_EQ(tiled[c], out[c]) << "column " << c;
+    }
+}
+
 INSTANTIATE_TEST_SUITE_P(Builds, Dense, ::testing::ValuesIn(recsys::dense::runnable_kernels()),
                          [](const auto& info) {
                              std::string name = info.param->isa;
@@ -199,18 +235,23 @@ TEST(DenseDispatch, FusedBuildsScoreAlike) {
     const std::vector<float> panels = recsys::dense::pack_panels(items.data(), n, f);
     const std::vector<uint32_t> picked = {3, 60, 12, 41};
     const std::vector<float> w = {1.0f, 2.0f, 0.5f, 1.0f};
-    std::vector<float> first_scores, first_sums;
+    std::vector<uint16_t> halves(items.size());
+    for (size_t i = 0; i < halves.size(); ++i) halves[i] = recsys::to_half(items.data()[i]);
+    std::vector<float> first_scores, first_sums, first_half_sums;
     for (size_t b = 1; b < builds.size(); ++b) {
-        std::vector<float> scores(rows * n), sums(f);
+        std::vector<float> scores(rows * n), sums(f), half_sums(f);
         builds[b]->score_panels(users.data(), f, rows, panels.data(), f, n, scores.data(), n);
         builds[b]->sum_rows(items.data(), f, picked.data(), w.data(), 4, f, sums.data());
+        builds[b]->sum_half_rows(halves.data(), f, picked.data(), w.data(), 4, f, half_sums.data());
         if (first_scores.empty()) {
             first_scores = scores;
             first_sums = sums;
+            first_half_sums = half_sums;
             continue;
         }
         EXPECT_EQ(scores, first_scores) << builds[b]->isa;
         EXPECT_EQ(sums, first_sums) << builds[b]->isa;
+        EXPECT_EQ(half_sums, first_half_sums) << builds[b]->isa;
     }
 }
 

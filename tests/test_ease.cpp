@@ -14,6 +14,7 @@
 #include <thread>
 #include <utility>
 
+#include "compression.h"
 #include "errors.h"
 #include "expect_error.h"
 #include "model.h"
@@ -68,10 +69,15 @@ Eigen::MatrixXd reference_weights(const Eigen::MatrixXd& x, double lambda) {
     return b;
 }
 
+// Weights in float32 unless `json` says otherwise: these tests check the
+// maths against the closed form at float32 precision (float16, the default,
+// is checked against the weights it rounds in test_compression.cpp).
 std::unique_ptr<Scorer> train(const CsrMatrix& x, const std::string& json, int threads = 1) {
     Context ctx;
     ctx.threads = threads;
-    return ease::train(interactions(x), Params::parse_json(json), ctx);
+    Params params = Params::parse_json(json);
+    if (!params.has("compression")) params.set("compression", std::string("none"));
+    return ease::train(interactions(x), params, ctx);
 }
 
 Eigen::MatrixXd weights_of(const Scorer& s, uint32_t n_items) {
@@ -310,7 +316,7 @@ TEST(Ease, DefaultMaxItemsFitsTheMemoryLimit) {
             EXPECT_EQ(std::this_thread::get_id(), caller);
             notices.emplace_back(m, h);
         };
-        EXPECT_EQ(payload(*ease::train(interactions(x), Params::parse_json("{}"), ctx)), want);
+        EXPECT_EQ(payload(*ease::train(interactions(x), Params::parse_json(R"({"compression": "none"})"), ctx)), want);
         ASSERT_EQ(notices.size(), 1u);
         EXPECT_EQ(notices[0].first, "EASE models the 120 most popular of 300 items, as many as fit "
                                     "recsys.memory_limit (" + std::to_string(limit / 1024) + " kB); the other 180 are recommended by popularity");
@@ -319,7 +325,7 @@ TEST(Ease, DefaultMaxItemsFitsTheMemoryLimit) {
         // One byte less and 119 items are modeled.
         ctx.memory_limit_bytes = input + dense_bytes(120) - 1;
         notices.clear();
-        EXPECT_EQ(payload(*ease::train(interactions(x), Params::parse_json("{}"), ctx)),
+        EXPECT_EQ(payload(*ease::train(interactions(x), Params::parse_json(R"({"compression": "none"})"), ctx)),
                   payload(*train(x, R"({"max_items": 119})")));
         ASSERT_EQ(notices.size(), 1u);
         EXPECT_NE(notices[0].first.find("the 119 most popular of 300 items"), std::string::npos);
@@ -328,7 +334,7 @@ TEST(Ease, DefaultMaxItemsFitsTheMemoryLimit) {
     Context ctx;
     int notices = 0;
     ctx.notice = [&](const std::string&, const std::string&) { ++notices; };
-    EXPECT_EQ(payload(*ease::train(interactions(x), Params::parse_json("{}"), ctx)),
+    EXPECT_EQ(payload(*ease::train(interactions(x), Params::parse_json(R"({"compression": "none"})"), ctx)),
               payload(*train(x, R"({"max_items": 300})")));
     EXPECT_EQ(notices, 0);
     // Not even one item fits beside the input: refused, saying why.
@@ -479,45 +485,52 @@ TEST(Ease, ReadsFormat1And2Payloads) {
 }
 
 // With an owner of the bytes, a loaded model uses its weights in place and
-// keeps the bytes alive; it scores as the copied one does.
+// keeps the bytes alive; it scores as the copied one does. So do float16
+// weights (the default), which are widened as they are read.
 TEST(Ease, LoadedModelViewsTheBytes) {
     InteractionBuilder rows;
     std::mt19937 rng(15);
     for (int64_t u = 0; u < 40; ++u)
         for (int64_t i = 0; i < 25; ++i)
             if (rng() % 3 == 0) rows.add(u, "sku" + std::to_string(i), 1.0);
-    Model m = train_model("ease", rows, "{}", Context{});
-    const auto bytes = m.serialize();
-    std::shared_ptr<uint8_t[]> buffer(new uint8_t[bytes.size()]);
-    std::memcpy(buffer.get(), bytes.data(), bytes.size());
-    Model copied = Model::deserialize(bytes.data(), bytes.size());
-    Model viewed = Model::deserialize(buffer.get(), bytes.size(), Context{}, buffer);
-    EXPECT_GE(buffer.use_count(), 2);  // the model holds the bytes
-    const uint8_t* at = buffer.get();
-    buffer.reset();
-    EXPECT_EQ(viewed.serialize(), bytes);
-    RecommendOptions o;
-    o.k = 5;
-    for (uint32_t u = 0; u < viewed.n_users(); ++u) {
-        auto a = recommend_user(copied, u, o), b = recommend_user(viewed, u, o);
-        ASSERT_EQ(a.size(), b.size());
-        for (size_t r = 0; r < a.size(); ++r) {
-            EXPECT_EQ(a[r].item, b[r].item);
-            EXPECT_EQ(a[r].score, b[r].score);
+    for (const char* compression : {"none", "float16"}) {
+        SCOPED_TRACE(compression);
+        const bool half = std::string(compression) == "float16";
+        Model m = train_model("ease", rows, std::string(R"({"compression": ")") + compression + "\"}", Context{});
+        const auto bytes = m.serialize();
+        std::shared_ptr<uint8_t[]> buffer(new uint8_t[bytes.size()]);
+        std::memcpy(buffer.get(), bytes.data(), bytes.size());
+        Model copied = Model::deserialize(bytes.data(), bytes.size());
+        Model viewed = Model::deserialize(buffer.get(), bytes.size(), Context{}, buffer);
+        EXPECT_GE(buffer.use_count(), 2);  // the model holds the bytes
+        uint8_t* at = buffer.get();
+        buffer.reset();
+        EXPECT_EQ(viewed.serialize(), bytes);
+        RecommendOptions o;
+        o.k = 5;
+        for (uint32_t u = 0; u < viewed.n_users(); ++u) {
+            auto a = recommend_user(copied, u, o), b = recommend_user(viewed, u, o);
+            ASSERT_EQ(a.size(), b.size());
+            for (size_t r = 0; r < a.size(); ++r) {
+                EXPECT_EQ(a[r].item, b[r].item);
+                EXPECT_EQ(a[r].score, b[r].score);
+            }
         }
+        // The weights are read from the buffer itself (the last m² values
+        // before the checksum): a change there shows in B[0][0], zero as trained.
+        const size_t n = viewed.n_items(), size = half ? 2 : 4;
+        uint8_t* first_weight = at + bytes.size() - 8 - n * n * size;
+        EXPECT_EQ(reinterpret_cast<uintptr_t>(first_weight) % size, 0u);
+        std::vector<float> before(n, 0.0f), after(n, 0.0f);
+        viewed.scorer->similar(0, before);
+        const float f = 42.0f;
+        const uint16_t h = to_half(f);
+        std::memcpy(first_weight, half ? static_cast<const void*>(&h) : &f, size);
+        viewed.scorer->similar(0, after);
+        EXPECT_EQ(before[0], 0.0f);
+        EXPECT_EQ(after[0], 42.0f);
+        EXPECT_EQ(viewed.format_version, kModelFormatVersion);
     }
-    // The weights are read from the buffer itself (the last m² floats before
-    // the checksum): a change there shows in B[0][0], zero as trained.
-    const size_t n = viewed.n_items();
-    float* first_weight = reinterpret_cast<float*>(const_cast<uint8_t*>(at) + bytes.size() - 8 - n * n * 4);
-    EXPECT_EQ(reinterpret_cast<uintptr_t>(first_weight) % alignof(float), 0u);
-    std::vector<float> before(n, 0.0f), after(n, 0.0f);
-    viewed.scorer->similar(0, before);
-    *first_weight = 42.0f;
-    viewed.scorer->similar(0, after);
-    EXPECT_EQ(before[0], 0.0f);
-    EXPECT_EQ(after[0], 42.0f);
-    EXPECT_EQ(viewed.format_version, 3u);
 }
 
 // The format-1 EASE models of the fuzz corpus (written by 0.1.0) load,

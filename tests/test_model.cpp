@@ -145,7 +145,7 @@ TEST(ModelTrain, EffectiveParamsRecorded) {
     EXPECT_EQ(m.rows_skipped, 1u);
     std::string d = m.describe_json();
     EXPECT_NE(d.find("\"algorithm\": \"itemknn\""), std::string::npos) << d;
-    EXPECT_NE(d.find("\"format_version\": 3"), std::string::npos) << d;
+    EXPECT_NE(d.find("\"format_version\": 4"), std::string::npos) << d;
     EXPECT_NE(d.find("\"user_id_type\": \"bigint\""), std::string::npos) << d;
     EXPECT_NE(d.find("\"skipped_rows\": 1"), std::string::npos) << d;
 }
@@ -248,7 +248,7 @@ TEST(ModelFormat, HeaderLayout) {
     EXPECT_EQ(std::string(bytes.begin(), bytes.begin() + 8), "RECSYSMD");
     uint32_t version;
     std::memcpy(&version, bytes.data() + 8, 4);
-    EXPECT_EQ(version, 3u);  // format 3 since compressed weights (formats 1 and 2 still read)
+    EXPECT_EQ(version, 4u);  // format 4 since the four-chain checksum (formats 1 to 3 still read)
     uint64_t total;
     std::memcpy(&total, bytes.data() + 12, 8);
     EXPECT_EQ(total, bytes.size());
@@ -366,14 +366,31 @@ TEST(ModelFormat, SealWritesSizeAndChecksum) {
     expect_error([&] { Model::seal(short_bytes.data(), short_bytes.size()); }, ErrorKind::Internal);
 }
 
+// Format 4 hashes the checksum in four chains, formats 1-3 in one: bytes
+// whose header says 3 load only with the one-chain checksum, which seal()
+// writes for them; then they read as format 3 and are written as format 4.
+TEST(ModelFormat, Format3ChecksumStillRead) {
+    const auto v4 = train("itemknn", int_rows()).serialize();
+    ASSERT_EQ(load(v4).format_version, 4u);
+    auto v3 = v4;
+    const uint32_t three = 3;
+    std::memcpy(v3.data() + 8, &three, 4);
+    EXPECT_STREQ(expect_error([&] { load(v3); }, ErrorKind::Corrupted).what(), "model is corrupted (checksum mismatch)");
+    Model::seal(v3.data(), v3.size());
+    EXPECT_NE(std::vector<uint8_t>(v3.end() - 8, v3.end()), std::vector<uint8_t>(v4.end() - 8, v4.end()));
+    const Model m = load(v3);
+    EXPECT_EQ(m.format_version, 3u);
+    EXPECT_EQ(m.serialize(), v4);
+}
+
 TEST(ModelFormat, UnknownVersionRejected) {
     auto bytes = train("popularity", int_rows()).serialize();
-    for (uint32_t version : {0u, 4u, 255u, 0x01000001u}) {
+    for (uint32_t version : {0u, 5u, 255u, 0x01000001u}) {
         auto bad = bytes;
         std::memcpy(bad.data() + 8, &version, 4);
         Error e = expect_error([&] { load(bad); }, ErrorKind::Corrupted);
         EXPECT_EQ(std::string(e.what()), "model format version " + std::to_string(version) +
-                                             " is not supported by this recsys (it reads versions 1 to 3)");
+                                             " is not supported by this recsys (it reads versions 1 to 4)");
     }
 }
 

@@ -21,7 +21,7 @@ static_assert(std::endian::native == std::endian::little, "little-endian only");
 
 // The model format (model.cpp) that ByteWriter's users write today, and
 // that a ByteReader reads unless told otherwise (set_format).
-constexpr uint32_t kModelFormatVersion = 3;
+constexpr uint32_t kModelFormatVersion = 4;
 
 // Large arrays are copied in pieces of this size, with a cancel check between.
 constexpr uint64_t kCopyPieceBytes = uint64_t(32) << 20;

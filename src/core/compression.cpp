@@ -15,8 +15,14 @@
 namespace recsys {
 
 const ParamSpec kCompression{"compression", ParamType::Choice, "\"none\"", 0, 0, "none|float16|int8", "",
-                             "store the weights (ease) or factors (als, bpr) as float16 (2 bytes) or int8 with a scale "
-                             "per item or user (1 byte); none: float32"};
+                             "store the factors as float16 (2 bytes) or int8 with a scale per user or item (1 byte); "
+                             "none: float32"};
+// EASE's default is float16: half the bytes to store, fetch and read per
+// recommendation (a cold recommend() is mostly fetching them), for the same
+// accuracy (README, "Compressed models").
+const ParamSpec kEaseCompression{"compression", ParamType::Choice, "\"float16\"", 0, 0, "none|float16|int8", "",
+                                 "store the weights as float16 (2 bytes), int8 with a scale per item (1 byte) or "
+                                 "none (float32)"};
 const ParamSpec kTopM{"top_m", ParamType::Int, "0", 0, UINT32_MAX, "", "",
                       "keep only the m weights of largest magnitude per item (a sparse model); 0 keeps all"};
 
@@ -36,19 +42,28 @@ size_t value_bytes(Encoding e) { return e == Encoding::Float32 ? 4 : e == Encodi
 // float16 to float32 (exact either way): 8 at a time by F16C where the CPU
 // has it (every AVX2 CPU does; compilers disagree on naming "f16c" to
 // __builtin_cpu_supports), else one by one in software.
-__attribute__((target("avx2,f16c"))) void halves_f16c(const uint16_t* h, uint64_t n, float* out) {
+__attribute__((target("avx2,f16c"))) void widen_f16c(const uint16_t* h, uint64_t n, float* out) {
     uint64_t k = 0;
     for (; k + 8 <= n; k += 8)
         _mm256_storeu_ps(out + k, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h + k))));
     for (; k < n; ++k) out[k] = _cvtsh_ss(h[k]);
 }
-void halves_plain(const uint16_t* h, uint64_t n, float* out) {
+void widen_plain(const uint16_t* h, uint64_t n, float* out) {
     for (uint64_t k = 0; k < n; ++k) out[k] = from_half(h[k]);
 }
-const auto halves = [] {
+const auto widen = [] {
     __builtin_cpu_init();  // may run before the runtime's own initialiser
-    return __builtin_cpu_supports("avx2") ? halves_f16c : halves_plain;
+    return __builtin_cpu_supports("avx2") ? widen_f16c : widen_plain;
 }();
+
+// No float16 infinity or NaN (all exponent bits set) among h[0, n): a loop
+// without an early exit, which the compiler vectorises (a cold load checks
+// every weight of the model).
+__attribute__((target_clones("arch=x86-64-v3", "default"))) bool all_finite(const uint16_t* h, uint64_t n) {
+    uint16_t bad = 0;
+    for (uint64_t k = 0; k < n; ++k) bad |= uint16_t((h[k] & 0x7c00) == 0x7c00);
+    return bad == 0;
+}
 
 // x̂ = q·s, vectorised.
 __attribute__((target_clones("arch=x86-64-v3", "default"))) void int8s(const uint8_t* q, uint64_t n, float scale,
@@ -158,7 +173,7 @@ void WeightRows::decode(uint64_t r, uint64_t first, uint64_t count, float* out) 
             std::memcpy(out, floats_at(at), count * 4);
             break;
         case Encoding::Float16:
-            halves(static_cast<const uint16_t*>(values_) + at, count, out);
+            widen(static_cast<const uint16_t*>(values_) + at, count, out);
             break;
         case Encoding::Int8:
             int8s(static_cast<const uint8_t*>(values_) + at, count, row_scale_[r], out);
@@ -238,10 +253,8 @@ WeightRows WeightRows::read(ByteReader& r, uint64_t rows, uint64_t cols) {
         case Encoding::Float16: take(uint16_t{}); break;
         case Encoding::Int8: take(int8_t{}); break;
     }
-    if (w.encoding_ == Encoding::Float16)
-        for (uint64_t i = 0; i < n; ++i)
-            if ((static_cast<const uint16_t*>(w.values_)[i] & 0x7c00) == 0x7c00)
-                throw corrupted("model is corrupted (float16 weight not finite)");
+    if (w.encoding_ == Encoding::Float16 && !all_finite(static_cast<const uint16_t*>(w.values_), n))
+        throw corrupted("model is corrupted (float16 weight not finite)");
     return w;
 }
 

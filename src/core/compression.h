@@ -16,8 +16,9 @@
 //            smaller column), the others read as zero.
 //
 // EASE serves from this representation: the model in memory is the
-// compressed one (ease.cpp decodes only the rows a basket touches, a tile of
-// columns at a time). Factor models decode once (below).
+// compressed one (ease.cpp sums dense float32 and float16 rows in place,
+// decodes int8 ones a tile of a basket's rows at a time). Factor models
+// decode once (below).
 #pragma once
 
 #include <cstdint>
@@ -36,9 +37,11 @@ namespace recsys {
 enum class Encoding : uint8_t { Float32 = 0, Float16 = 1, Int8 = 2 };
 
 // The parameters, declared once here and listed by the algorithms that
-// compress: "compression" ("none" | "float16" | "int8": ease, als, bpr) and
+// compress: "compression" ("none" | "float16" | "int8"; als and bpr:
+// kCompression, default none; ease: kEaseCompression, default float16) and
 // "top_m" (ease).
 extern const ParamSpec kCompression;
+extern const ParamSpec kEaseCompression;
 extern const ParamSpec kTopM;
 Encoding encoding_of(const std::string& compression);  // a kCompression choice
 
@@ -64,6 +67,11 @@ public:
     uint64_t kept() const { return kept_; }  // entries per row
     // The values when dense float32 (scored in place), else null.
     const float* floats() const { return encoding_ == Encoding::Float32 && !sparse() ? floats_at(0) : nullptr; }
+    // The values' float16 bits when dense float16 (scored in place, widened
+    // as they are read: dense::sum_half_rows), else null.
+    const uint16_t* halves() const {
+        return encoding_ == Encoding::Float16 && !sparse() ? static_cast<const uint16_t*>(values_) : nullptr;
+    }
     // The columns of row r's entries, ascending (sparse only).
     std::span<const uint32_t> row_columns(uint64_t r) const { return {indices_.data() + r * kept_, kept_}; }
     // Decodes entries [first, first + count) of row r (columns, if dense).

@@ -18,6 +18,7 @@ std::vector<const Kernels*> runnable_kernels() {
     std::vector<const Kernels*> all = {&baseline::kernels};
 #if defined(__x86_64__)
     __builtin_cpu_init();  // idempotent; makes the checks safe however early they run
+    // F16C is not checked: every CPU with AVX2 has it (as compression.cpp assumes).
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
         all.push_back(&avx2::kernels);
         if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&

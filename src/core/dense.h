@@ -1,11 +1,12 @@
 // Dense linear-algebra kernels on raw blocks, for the hot loops of EASE and
 // ALS. Eigen vectorises only for the instruction set it is compiled for, and
 // the library must run on any x86-64, so the kernels are compiled three times
-// — for baseline x86-64, for AVX2 + FMA and for AVX-512 (F, VL, BW, DQ) —
+// — for baseline x86-64, for AVX2 + FMA + F16C and for AVX-512 (F, VL, BW,
+// DQ) —
 // and the first call picks the best one the CPU supports. The builds round
 // differently: results are reproducible on one machine, not across CPU
-// generations (score_panels excepted: its AVX2 and AVX-512 builds give the
-// same bits).
+// generations (score_panels and sum_rows excepted: their AVX2 and AVX-512
+// builds give the same bits).
 //
 // double blocks are column-major with a leading dimension (ld); float
 // matrices are row-major and contiguous. Threads are the caller's business:
@@ -35,6 +36,8 @@ struct Kernels {
                          Index ldo);
     void (*sum_rows)(const float* b, Index ldb, const uint32_t* rows, const float* w, Index count, Index n,
                      float* out);
+    void (*sum_half_rows)(const uint16_t* b, Index ldb, const uint32_t* rows, const float* w, Index count, Index n,
+                          float* out);
 };
 
 // Every build in this library that this CPU can run, the best last.
@@ -113,6 +116,15 @@ inline void score_panels(const float* x, Index ldx, Index rows, const float* pan
 inline void sum_rows(const float* b, Index ldb, const uint32_t* rows, const float* w, Index count, Index n,
                      float* out) {
     kernels().sum_rows(b, ldb, rows, w, count, n, out);
+}
+
+// sum_rows of a matrix b stored as IEEE float16 (binary16 bits): each
+// value is widened to float32 (exactly) as it is read, by F16C in the AVX2
+// and AVX-512 builds, so the sums have the bits sum_rows gives on the
+// widened matrix, at half its memory traffic.
+inline void sum_half_rows(const uint16_t* b, Index ldb, const uint32_t* rows, const float* w, Index count, Index n,
+                          float* out) {
+    kernels().sum_half_rows(b, ldb, rows, w, count, n, out);
 }
 
 }  // namespace recsys::dense

@@ -68,6 +68,15 @@ inline void add_gramian(const float* y, Index m, Index n, float* g) {
         Eigen::Map<const MatrixF>(y, m, n).transpose());
 }
 
+// An IEEE float16 (its bits) as float32, exactly.
+[[gnu::always_inline]] inline float widen(uint16_t h) {
+#if defined(__F16C__)
+    return _cvtsh_ss(h);
+#else
+    return float(Eigen::half(Eigen::half_impl::raw_uint16_to_half(h)));
+#endif
+}
+
 // score_panels: a tile of R rows x 32 items is summed in registers, the
 // rows' factors broadcast one at a time against the panel's row of 32.
 #if defined(__AVX512F__)
@@ -78,6 +87,9 @@ constexpr int kTileRows = 6;  // 6 x 2 accumulators of 32 registers
 [[gnu::always_inline]] inline Vec vload(const float* p) { return _mm512_loadu_ps(p); }
 [[gnu::always_inline]] inline void vstore(float* p, Vec v) { _mm512_storeu_ps(p, v); }
 [[gnu::always_inline]] inline Vec vfma(float a, Vec b, Vec c) { return _mm512_fmadd_ps(_mm512_set1_ps(a), b, c); }
+[[gnu::always_inline]] inline Vec vload_half(const uint16_t* p) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
 #elif defined(__AVX2__) && defined(__FMA__)
 using Vec = __m256;
 constexpr int kLanes = 8;
@@ -86,6 +98,9 @@ constexpr int kTileRows = 3;  // 3 x 4 accumulators of 16 registers
 [[gnu::always_inline]] inline Vec vload(const float* p) { return _mm256_loadu_ps(p); }
 [[gnu::always_inline]] inline void vstore(float* p, Vec v) { _mm256_storeu_ps(p, v); }
 [[gnu::always_inline]] inline Vec vfma(float a, Vec b, Vec c) { return _mm256_fmadd_ps(_mm256_set1_ps(a), b, c); }
+[[gnu::always_inline]] inline Vec vload_half(const uint16_t* p) {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
 #else
 // No FMA: a plain multiply and add per step, which the compiler vectorises
 // across the 32 items (the order over k stays that of the loop).
@@ -104,6 +119,11 @@ constexpr int kTileRows = 2;
 [[gnu::always_inline]] inline Vec vfma(float a, Vec b, Vec c) {
     for (int j = 0; j < 4; ++j) c.v[j] = c.v[j] + a * b.v[j];
     return c;
+}
+[[gnu::always_inline]] inline Vec vload_half(const uint16_t* p) {
+    Vec r;
+    for (int j = 0; j < 4; ++j) r.v[j] = widen(p[j]);
+    return r;
 }
 #endif
 constexpr int kPanelVecs = int(kPanelWidth) / kLanes;
@@ -179,8 +199,11 @@ inline void score_panels(const float* x, Index ldx, Index rows, const float* pan
 #endif
 }
 
-inline void sum_rows(const float* b, Index ldb, const uint32_t* rows, const float* w, Index count, Index n,
-                     float* out) {
+// One template for float32 and float16 values: `load` reads kLanes values
+// as floats, `value` one.
+template <typename T, typename Load, typename Value>
+[[gnu::always_inline]] inline void sum_rows_of(const T* b, Index ldb, const uint32_t* rows, const float* w,
+                                               Index count, Index n, float* out, Load load, Value value) {
     constexpr int kVecs = 8;
     constexpr Index kCols = kVecs * kLanes;
     Index c = 0;
@@ -188,22 +211,33 @@ inline void sum_rows(const float* b, Index ldb, const uint32_t* rows, const floa
         Vec acc[kVecs];
         for (int v = 0; v < kVecs; ++v) acc[v] = vzero();
         for (Index q = 0; q < count; ++q) {
-            const float* row = b + Index(rows[q]) * ldb + c;
-            for (int v = 0; v < kVecs; ++v) acc[v] = vfma(w[q], vload(row + v * kLanes), acc[v]);
+            const T* row = b + Index(rows[q]) * ldb + c;
+            for (int v = 0; v < kVecs; ++v) acc[v] = vfma(w[q], load(row + v * kLanes), acc[v]);
         }
         for (int v = 0; v < kVecs; ++v) vstore(out + c + v * kLanes, acc[v]);
     }
     for (; c < n; ++c) {
         float acc = 0.0f;
-        for (Index q = 0; q < count; ++q) acc = sfma(w[q], b[Index(rows[q]) * ldb + c], acc);
+        for (Index q = 0; q < count; ++q) acc = sfma(w[q], value(b[Index(rows[q]) * ldb + c]), acc);
         out[c] = acc;
     }
+}
+
+inline void sum_rows(const float* b, Index ldb, const uint32_t* rows, const float* w, Index count, Index n,
+                     float* out) {
+    sum_rows_of(b, ldb, rows, w, count, n, out, [](const float* p) { return vload(p); }, [](float x) { return x; });
+}
+
+inline void sum_half_rows(const uint16_t* b, Index ldb, const uint32_t* rows, const float* w, Index count, Index n,
+                          float* out) {
+    sum_rows_of(b, ldb, rows, w, count, n, out, [](const uint16_t* p) { return vload_half(p); },
+                [](uint16_t h) { return widen(h); });
 }
 
 extern const Kernels kernels;
 const Kernels kernels = {
     RECSYS_DENSE_ISA_NAME, cholesky, solve_right_lower_transposed, subtract_product_transposed, solve_lower,
-    subtract_product,      multiply, add_gramian, score_panels, sum_rows,
+    subtract_product,      multiply, add_gramian, score_panels, sum_rows, sum_half_rows,
 };
 
 }  // namespace recsys::dense::RECSYS_DENSE_ISA

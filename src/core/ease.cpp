@@ -58,10 +58,12 @@ public:
     // the whole block, so that the tile's rows that several users share are
     // read from the cache; each score has the bits score() gives (sum_rows
     // sums each column alone, in basket order). Compressed weights are
-    // scored as they are stored: dense ones decoded a tile of a basket's
+    // scored as they are stored: dense float16 ones by sum_half_rows, which
+    // widens them as it reads; dense int8 ones decoded a tile of a basket's
     // rows at a time and summed the same way (the scores of the de-quantised
-    // weights, bit for bit); sparse ones by adding each kept weight (fused,
-    // as the vector kernels do), touching only the kept entries.
+    // weights, bit for bit, either way); sparse ones by adding each kept
+    // weight (fused, as the vector kernels do), touching only the kept
+    // entries.
     void score_block(std::span<const Basket> baskets, std::span<const uint32_t>, uint32_t n_items,
                      std::span<float> out) const override {
         const size_t m = items_.size(), n_rows = baskets.size();
@@ -89,6 +91,12 @@ public:
                 for (size_t r = 0; r < n_rows; ++r)
                     dense::sum_rows(b + c, Index(m), rows.data() + start[r], w.data() + start[r],
                                     Index(start[r + 1] - start[r]), Index(std::min(kTile, m - c)), dst + r * ld + c);
+        } else if (const uint16_t* h = weights_.halves()) {
+            for (size_t c = 0; c < m; c += kTile)
+                for (size_t r = 0; r < n_rows; ++r)
+                    dense::sum_half_rows(h + c, Index(m), rows.data() + start[r], w.data() + start[r],
+                                         Index(start[r + 1] - start[r]), Index(std::min(kTile, m - c)),
+                                         dst + r * ld + c);
         } else if (!weights_.sparse()) {
             size_t most = 0;
             for (size_t r = 0; r < n_rows; ++r) most = std::max(most, start[r + 1] - start[r]);
@@ -372,7 +380,7 @@ constexpr ParamSpec kMaxItems{"max_items", ParamType::Int, "", 1, UINT32_MAX, ""
                               "model only this many of the most popular items; the others fall back to popularity. "
                               "Default: all items, or as many as fit recsys.memory_limit (2 x max_items² x 8 bytes "
                               "beside the input), with a NOTICE"};
-constexpr const ParamSpec* kParams[] = {&kLambda, &kBinary, &kMaxItems, &kCompression, &kTopM};
+constexpr const ParamSpec* kParams[] = {&kLambda, &kBinary, &kMaxItems, &kEaseCompression, &kTopM};
 
 // At the peak of training: the Gram matrix (becoming L) and P.
 uint64_t dense_bytes(uint64_t m) { return 2 * m * m * sizeof(Real); }
@@ -418,7 +426,7 @@ std::unique_ptr<Scorer> train(const Interactions& data, const Params& params, co
     const bool derived = !params.has(std::string(kMaxItems.name));
     const uint64_t fit = items_that_fit(x.cols, ctx.memory_limit_bytes, input_bytes);
     const auto max_items = uint32_t(params.integer(kMaxItems, int64_t(std::max<uint64_t>(fit, 1))));
-    const Encoding encoding = encoding_of(params.choice(kCompression));
+    const Encoding encoding = encoding_of(params.choice(kEaseCompression));
     const auto top_m = uint64_t(params.integer(kTopM));
     params.reject_unknown("ease");
     if (!(lambda > 0.0)) throw invalid_input("parameter \"lambda\" must be greater than 0",

@@ -190,7 +190,8 @@ public:
     static Model deserialize(const uint8_t* data, size_t size, const Context& ctx = Context{},
                              std::shared_ptr<const void> backing = nullptr);
     // Writes a serialised model's size into its header and its checksum into
-    // its last 8 bytes: serialize()'s last step, and how a fuzz target gets
+    // its last 8 bytes (computed as the header's format version computes it):
+    // serialize()'s last step, and how a fuzz target gets
     // mutated bytes past both checks to the decoding. Throws Internal if
     // `size` is below the header plus the checksum (28 bytes).
     static void seal(uint8_t* data, size_t size, const Context& ctx = Context{});
