@@ -41,7 +41,9 @@ SELECT (SELECT score FROM groups_run WHERE chosen) > 2 * (SELECT score FROM grou
        AS more_than_twice_popularity;
 -- the winner is retrained on all rows (original id types) and stored; the
 -- scratch models of the search are gone
-SELECT m.algorithm = r.algorithm AS same_algorithm, m.params @> r.params AS same_params,
+SELECT m.algorithm = r.algorithm AS same_algorithm,
+       CASE WHEN r.algorithm = 'blend' THEN m.params ->> 'algorithm_1' = r.params -> 'components' -> 0 ->> 'algorithm'
+            ELSE m.params @> r.params END AS same_params,
        m.n_users, m.n_interactions = (SELECT count(DISTINCT (customer_id, stock_code)) FROM tune_groups) AS all_rows,
        jsonb_array_length(m.metrics -> 'tune' -> 'candidates') AS logged,
        m.metrics -> 'tune' ->> 'stopped_by' AS stopped_by, m.metrics -> 'tune' ->> 'metric' AS metric,

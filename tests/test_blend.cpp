@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <tuple>
 #include <vector>
 
 #include "batch.h"
@@ -205,5 +206,89 @@ TEST_F(Fixture, BadInput) {
     e = expect_error([&] { explain(*b, b->history_of(0), 0u, 0); });
     EXPECT_STREQ(e.what(), "explain_recommendation is not available for blend models");
 }
+
+// The weight search against brute force: every trial's metrics equal
+// evaluate() of the blend built with make() from its nonzero components, so
+// the search finds the best grid point. Enough items that the pools (each
+// component's top 64) leave candidates out, so the bound and the re-scoring
+// both run; a neighbourhood-only blend exercises the popularity fill.
+class BlendSearch : public ::testing::TestWithParam<std::tuple<double, size_t>> {};
+
+TEST_P(BlendSearch, EveryTrialEqualsEvaluateOfItsBlend) {
+    const auto [density, pool] = GetParam();
+    InteractionBuilder rows = make_rows(60, 400, density, 11);
+    auto knn = train(rows, "itemknn");
+    auto rp3 = train(rows, "rp3beta");
+    auto ease = train(rows, "ease", "{\"lambda\": 10}");
+    auto als = train(rows, "als", "{\"factors\": 4, \"iterations\": 3}");
+    // Test items: a few random non-history items per user; one user with
+    // none (skipped), one unknown user.
+    std::mt19937 rng(3);
+    TestSet test;
+    for (uint32_t u = 0; u < knn->n_users(); ++u) {
+        std::vector<uint32_t> items;
+        if (u != 5) {
+            auto h = knn->history_of(u).items;
+            for (int j = 0; j < 4; ++j) {
+                const uint32_t i = rng() % knn->n_items();
+                if (std::find(h.begin(), h.end(), i) == h.end()) items.push_back(i);
+            }
+            items.push_back(knn->n_items() + u);  // an item the model has never seen
+        }
+        test.add(u, items);
+    }
+    const std::vector<uint32_t> unknown_items = {0, 1, 2};
+    test.add(std::nullopt, unknown_items);
+    Context ctx;
+    ctx.threads = 2;
+    for (const auto& comps : {std::vector<std::shared_ptr<const Model>>{ease, knn, rp3},
+                              std::vector<std::shared_ptr<const Model>>{knn, rp3},
+                              std::vector<std::shared_ptr<const Model>>{als, ease}}) {
+        const uint32_t steps = comps.size() == 3 ? 5 : 10;
+        const size_t k = 5;
+        auto trials = blend::search_weights(comps, test, k, steps, ctx, pool);
+        ASSERT_EQ(trials.size(), comps.size() == 3 ? 21u - 3u : 9u);
+        double best = -1, best_ref = -1;
+        size_t best_at = 0, best_ref_at = 0;
+        for (size_t t = 0; t < trials.size(); ++t) {
+            std::vector<std::shared_ptr<const Model>> used;
+            std::vector<double> w;
+            double sum = 0;
+            for (size_t c = 0; c < comps.size(); ++c) {
+                sum += trials[t].weights[c];
+                if (trials[t].weights[c] > 0) {
+                    used.push_back(comps[c]);
+                    w.push_back(trials[t].weights[c]);
+                }
+            }
+            ASSERT_GE(used.size(), 2u);
+            ASSERT_NEAR(sum, 1.0, 1e-12);
+            Model b = blend::make(used, w);
+            EvaluationResult ref = evaluate(b, test, k, Context{});
+            const EvaluationResult& got = trials[t].result;
+            ASSERT_EQ(got.all.ndcg, ref.all.ndcg) << "trial " << t;
+            EXPECT_EQ(got.all.recall, ref.all.recall);
+            EXPECT_EQ(got.all.precision, ref.all.precision);
+            EXPECT_EQ(got.all.map, ref.all.map);
+            EXPECT_EQ(got.all.coverage, ref.all.coverage);
+            EXPECT_EQ(got.known.ndcg, ref.known.ndcg);
+            EXPECT_EQ(got.unknown.ndcg, ref.unknown.ndcg);
+            EXPECT_EQ(got.users, ref.users);
+            EXPECT_EQ(got.skipped_users, ref.skipped_users);
+            if (*got.all.ndcg > best) best = *got.all.ndcg, best_at = t;
+            if (*ref.all.ndcg > best_ref) best_ref = *ref.all.ndcg, best_ref_at = t;
+        }
+        EXPECT_EQ(best_at, best_ref_at);
+    }
+    auto e = expect_error([&] { blend::search_weights({knn}, test, 5, 10, ctx); });
+    EXPECT_STREQ(e.what(), "a blend needs 2 to 8 models, got 1");
+}
+
+// Pool 0: the default (64 per component); pools of 2 and 6 make trials that
+// the pool cannot prove, re-scored in full; the sparse rows leave
+// neighbourhood blends fewer than k scored items, filled by popularity.
+INSTANTIATE_TEST_SUITE_P(Pools, BlendSearch,
+                         ::testing::Values(std::tuple{0.04, size_t(0)}, std::tuple{0.04, size_t(2)},
+                                           std::tuple{0.01, size_t(0)}, std::tuple{0.01, size_t(6)}));
 
 }  // namespace

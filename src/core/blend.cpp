@@ -2,8 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <mutex>
 
 #include "errors.h"
+#include "parallel.h"
+#include "recommend.h"
+#include "topk.h"
 
 namespace recsys::blend {
 
@@ -167,27 +171,16 @@ const Algorithm algorithm{
      .tuned_by_default = false},
 };
 
-Model make(std::vector<std::shared_ptr<const Model>> components, std::vector<double> weights) {
-    if (components.size() < 2 || components.size() > kMaxComponents)
-        throw invalid_input("a blend needs 2 to " + std::to_string(kMaxComponents) + " models, got " +
-                                std::to_string(components.size()),
+namespace {
+
+void check_count(size_t n) {
+    if (n < 2 || n > kMaxComponents)
+        throw invalid_input("a blend needs 2 to " + std::to_string(kMaxComponents) + " models, got " + std::to_string(n),
                             "Name the stored models to blend, e.g. ARRAY['shop_ease', 'shop_als'].");
-    if (weights.size() != components.size())
-        throw invalid_input("a blend needs one weight per model: " + std::to_string(components.size()) +
-                                " models, " + std::to_string(weights.size()) + " weights",
-                            "e.g. models => ARRAY['a', 'b'], weights => ARRAY[0.7, 0.3].");
-    double sum = 0;
-    for (double w : weights) {
-        if (!std::isfinite(w) || w < 0)
-            throw invalid_input("blend weights must be finite and non-negative, got " + json_number(w),
-                                "Weights are scaled to sum to 1, e.g. ARRAY[0.7, 0.3] or ARRAY[7, 3].");
-        sum += w;
-    }
-    if (!(sum > 0) || !std::isfinite(sum))
-        throw invalid_input("blend weights must not all be zero",
-                            "Weights are scaled to sum to 1, e.g. ARRAY[0.7, 0.3] or ARRAY[7, 3].");
-    Params params;
-    std::vector<Part> parts;
+}
+
+void check_components(const std::vector<std::shared_ptr<const Model>>& components) {
+    check_count(components.size());
     for (size_t c = 0; c < components.size(); ++c) {
         const Model& m = *components[c];
         if (m.algorithm == algorithm.name)
@@ -199,10 +192,43 @@ Model make(std::vector<std::shared_ptr<const Model>> components, std::vector<dou
                                     components[0]->algorithm + ")",
                                 "Train every component with the same query and the same min_users_per_item and "
                                 "min_items_per_user.");
+    }
+}
+
+// The weights scaled to sum to 1 (as stored), after checking them.
+std::vector<double> unit_weights(const std::vector<double>& weights, size_t n_components) {
+    if (weights.size() != n_components)
+        throw invalid_input("a blend needs one weight per model: " + std::to_string(n_components) + " models, " +
+                                std::to_string(weights.size()) + " weights",
+                            "e.g. models => ARRAY['a', 'b'], weights => ARRAY[0.7, 0.3].");
+    double sum = 0;
+    for (double w : weights) {
+        if (!std::isfinite(w) || w < 0)
+            throw invalid_input("blend weights must be finite and non-negative, got " + json_number(w),
+                                "Weights are scaled to sum to 1, e.g. ARRAY[0.7, 0.3] or ARRAY[7, 3].");
+        sum += w;
+    }
+    if (!(sum > 0) || !std::isfinite(sum))
+        throw invalid_input("blend weights must not all be zero",
+                            "Weights are scaled to sum to 1, e.g. ARRAY[0.7, 0.3] or ARRAY[7, 3].");
+    std::vector<double> out;
+    for (double w : weights) out.push_back(w / sum);
+    return out;
+}
+
+}  // namespace
+
+Model make(std::vector<std::shared_ptr<const Model>> components, std::vector<double> weights) {
+    check_count(components.size());
+    const std::vector<double> unit = unit_weights(weights, components.size());
+    check_components(components);
+    Params params;
+    std::vector<Part> parts;
+    for (size_t c = 0; c < components.size(); ++c) {
         const std::string n = std::to_string(c + 1);
-        params.set("algorithm_" + n, m.algorithm);
-        params.set("weight_" + n, weights[c] / sum);
-        parts.push_back({components[c], weights[c] / sum});
+        params.set("algorithm_" + n, components[c]->algorithm);
+        params.set("weight_" + n, unit[c]);
+        parts.push_back({components[c], unit[c]});
     }
     params.set("normalisation", std::string("min-max"));
     const Model& first = *components[0];
@@ -246,6 +272,246 @@ std::vector<std::pair<std::shared_ptr<const Model>, double>> components(const Mo
     if (auto* b = dynamic_cast<const BlendScorer*>(model.scorer.get()))
         for (const Part& p : b->parts()) out.emplace_back(p.model, p.weight);
     return out;
+}
+
+namespace {
+
+// One test user's pool for the weight search: the union of each component's
+// best candidates, with every component's raw score of each pool item, and
+// per component its candidate range and its best score outside the pool.
+struct Pool {
+    size_t test;     // index in the TestSet
+    uint32_t user;
+    bool provable;   // false: a non-finite score; every trial re-scores the user
+    bool outside;    // some candidate is not in the pool
+    std::vector<uint32_t> items;   // ascending
+    std::vector<float> raw;        // items.size() x components
+    std::vector<uint8_t> has;      // per component: its scores vary over the candidates
+    std::vector<float> lo, hi, best_outside;
+};
+
+// Every composition of `steps` into n non-negative parts with at least two
+// nonzero, lexicographically descending.
+void grid(uint32_t n, uint32_t steps, std::vector<uint32_t>& point, std::vector<std::vector<uint32_t>>& out) {
+    const size_t c = point.size();
+    if (c + 1 == n) {
+        point.push_back(steps);
+        if (std::count_if(point.begin(), point.end(), [](uint32_t x) { return x > 0; }) >= 2) out.push_back(point);
+        point.pop_back();
+        return;
+    }
+    for (uint32_t x = steps + 1; x-- > 0;) {
+        point.push_back(x);
+        grid(n, steps - x, point, out);
+        point.pop_back();
+    }
+}
+
+std::vector<Pool> make_pools(const std::vector<std::shared_ptr<const Model>>& comps, const TestSet& test,
+                             size_t per_component, const Context& ctx) {
+    const Model& m0 = *comps[0];
+    const uint32_t n = m0.n_items();
+    const size_t C = comps.size();
+    std::vector<Pool> pools;
+    for (size_t t = 0; t < test.size(); ++t)
+        if (auto u = test.user(t); u && !test.items(t).empty()) pools.push_back({t, *u, true, false, {}, {}, {}, {}, {}, {}});
+    const size_t rows = std::clamp<size_t>((size_t(512) << 10) / (sizeof(float) * std::max<uint32_t>(n, 1)), 1, 64);
+    ctx.reserve(uint64_t(std::max(1, ctx.threads)) * C * rows * n * sizeof(float) +
+                    pools.size() * std::min<uint64_t>(n, C * per_component) * (C + 1) * sizeof(float),
+                "the blend weight search's scores", "Raise recsys.memory_limit, or use fewer threads.");
+    struct Scratch {
+        std::vector<std::vector<float>> scores;
+        std::vector<uint8_t> in_pool;
+        std::vector<Basket> baskets;
+        std::vector<uint32_t> users;
+    };
+    parallel_for_with_state(
+        pools.size(), ctx, [&] { return Scratch{std::vector<std::vector<float>>(C), std::vector<uint8_t>(n, 0), {}, {}}; },
+        [&](Scratch& s, uint64_t b, uint64_t e) {
+            s.baskets.clear();
+            s.users.clear();
+            for (uint64_t p = b; p < e; ++p) {
+                s.baskets.push_back(m0.history_of(pools[p].user));
+                s.users.push_back(pools[p].user);
+            }
+            for (size_t c = 0; c < C; ++c) {
+                s.scores[c].assign((e - b) * size_t(n), 0.0f);
+                comps[c]->scorer->score_block(s.baskets, s.users, n, s.scores[c]);
+                ctx.cancel_point();
+            }
+            for (uint64_t p = b; p < e; ++p) {
+                Pool& pool = pools[p];
+                const size_t r = p - b;
+                auto own = sorted_items(s.baskets[r]);
+                auto is_own = [&](uint32_t i) { return std::binary_search(own.begin(), own.end(), i); };
+                pool.has.assign(C, 0);
+                pool.lo.assign(C, 0);
+                pool.hi.assign(C, 0);
+                pool.best_outside.assign(C, -INFINITY);
+                for (size_t c = 0; c < C; ++c) {
+                    std::span<const float> row(s.scores[c].data() + r * n, n);
+                    if (!std::all_of(row.begin(), row.end(), [](float x) { return std::isfinite(x); }))
+                        pool.provable = false;
+                    auto range = candidate_range(row, own);
+                    if (!range) continue;
+                    pool.has[c] = 1;
+                    pool.lo[c] = range->first;
+                    pool.hi[c] = range->second;
+                    for (const Scored& x : top_k(row, per_component, [&](uint32_t i) { return !is_own(i); }))
+                        s.in_pool[x.item] = 1;
+                }
+                for (uint32_t i = 0; i < n; ++i) {
+                    if (s.in_pool[i]) {
+                        pool.items.push_back(i);
+                        s.in_pool[i] = 0;
+                        for (size_t c = 0; c < C; ++c) pool.raw.push_back(s.scores[c][r * n + i]);
+                    } else if (!is_own(i)) {
+                        pool.outside = true;
+                        for (size_t c = 0; c < C; ++c)
+                            pool.best_outside[c] = std::max(pool.best_outside[c], s.scores[c][r * n + i]);
+                    }
+                }
+            }
+        },
+        rows);
+    return pools;
+}
+
+}  // namespace
+
+std::vector<WeightTrial> search_weights(const std::vector<std::shared_ptr<const Model>>& components, const TestSet& test,
+                                        size_t k, uint32_t steps, const Context& ctx, size_t pool_per_component) {
+    check_components(components);
+    if (steps < 2) throw invalid_input("the weight grid needs at least 2 steps, got " + std::to_string(steps));
+    if (k < 1 || k > (size_t(1) << 31))
+        throw invalid_input("k must be between 1 and 2147483648, got " + std::to_string(k));
+    const Model& m0 = *components[0];
+    const uint32_t n = m0.n_items();
+    const size_t C = components.size();
+    for (size_t t = 0; t < test.size(); ++t)
+        if (auto u = test.user(t); u && *u >= m0.n_users())
+            throw invalid_input("user index " + std::to_string(*u) + " is outside the model's " +
+                                std::to_string(m0.n_users()) + " users");
+
+    // What every trial shares: unknown users get the popularity ranking, and
+    // known users without test items are counted as skipped.
+    RankingMetrics base_known(int64_t(k), n), unknown(int64_t(k), n);
+    std::vector<uint32_t> by_popularity;
+    for (uint32_t i : m0.popularity_order) {
+        if (by_popularity.size() >= k) break;
+        by_popularity.push_back(i);
+    }
+    for (size_t t = 0; t < test.size(); ++t) {
+        if (!test.user(t)) unknown.add_user(by_popularity, test.items(t));
+        else if (test.items(t).empty()) base_known.add_user({}, {});
+    }
+    const std::vector<Pool> pools = make_pools(components, test, pool_per_component ? pool_per_component : std::max<size_t>(64, 4 * k), ctx);
+
+    std::vector<std::vector<uint32_t>> points;
+    std::vector<uint32_t> point;
+    grid(uint32_t(C), steps, point, points);
+    std::vector<WeightTrial> trials;
+    for (const auto& pt : points) {
+        ctx.check_cancel();
+        std::vector<double> weights;
+        std::vector<std::shared_ptr<const Model>> used;
+        std::vector<double> used_weights;
+        for (size_t c = 0; c < C; ++c) {
+            weights.push_back(double(pt[c]) / double(steps));
+            if (pt[c] == 0) continue;
+            used.push_back(components[c]);
+            used_weights.push_back(weights.back());
+        }
+        // As make() stores them, so that the scores below are the blend's, bit for bit.
+        const std::vector<double> unit_used = unit_weights(used_weights, used.size());
+        std::vector<double> unit(C, 0.0);
+        bool zero_means_unknown = true;
+        for (size_t c = 0, j = 0; c < C; ++c)
+            if (pt[c] > 0) {
+                unit[c] = unit_used[j++];
+                zero_means_unknown = zero_means_unknown && components[c]->scorer->zero_means_unknown();
+            }
+
+        RankingMetrics known = base_known;
+        std::vector<size_t> rescore;  // pools whose top k the pool cannot prove
+        std::mutex merge;
+        parallel_for(
+            pools.size(), ctx,
+            [&](uint64_t b, uint64_t e) {
+                RankingMetrics local(int64_t(k), n);
+                std::vector<size_t> local_rescore;
+                std::vector<Scored> kept;
+                std::vector<uint32_t> ranked;
+                std::vector<double> scale(C);
+                for (uint64_t p = b; p < e; ++p) {
+                    const Pool& pool = pools[p];
+                    // BlendScorer's sum: components in order, each term rounded to float.
+                    float bound = 0.0f;
+                    for (size_t c = 0; c < C; ++c) {
+                        scale[c] = pool.has[c] && unit[c] != 0 ? unit[c] / (double(pool.hi[c]) - double(pool.lo[c])) : 0;
+                        if (scale[c] != 0) bound += float((double(pool.best_outside[c]) - pool.lo[c]) * scale[c]);
+                    }
+                    kept.clear();
+                    for (size_t j = 0; j < pool.items.size(); ++j) {
+                        float score = 0.0f;
+                        for (size_t c = 0; c < C; ++c)
+                            if (scale[c] != 0) score += float((double(pool.raw[j * C + c]) - pool.lo[c]) * scale[c]);
+                        if (!zero_means_unknown || score > 0.0f) kept.push_back({pool.items[j], score});
+                    }
+                    const size_t top = std::min(k, kept.size());
+                    std::partial_sort(kept.begin(), kept.begin() + top, kept.end(), better);
+                    kept.resize(top);
+                    // An item outside the pool scores at most `bound`: it cannot
+                    // enter a full top k whose last beats that, nor be ranked
+                    // at all when zero means unknown and the bound is 0.
+                    const bool outside_ignored = !pool.outside || (zero_means_unknown && !(bound > 0.0f));
+                    if (!pool.provable || !(outside_ignored || (top == k && kept.back().score > bound))) {
+                        local_rescore.push_back(p);
+                        continue;
+                    }
+                    ranked.clear();
+                    for (const Scored& x : kept) ranked.push_back(x.item);
+                    if (ranked.size() < k) {  // filled by popularity, as Ranker does
+                        const auto own = sorted_items(m0.history_of(pool.user));
+                        for (uint32_t i : m0.popularity_order) {
+                            if (ranked.size() >= k) break;
+                            if (!std::binary_search(own.begin(), own.end(), i) &&
+                                std::find(ranked.begin(), ranked.begin() + top, i) == ranked.begin() + top)
+                                ranked.push_back(i);
+                        }
+                    }
+                    local.add_user(ranked, test.items(pool.test));
+                    ctx.cancel_point();
+                }
+                std::lock_guard<std::mutex> lock(merge);
+                known.merge(local);
+                rescore.insert(rescore.end(), local_rescore.begin(), local_rescore.end());
+            },
+            64);
+        if (!rescore.empty()) {
+            const Model blend = make(used, used_weights);
+            RecommendOptions options;
+            options.k = k;
+            std::vector<uint32_t> ranked;
+            for (size_t p : rescore) {
+                ranked.clear();
+                for (const auto& r : recommend_user(blend, pools[p].user, options)) ranked.push_back(r.item);
+                known.add_user(ranked, test.items(pools[p].test));
+                ctx.check_cancel();
+            }
+        }
+        RankingMetrics all = known;
+        all.merge(unknown);
+        WeightTrial trial{weights, {}};
+        trial.result.all = all.result();
+        trial.result.known = known.result();
+        trial.result.unknown = unknown.result();
+        trial.result.users = trial.result.all.users;
+        trial.result.unknown_users = trial.result.unknown.users;
+        trial.result.skipped_users = trial.result.all.skipped_users;
+        trials.push_back(std::move(trial));
+    }
+    return trials;
 }
 
 }  // namespace recsys::blend

@@ -18,6 +18,7 @@
 #include <memory>
 #include <vector>
 
+#include "batch.h"
 #include "model.h"
 
 namespace recsys::blend {
@@ -41,6 +42,25 @@ struct Share {
 // Each component's share in `item`'s score for a known user (`user` set) or a
 // basket. Throws invalid_input if `model` is not a blend.
 std::vector<Share> shares(const Model& model, const Basket& basket, std::optional<uint32_t> user, uint32_t item);
+
+// tune()'s weight search: one trial per point of the simplex grid with step
+// 1/steps over `components` (every weight a multiple of 1/steps, summing to
+// 1) that has at least two nonzero weights, in the order (steps-1, 1, 0...),
+// (steps-1, 0, 1, ...), ... (lexicographically descending: more weight on the
+// earlier components first). Each trial's result is exactly
+// evaluate(make(its nonzero components, their weights), test, k). Cheap: each
+// test user is scored once per component, and every trial ranks from that
+// user's pool (the union of each component's top candidates, kept with all
+// components' scores); a trial re-scores a user only when the pool cannot
+// prove its top k (an item outside the pool might enter it). Components as
+// for make() (2 to 8, same rows; checked); steps >= 2. The pool keeps each
+// component's best max(64, 4k) candidates (pool_per_component: tests only).
+struct WeightTrial {
+    std::vector<double> weights;  // one per component, each n/steps
+    EvaluationResult result;
+};
+std::vector<WeightTrial> search_weights(const std::vector<std::shared_ptr<const Model>>& components, const TestSet& test,
+                                        size_t k, uint32_t steps, const Context& ctx, size_t pool_per_component = 0);
 
 // The components of a blend model (empty for any other model).
 std::vector<std::pair<std::shared_ptr<const Model>, double>> components(const Model& model);

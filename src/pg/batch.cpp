@@ -1,5 +1,5 @@
 // Many users at once: recommend_all, and offline evaluation (recsys_evaluate)
-// of a model on a test query.
+// of a model, or of blends of models (recsys_blend_search), on a test query.
 #include <optional>
 #include <unordered_map>
 
@@ -11,7 +11,7 @@
 
 extern "C" {
 PG_FUNCTION_INFO_V1(recsys_evaluate);
-PG_FUNCTION_INFO_V1(recsys_evaluate_blend);
+PG_FUNCTION_INFO_V1(recsys_blend_search);
 PG_FUNCTION_INFO_V1(recsys_recommend_all);
 }
 
@@ -20,16 +20,16 @@ using namespace recsys::pg;
 
 namespace {
 
-// The ranking metrics of `model` on the test query's rows, as jsonb.
-Datum evaluation_json(const Model& model, const std::string& test_query, const std::string& search_path, int32 k,
-                      bool exclude_seen) {
-    // Test items per user: known users by model index, unknown users by id;
-    // items the model does not know get indexes past its catalogue.
+// The test query's rows as a TestSet over `model`'s indexes: known users
+// by index, unknown ones by id; items the model does not know get indexes
+// past its catalogue (counted in `unknown_items`).
+TestSet read_test(const Model& model, const std::string& test_query, const std::string& search_path, uint64_t& rows,
+                  size_t& n_unknown_items) {
     std::unordered_map<std::string, size_t> user_slot;
     std::vector<std::optional<uint32_t>> slot_user;
     std::vector<std::vector<uint32_t>> slot_items;
     std::unordered_map<std::string, uint32_t> unknown_items;
-    uint64_t rows = 0;
+    rows = 0;
     read_query(test_query, search_path, {{"user_id", true}, {"item_id", true}}, "the test query",
                [&](const std::vector<const char*>& v) {
                    if (!v[0] || !v[1]) return;
@@ -46,7 +46,12 @@ Datum evaluation_json(const Model& model, const std::string& test_query, const s
                });
     TestSet test;
     for (size_t s = 0; s < slot_user.size(); ++s) test.add(slot_user[s], slot_items[s]);
-    EvaluationResult r = evaluate(model, test, size_t(k), backend_context(), 1024, exclude_seen);
+    n_unknown_items = unknown_items.size();
+    return test;
+}
+
+// An evaluation as the jsonb evaluate() returns.
+std::string evaluation_json(const EvaluationResult& r, int32 k, bool exclude_seen, uint64_t rows, size_t unknown_items) {
     if (r.users == 0) {
         pg_call([&] { ereport(NOTICE, (errmsg("the test query returned no (user_id, item_id) rows: the metrics are NULL"))); });
     }
@@ -61,11 +66,10 @@ Datum evaluation_json(const Model& model, const std::string& test_query, const s
                ", \"recall\": " + metric(m.recall) + ", \"ndcg\": " + metric(m.ndcg) + ", \"map\": " + metric(m.map) +
                ", \"hit_rate\": " + metric(m.hit_rate) + ", \"coverage\": " + metric(m.coverage) + "}";
     };
-    return jsonb_from_string("{\"k\": " + std::to_string(k) + ", \"exclude_seen\": " +
-                             (exclude_seen ? "true" : "false") + ", \"test_rows\": " + std::to_string(rows) +
-                             ", \"test_items_unknown_to_model\": " + std::to_string(unknown_items.size()) +
-                             ", \"all\": " + group(r.all) + ", \"known\": " + group(r.known) +
-                             ", \"unknown\": " + group(r.unknown) + "}");
+    return "{\"k\": " + std::to_string(k) + ", \"exclude_seen\": " + (exclude_seen ? "true" : "false") +
+           ", \"test_rows\": " + std::to_string(rows) + ", \"test_items_unknown_to_model\": " +
+           std::to_string(unknown_items) + ", \"all\": " + group(r.all) + ", \"known\": " + group(r.known) +
+           ", \"unknown\": " + group(r.unknown) + "}";
 }
 
 }  // namespace
@@ -82,23 +86,59 @@ extern "C" Datum recsys_evaluate(PG_FUNCTION_ARGS) {
         auto [name, owner, model] = load_model(fcinfo, text_arg(fcinfo, 0));
         if (!model->has_users())
             throw invalid_input("model \"" + name + "\" was trained without per-user history and cannot be evaluated per user");
-        return evaluation_json(*model, text_arg(fcinfo, 1), text_arg(fcinfo, 3), k, PG_GETARG_BOOL(4));
+        const bool exclude_seen = PG_GETARG_BOOL(4);
+        uint64_t rows;
+        size_t unknown_items;
+        TestSet test = read_test(*model, text_arg(fcinfo, 1), text_arg(fcinfo, 3), rows, unknown_items);
+        EvaluationResult r = evaluate(*model, test, size_t(k), backend_context(), 1024, exclude_seen);
+        return jsonb_from_string(evaluation_json(r, k, exclude_seen, rows, unknown_items));
     });
 }
 
-// recsys_evaluate_blend(models, weights, test_query, k, search_path): the
-// metrics of a blend of stored models, built in memory (tune()'s weight
-// search: nothing stored per weight tried).
-extern "C" Datum recsys_evaluate_blend(PG_FUNCTION_ARGS) {
+// recsys_blend_search(models, test_query, metric, k, steps, search_path):
+// tune()'s weight search (blend::search_weights) over blends of stored
+// models, nothing stored: the best weights by `metric` (precision, recall,
+// ndcg, map or hit_rate at k; ties to the earlier trial), the number of
+// trials, and the best trial's metrics as evaluate() gives them.
+extern "C" Datum recsys_blend_search(PG_FUNCTION_ARGS) {
     return guarded([&]() -> Datum {
-        require_arg(fcinfo, 2, "test_query must not be NULL");
-        require_arg(fcinfo, 4, "search_path must not be NULL");
-        const int32 k = PG_ARGISNULL(3) ? 0 : PG_GETARG_INT32(3);
+        const char* hint = "e.g. models => ARRAY['shop_ease', 'shop_knn'].";
+        require_arg(fcinfo, 0, "models must not be NULL", hint);
+        for (int a = 1; a <= 5; ++a) require_arg(fcinfo, a, "test_query, metric, k, steps and search_path must not be NULL");
+        const std::string metric = text_arg(fcinfo, 2);
+        const int32 k = PG_GETARG_INT32(3);
         check_k(k, "Evaluate the top 10 with k => 10.");
-        Model model = load_blend(fcinfo, 0, 1, false);
-        if (!model.has_users())
+        const int32 steps = PG_GETARG_INT32(4);
+        if (steps < 2 || steps > 100)
+            throw invalid_input("steps must be between 2 and 100, got " + std::to_string(steps), "e.g. 20: weights in steps of 0.05.");
+        using Field = std::optional<double> RankingMetricsResult::*;
+        const std::vector<std::pair<const char*, Field>> fields = {
+            {"precision", &RankingMetricsResult::precision}, {"recall", &RankingMetricsResult::recall},
+            {"ndcg", &RankingMetricsResult::ndcg}, {"map", &RankingMetricsResult::map},
+            {"hit_rate", &RankingMetricsResult::hit_rate}};
+        Field field = nullptr;
+        for (const auto& [n, f] : fields)
+            if (metric == n) field = f;
+        if (!field) throw invalid_input("unknown metric \"" + metric + "\"", "Use precision, recall, ndcg, map or hit_rate.");
+        std::vector<std::shared_ptr<const Model>> components;
+        for (const auto& name : text_array_arg(fcinfo, 0, "models", hint)) components.push_back(load_model(fcinfo, name).model);
+        if (components.empty()) throw invalid_input("a blend needs 2 to 8 models, got 0", hint);
+        if (!components[0]->has_users())
             throw invalid_input("the blended models were trained without per-user history and cannot be evaluated per user");
-        return evaluation_json(model, text_arg(fcinfo, 2), text_arg(fcinfo, 4), k, true);
+        uint64_t rows;
+        size_t unknown_items;
+        TestSet test = read_test(*components[0], text_arg(fcinfo, 1), text_arg(fcinfo, 5), rows, unknown_items);
+        const auto trials = blend::search_weights(components, test, size_t(k), uint32_t(steps), backend_context());
+        size_t best = 0;
+        for (size_t t = 1; t < trials.size(); ++t)
+            if (trials[t].result.all.*field && (!(trials[best].result.all.*field) ||
+                                               *(trials[t].result.all.*field) > *(trials[best].result.all.*field)))
+                best = t;
+        std::string weights;
+        for (double w : trials[best].weights) weights += (weights.empty() ? "" : ", ") + json_number(w);
+        return jsonb_from_string("{\"weights\": [" + weights + "], \"trials\": " + std::to_string(trials.size()) +
+                                 ", \"metrics\": " +
+                                 evaluation_json(trials[best].result, k, true, rows, unknown_items) + "}");
     });
 }
 

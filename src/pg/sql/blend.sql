@@ -8,10 +8,11 @@ CREATE FUNCTION recsys_blend(models text[], weights float8[]) RETURNS bytea
 COMMENT ON FUNCTION recsys_blend(text[], float8[]) IS
     'The model bytes of a blend of stored models (used by blend and tune).';
 
-CREATE FUNCTION recsys_evaluate_blend(models text[], weights float8[], test_query text, k integer, search_path text)
-RETURNS jsonb AS 'MODULE_PATHNAME', 'recsys_evaluate_blend' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION recsys_evaluate_blend(text[], float8[], text, integer, text) IS
-    'evaluate() of a blend of stored models built in memory, nothing stored (tune()''s weight search).';
+CREATE FUNCTION recsys_blend_search(models text[], test_query text, metric text, k integer, steps integer,
+                                    search_path text)
+RETURNS jsonb AS 'MODULE_PATHNAME', 'recsys_blend_search' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION recsys_blend_search(text[], text, text, integer, integer, text) IS
+    'tune()''s weight search: every blend of stored models on a simplex grid with 1/steps steps evaluated on a test query, nothing stored; the best weights and their metrics.';
 
 -- The blend goes from recsys_blend straight into the store in one statement
 -- (by reference, as train() does). No recipe: retrain() cannot repeat it;

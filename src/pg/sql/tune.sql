@@ -275,8 +275,7 @@ DECLARE
     part text;
     blend_names text[];
     blend_parts jsonb[];
-    blend_weights float8[];
-    blend_tries float8[][];
+    blend_reserve double precision := 0;
     best_blend jsonb;
     best_blend_eval jsonb;
     best_single jsonb;
@@ -484,8 +483,12 @@ BEGIN
                             THEN greatest(pop_cost, (costs -> (c ->> 'algorithm') ->> 'seconds')::double precision
                                                     * size_c / (costs -> (c ->> 'algorithm') ->> 'size')::double precision)
                             ELSE greatest(max_cost, 3 * pop_cost) END;
-                -- If it wins it is retrained on all rows; else the best so far is.
-                reserve := greatest(est, (best ->> 'train_seconds')::double precision) * retrain_factor;
+                -- If it wins it is retrained on all rows; else the best so far
+                -- is. With blends, the time they need is kept free, the
+                -- candidate counted in (it may become one of their models).
+                reserve := greatest(greatest(est, (best ->> 'train_seconds')::double precision) * retrain_factor,
+                                    CASE WHEN recsys_tune_with_path.blend
+                                         THEN blend_reserve + est * (1.5 + retrain_factor) ELSE 0 END);
                 left_s := budget_s - extract(epoch FROM clock_timestamp() - started);
                 IF est + reserve > left_s THEN
                     bad := format('estimated %s s and %s s to retrain it on all rows, %s s of the budget left',
@@ -568,6 +571,16 @@ BEGIN
                 UPDATE recsys.recsys_models AS m SET name = part WHERE m.name = scratch AND m.active;
                 parts := parts || jsonb_build_object(c ->> 'algorithm', results -> -1 || jsonb_build_object('model', part));
             END IF;
+            -- The time the blends of the models so far will need (estimated
+            -- as after the search, below), kept free from here on so that
+            -- they get their turn.
+            IF recsys_tune_with_path.blend THEN
+                blend_reserve := coalesce((SELECT 1.5 * sum((x.v ->> 'evaluate_seconds')::double precision)
+                                                  + retrain_factor * sum((x.v ->> 'train_seconds')::double precision)
+                                             FROM (SELECT e.value AS v FROM jsonb_each(parts) e
+                                                    ORDER BY (e.value ->> 'score')::double precision DESC, e.key LIMIT 3) x
+                                           HAVING count(*) >= 2), 0);
+            END IF;
             IF c ->> 'algorithm' = 'popularity' AND cand_score IS NOT NULL
                AND (floor_ IS NULL OR cand_score > (floor_ ->> 'score')::double precision) THEN
                 floor_ := results -> -1;
@@ -588,67 +601,56 @@ BEGIN
 
     ------------------------------------------------------------------ blends
     -- The best models of the two or three best algorithms, blended with
-    -- weights searched on the validation split (built in memory, nothing
-    -- stored per weight): the pair first (the better one's weight 0.9 down
-    -- to 0.5), then the third added at 0.1 to 0.3 of the pair's best. A blend
-    -- is kept only if it beats the best single model; retraining it costs
-    -- its components' retraining, so each try must leave time for that.
+    -- weights searched on the validation split: every point of the simplex
+    -- in steps of 0.05 (the pairs among them), each user scored once per
+    -- model (recsys_blend_search; nothing stored). The best blend is kept
+    -- only if it beats the best single model; retraining it costs its
+    -- components' retraining, so the search must leave time for that.
     best_single := best;
     SELECT array_agg(x.value ->> 'model' ORDER BY (x.value ->> 'score')::double precision DESC, x.key),
            array_agg(x.value ORDER BY (x.value ->> 'score')::double precision DESC, x.key)
       INTO blend_names, blend_parts
       FROM (SELECT * FROM jsonb_each(parts) e ORDER BY (e.value ->> 'score')::double precision DESC, e.key LIMIT 3) x;
     IF coalesce(cardinality(blend_names), 0) >= 2 THEN
-        blend_tries := ARRAY[[0.9, 0.1, 0], [0.75, 0.25, 0], [0.6, 0.4, 0], [0.5, 0.5, 0]];
-        FOR i IN 1 .. 7 LOOP
-            IF i > 4 THEN
-                EXIT WHEN cardinality(blend_names) < 3 OR best_blend IS NULL;
-                -- The third model at 0.1, 0.2, 0.3 of the best pair's weights.
-                blend_weights := ARRAY(SELECT round((w::numeric * (1 - (i - 4) * 0.1)), 4)::float8
-                                         FROM jsonb_array_elements_text(best_blend -> 'params' -> 'weights')
-                                              WITH ORDINALITY AS a(w, n) WHERE a.n <= 2 ORDER BY a.n)
-                                 || ((i - 4) * 0.1)::float8;
-            ELSE
-                blend_weights := ARRAY[blend_tries[i][1], blend_tries[i][2]];
-            END IF;
-            est := (SELECT sum((p ->> 'evaluate_seconds')::double precision)
-                      FROM unnest(blend_parts[1:cardinality(blend_weights)]) p);
-            reserve := (SELECT sum((p ->> 'train_seconds')::double precision)
-                          FROM unnest(blend_parts[1:cardinality(blend_weights)]) p) * retrain_factor;
-            left_s := budget_s - extract(epoch FROM clock_timestamp() - started);
-            IF recsys_tune_with_path.budget IS NOT NULL AND est + greatest(reserve, (best ->> 'train_seconds')::double precision * retrain_factor) > left_s THEN
-                RAISE NOTICE 'tune: skipping the blends: estimated % s and % s to retrain the components on all rows, % s of the budget left',
-                             round(est::numeric, 2), round(reserve::numeric, 2), round(greatest(left_s, 0)::numeric, 2)
-                    USING HINT = 'Raise the budget to try them.';
-                skipped := skipped || jsonb_build_object(
-                    'algorithm', 'blend', 'params', jsonb_build_object('weights', to_jsonb(blend_weights),
-                        'components', to_jsonb(ARRAY(SELECT p ->> 'algorithm' FROM unnest(blend_parts) p))),
-                    'reason', 'budget');
-                EXIT;
-            END IF;
+        -- Scoring the validation users once per model, as their own evaluations did, and some more for the trials.
+        est := 1.5 * (SELECT sum((p ->> 'evaluate_seconds')::double precision) FROM unnest(blend_parts) p);
+        reserve := (SELECT sum((p ->> 'train_seconds')::double precision) FROM unnest(blend_parts) p) * retrain_factor;
+        left_s := budget_s - extract(epoch FROM clock_timestamp() - started);
+        IF recsys_tune_with_path.budget IS NOT NULL AND est + reserve > left_s THEN
+            RAISE NOTICE 'tune: skipping the blends: estimated % s and % s to retrain the components on all rows, % s of the budget left',
+                         round(est::numeric, 2), round(reserve::numeric, 2), round(greatest(left_s, 0)::numeric, 2)
+                USING HINT = 'Raise the budget to try them.';
+            skipped := skipped || jsonb_build_object(
+                'algorithm', 'blend',
+                'params', jsonb_build_object('components', to_jsonb(ARRAY(SELECT p ->> 'algorithm' FROM unnest(blend_parts) p))),
+                'reason', 'budget');
+        ELSE
             t0 := clock_timestamp();
-            eval := recsys.recsys_evaluate_blend(blend_names[1:cardinality(blend_weights)], blend_weights, test_query, k,
-                                                 caller_path);
+            eval := recsys.recsys_blend_search(blend_names, test_query, metric_name, k, 20, caller_path);
             eval_s := extract(epoch FROM clock_timestamp() - t0);
             tried := tried + 1;
-            cand_score := (eval -> 'all' ->> metric_name)::double precision;
+            cand_score := (eval -> 'metrics' -> 'all' ->> metric_name)::double precision;
+            -- Components at weight 0 are left out: the blend is of the others.
             results := results || jsonb_build_object(
                 'candidate', tried, 'phase', 'blend', 'algorithm', 'blend',
-                'params', jsonb_build_object(
-                    'components', (SELECT jsonb_agg(jsonb_build_object('algorithm', p -> 'algorithm', 'params', p -> 'params')
-                                                    ORDER BY n)
-                                     FROM unnest(blend_parts[1:cardinality(blend_weights)]) WITH ORDINALITY AS u(p, n)),
-                    'weights', to_jsonb(blend_weights)),
-                'score', cand_score, 'train_seconds', 0, 'evaluate_seconds', eval_s);
-            IF cand_score IS NOT NULL AND (best_blend IS NULL OR cand_score > (best_blend ->> 'score')::double precision) THEN
+                'params', (SELECT jsonb_build_object(
+                                      'components', jsonb_agg(jsonb_build_object('algorithm', p -> 'algorithm', 'params', p -> 'params')
+                                                              ORDER BY n),
+                                      'weights', jsonb_agg(w ORDER BY n))
+                             FROM unnest(blend_parts) WITH ORDINALITY AS u(p, n)
+                                  JOIN jsonb_array_elements(eval -> 'weights') WITH ORDINALITY AS e(w, m) ON e.m = u.n
+                            WHERE (w #>> '{}')::double precision > 0),
+                'score', cand_score, 'train_seconds', 0, 'evaluate_seconds', eval_s,
+                'weight_trials', eval -> 'trials');
+            IF cand_score IS NOT NULL THEN
                 best_blend := results -> -1;
-                best_blend_eval := eval;
+                best_blend_eval := eval -> 'metrics';
             END IF;
-            RAISE NOTICE 'tune: candidate %: blend of % with weights %: % = % (evaluate % s)',
-                         tried, array_to_string(ARRAY(SELECT p ->> 'algorithm' FROM unnest(blend_parts[1:cardinality(blend_weights)]) p), ' + '),
-                         blend_weights, recsys_tune_with_path.metric, coalesce(round(cand_score::numeric, 4)::text, 'NULL'),
-                         round(eval_s::numeric, 2);
-        END LOOP;
+            RAISE NOTICE 'tune: candidate %: blend of % with weights %: % = % (% weight trials, % s)',
+                         tried, array_to_string(ARRAY(SELECT p ->> 'algorithm' FROM unnest(blend_parts) p), ' + '),
+                         eval -> 'weights', recsys_tune_with_path.metric, coalesce(round(cand_score::numeric, 4)::text, 'NULL'),
+                         eval -> 'trials', round(eval_s::numeric, 2);
+        END IF;
         -- Strictly better than the best single model on validation, or not kept.
         IF best_blend IS NOT NULL AND (best_blend ->> 'score')::double precision > (best ->> 'score')::double precision THEN
             best := best_blend;
