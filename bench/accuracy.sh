@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Accuracy on every shared data set with issue 14's protocol (bench/accuracy_core):
 # one JSON line per (data set, algorithm, parameters): nDCG@10 and recall@20.
-# Usage: bench/accuracy.sh [section ...]   sections: bpr als itemknn (default: bpr als)
+# Usage: bench/accuracy.sh [section ...]   sections: bpr als itemknn defaults (default: bpr als)
+#   defaults: every algorithm at its defaults, also on synthetic data of
+#   controlled shape (bench/synthetic_pairs.py: long-tail, dense, tiny).
 # Needs ../shared/data; builds build/bench_accuracy_core.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,10 +15,16 @@ SETS=${SETS:-"online-retail online-retail-ii complete-journey clickstream"}
 tmp=$(mktemp -d /tmp/recsys-accuracy.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 for d in $SETS; do bench/pairs.py "$d" "$DATA" > "$tmp/$d.csv"; done
+SYNTHETIC=${SYNTHETIC-"long-tail dense tiny"}
+for d in $SYNTHETIC; do bench/synthetic_pairs.py "$d" > "$tmp/$d.csv"; done
 sections=${*:-bpr als}
 for s in $sections; do
-    for d in $SETS; do
+    sets=$SETS
+    [ "$s" = defaults ] && sets="$SETS $SYNTHETIC"
+    for d in $sets; do
         case $s in
+        defaults)
+            for a in popularity itemknn rp3beta ease als bpr; do $B "$tmp/$d.csv" "$d" $a '{}'; done ;;
         bpr)
             $B "$tmp/$d.csv" "$d" popularity '{}'
             $B "$tmp/$d.csv" "$d" als '{}'

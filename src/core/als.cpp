@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "data_shape.h"
 #include "dense.h"
 #include "errors.h"
 #include "parallel.h"
@@ -519,7 +520,14 @@ constexpr ParamSpec kFactors{"factors", ParamType::Int, "128", 1, kMaxFactors, "
 // Fixed in tune(): more iterations rarely change the ranking and only cost time.
 constexpr ParamSpec kIterations{"iterations", ParamType::Int, "15", 1, 100000, "", "15", "alternating sweeps"};
 constexpr ParamSpec kRegularization{"regularization", ParamType::Double, "10", 0, 1e9, "",
-                                    "[0.01, 0.1, 1, 10, 100]", "L2 regularisation λ of both factor matrices"};
+                                    "[0.01, 0.1, 1, 10, 100]",
+                                    "L2 regularisation λ of both factor matrices (20 on sparse data)"};
+// Sparse data (data_shape.h): λ 20. There λ 10 fits noise (nDCG@10 0.019
+// on complete-journey, 0.165 on the synthetic long tail, both below
+// popularity's 0.044 and 0.171), and from about 30 on every factor shrinks
+// to nothing and ALS ranks at popularity's level (0.044, 0.17); 20 ranks
+// above popularity on both (0.044, 0.204). bench/accuracy.sh defaults.
+constexpr double kSparseRegularization = 20;
 constexpr ParamSpec kAlpha{"alpha", ParamType::Double, "1", 0, 1e9, "", "[0.1, 1, 10]",
                            "confidence of an observed pair: 1 + alpha · weight (the others: 1)"};
 constexpr ParamSpec kSeed{"seed", ParamType::Int, "42", 0, 9223372036854775807.0, "", "",
@@ -560,11 +568,12 @@ std::vector<float> row_lambdas(const CsrMatrix& x, const RowRegularization& reg,
 
 }  // namespace
 
-Options read_options(const Params& params) {
+Options read_options(const Params& params, bool sparse) {
     Options o;
     o.factors = uint32_t(params.integer(kFactors));
     o.iterations = uint32_t(params.integer(kIterations));
-    o.regularization = float(params.number(kRegularization));
+    o.regularization =
+        float(sparse ? params.number(kRegularization, kSparseRegularization) : params.number(kRegularization));
     o.alpha = float(params.number(kAlpha));
     o.seed = uint64_t(params.integer(kSeed));
     o.cg_steps = uint32_t(params.integer(kCgSteps));
@@ -866,7 +875,7 @@ std::unique_ptr<Scorer> make_scorer(FactorPair factors, float alpha, float regul
 }
 
 std::unique_ptr<Scorer> train(const Interactions& data, const Params& params, const Context& ctx) {
-    const Options opt = read_options(params);
+    const Options opt = read_options(params, is_sparse(data.matrix));
     if (!opt.binary)
         return make_scorer(fit(data.matrix, opt, ctx), opt.alpha, opt.regularization, false, opt.compression);
     CsrMatrix ones = data.matrix;
@@ -880,7 +889,7 @@ std::unique_ptr<Scorer> train(const Interactions& data, const Params& params, co
 // touched items against all users, CG warm-started from where they are;
 // untouched rows keep their factors. The regularisation is the union's.
 std::unique_ptr<Scorer> update(const UpdateInput& in, const Params& params, const Context& ctx) {
-    const Options opt = read_options(params);
+    const Options opt = read_options(params, is_sparse(in.data.matrix));
     const auto* old = dynamic_cast<const AlsScorer*>(in.active.scorer.get());
     if (!old) throw Error(ErrorKind::Internal, "als update: the active model's scorer is not an ALS scorer");
     const FactorPair& from = old->factors();

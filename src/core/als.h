@@ -54,8 +54,9 @@ struct Options {
     Encoding compression = Encoding::Float32;  // of the stored factors (compression.h)
 };
 
-// Reads and validates the parameters, rejecting unknown ones.
-Options read_options(const Params& params);
+// Reads and validates the parameters, rejecting unknown ones. `sparse`: the
+// training data is sparse (data_shape.h), which changes the defaults.
+Options read_options(const Params& params, bool sparse = false);
 
 // Frequency-scaled regularisation (Rendle, Krichene, Zhang & Koren 2022,
 // "Revisiting the performance of iALS", after Zhou et al. 2008): row r (a

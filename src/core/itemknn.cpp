@@ -5,6 +5,7 @@
 #include <random>
 #include <string>
 
+#include "data_shape.h"
 #include "errors.h"
 #include "parallel.h"
 #include "privacy.h"
@@ -157,20 +158,11 @@ constexpr ParamSpec kShrinkage{"shrinkage", ParamType::Double, "0", 0, 1e9, "", 
                                "cosine and jaccard: added to the denominator, damping pairs with few common buyers "
                                "(100 by default for cosine on sparse data)"};
 
-// Sparse data: fewer than 10 buyers per item on average, and fewer than 0.4%
-// of all (user, item) pairs bought. There most pairs share one buyer, and a
-// cosine of 1 from one common buyer ranks rare items first: on the grocery
-// panel sample (complete-journey: 3 buyers per item, density 0.13%;
-// bench/accuracy.sh itemknn) BM25 cosine scores nDCG@10 0.0004 and plain
-// cosine 0.0008 against popularity's 0.044, while plain cosine with
-// shrinkage 100 and 100 neighbours scores 0.044. The shop and click data
-// sets (55-575 buyers per item, density 1.3-2.4%) rank best with BM25 and
-// 10 neighbours. Small dense data (a handful of users) is not sparse: one
-// common buyer among few means something.
-bool is_sparse(const CsrMatrix& x) {
-    const double pairs = double(x.indices.size());
-    return pairs < 10.0 * double(x.cols) && pairs < 0.004 * double(x.rows) * double(x.cols);
-}
+// Sparse data (data_shape.h): plain cosine with shrinkage 100 and 100
+// neighbours. There BM25 cosine (nDCG@10 0.0004) and plain cosine (0.0008)
+// rank rare items first on one common buyer; shrinkage 100 and 100
+// neighbours score 0.044, popularity's level (complete-journey,
+// bench/accuracy.sh itemknn).
 constexpr ParamSpec kBm25K1{"bm25_k1", ParamType::Double, "1.2", 0, 1e6, "", "", "BM25 weighting: saturation"};
 constexpr ParamSpec kBm25B{"bm25_b", ParamType::Double, "0.75", 0, 1, "", "", "BM25 weighting: length normalisation"};
 constexpr ParamSpec kMaxItemsPerUser{"max_items_per_user", ParamType::Int, "10", 2, 1000, "", "",
