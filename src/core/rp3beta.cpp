@@ -39,8 +39,10 @@ constexpr const ParamSpec* kParams[] = {&kAlpha, &kBeta, &kNeighbours, &kNormali
 // item's row, and normalising makes it as strong as a popular item's whole
 // row: on complete-journey (bench/accuracy.sh defaults) the dense defaults
 // score nDCG@10 0.024, β 0 with 100 normalised neighbours 0.043, the same
-// not normalised 0.045, against popularity's 0.044 (β 0.2: 0.043; 20-200
-// neighbours: 0.044-0.045).
+// not normalised 0.045, against popularity's 0.044 (β 0.2: 0.042-0.044;
+// 20-200 neighbours: 0.044-0.045). It costs on the synthetic long tail
+// (bench/synthetic_pairs.py: 0.197 -> 0.180, popularity 0.171), where
+// groups of users give rare items real neighbours (README).
 constexpr struct {
     double beta;
     int64_t neighbours;
