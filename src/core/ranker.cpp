@@ -352,8 +352,10 @@ void user_candidates(const std::vector<Base>& bases, const FeatureBuilder& fb, c
     for (size_t b = 0; b < bases.size(); ++b) {
         c.rank.assign(n_items, std::nanf(""));
         for (size_t r = 0; r < lists[b].size(); ++r) c.rank[lists[b][r].item] = float(r + 1);
+        // As an anonymous basket: a model with user factors (ALS, BPR) would
+        // otherwise score the user's whole history again.
         c.scores.assign(n_items, 0.0f);
-        bases[b].scorer->score(last, user, c.scores);
+        bases[b].scorer->score(last, std::nullopt, c.scores);
         for (size_t k = first; k < c.items.size(); ++k) {
             c.extra[kPerBase * b].push_back(all_scores[b][c.items[k]]);
             c.extra[kPerBase * b + 1].push_back(c.rank[c.items[k]]);
