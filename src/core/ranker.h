@@ -16,7 +16,7 @@
 //   4. Rows = candidates with the FeatureBuilder's columns plus, per base
 //      model b, "<b>_score" (its score for the item), "<b>_rank" (1-based
 //      position in its top list, NaN outside it) and "<b>_last_score" (its
-//      score from the user's recent basket: the history's items whose latest
+//      score from the user's recent basket, anonymous: the history's items whose latest
 //      purchase is within last_basket_days of the user's latest); label 1 when the pair is
 //      among the labels; one group per user. A seeded validation_fraction of
 //      the users is held out as the learner's validation set (early stopping).
