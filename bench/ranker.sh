@@ -51,7 +51,8 @@ for p in sys.argv[2:]:
     for s in range(int(sys.argv[1])):
         q = json.loads(p)
         q["seed"] = s
-        if q.get("learner", "boosted") != "auto":
+        # auto trains each learner with its defaults; logistic and tree are deterministic (no seed)
+        if q.get("learner", "boosted") not in ("auto", "logistic", "tree"):
             q["learner.seed"] = s
         print(json.dumps(q))
 PY

@@ -168,7 +168,9 @@ int main(int argc, char** argv) {
         try {
             m = ranker::train_ranker(hist, users, items, {}, params, ctx, &rep);
         } catch (const std::exception& e) {
-            std::printf("{\"bench\":\"ranker_core\",\"params\":%s,\"error\":\"%s\"}\n", params.c_str(), e.what());
+            std::string msg;  // a JSON string: the message's quotes and backslashes escaped
+            for (const char* c = e.what(); *c; ++c) msg += (*c == '"' || *c == '\\') ? std::string("\\") + *c : std::string(1, *c);
+            std::printf("{\"bench\":\"ranker_core\",\"params\":%s,\"error\":\"%s\"}\n", params.c_str(), msg.c_str());
             continue;
         }
         const double train_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -32,7 +32,7 @@ for t in 1 2; do
     RECSYS_THREADS=$t step "train_ranker_${LEARNER}_t$t" "(SELECT count(*) FROM retail)" \
         "SELECT train_ranker('bench_ranker', 'SELECT customer_id AS user_id, stock_code AS item_id, ts, quantity, price FROM retail',
                              params => '{\"learner\": \"$LEARNER\"}')" \
-        "SELECT jsonb_build_object('model_mb', round(pg_column_size(model) / 1048576.0, 1)) FROM recsys_models WHERE name = 'bench_ranker'"
+        "SELECT jsonb_build_object('model_mb', round(pg_column_size(model) / 1048576.0, 1)) FROM recsys_models WHERE name = 'bench_ranker' AND active"
 done
 
 # Cached recommend(): the first call loads the model, then 500 customers one by one.

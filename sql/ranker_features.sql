@@ -58,7 +58,8 @@ ui AS (
            sum(qty)::float8 AS ui_total_quantity, min(days) AS ui_days_since_last,
            CASE WHEN count(DISTINCT floor(extract(epoch FROM bought_at) / 86400)) > 1
                 THEN (max(days) - min(days)) / (count(DISTINCT floor(extract(epoch FROM bought_at) / 86400)) - 1) END
-               AS ui_mean_interval_days
+               AS ui_mean_interval_days,
+           count(DISTINCT floor(extract(epoch FROM bought_at) / 86400)) FILTER (WHERE days <= 30)::float8 AS ui_days_recent
       FROM f_hist GROUP BY customer_id, sku),
 pairs AS (SELECT DISTINCT customer_id, sku FROM f_served)
 SELECT p.customer_id, p.sku, v.feature, v.value
@@ -81,7 +82,13 @@ SELECT p.customer_id, p.sku, v.feature, v.value
                FROM f_hist h WHERE h.customer_id = p.customer_id)),
            ('ui_relative_price', it.item_mean_price / u.user_mean_price),
            ('ui_bought_before', CASE WHEN ui.sku IS NULL THEN 0 ELSE 1 END),
-           ('ui_day_share', coalesce(ui.ui_times_bought, 0) / u.user_n_days)) AS v(feature, value);
+           ('ui_day_share', coalesce(ui.ui_times_bought, 0) / u.user_n_days),
+           ('user_rebuy_share',
+            (SELECT (sum(n_days) - count(*)) / sum(n_days)
+               FROM (SELECT count(DISTINCT floor(extract(epoch FROM bought_at) / 86400))::float8 AS n_days
+                       FROM f_hist h WHERE h.customer_id = p.customer_id GROUP BY h.sku) per_item)),
+           ('ui_days_recent', coalesce(ui.ui_days_recent, 0)),
+           ('ui_days_before_user_last', ui.ui_days_since_last - u.user_days_since_last)) AS v(feature, value);
 
 -- Each feature: how many pairs agree (relative error <= 1e-5, or both missing: NULL or NaN), how many do not.
 SELECT feature, count(*) FILTER (WHERE agree) AS agree, count(*) FILTER (WHERE NOT agree) AS differ

@@ -206,6 +206,22 @@ std::map<std::string, double> reference(const Data& d, const Options& o, uint32_
     f["ui_relative_price"] = (std::isnan(umean) || umean == 0 || std::isnan(iprice)) ? NaN : iprice / umean;
     f["ui_bought_before"] = bought ? 1 : 0;
     f["ui_day_share"] = user_days.empty() ? NaN : double(ui_days.size()) / double(user_days.size());
+    // user_rebuy_share: (item, day) purchases of the user that repeat an earlier day's item.
+    std::set<std::pair<uint32_t, double>> item_days;
+    std::set<uint32_t> user_items;
+    for (const Purchase& p : h)
+        if (p.user == u) {
+            item_days.insert({p.item, ref_day(p.ts)});
+            user_items.insert(p.item);
+        }
+    f["user_rebuy_share"] =
+        item_days.empty() ? NaN : double(item_days.size() - user_items.size()) / double(item_days.size());
+    std::set<double> ui_recent;
+    for (const Purchase& p : h)
+        if (p.user == u && p.item == i && double(p.ts) >= double(d.now) - o.recent_days * kDay)
+            ui_recent.insert(ref_day(p.ts));
+    f["ui_days_recent"] = double(ui_recent.size());
+    f["ui_days_before_user_last"] = bought ? (max_ts - ui_last) / kDay : NaN;
     (void)days;
     return f;
 }
@@ -285,7 +301,8 @@ TEST(PurchaseFeatures, ColumnOrderIsTheDocumentedOne) {
                           "item_list_price", "item_category", "item_age_days", "item_repeat_share",
                           "ui_times_bought", "ui_total_quantity",
                           "ui_days_since_last", "ui_mean_interval_days", "ui_due", "ui_user_category_share",
-                          "ui_relative_price", "ui_bought_before", "ui_day_share"})
+                          "ui_relative_price", "ui_bought_before", "ui_day_share", "user_rebuy_share",
+                          "ui_days_recent", "ui_days_before_user_last"})
         expected.push_back(n);
     EXPECT_EQ(fb.names(), expected);
     EXPECT_EQ(fb.top_categories().size(), 2u);

@@ -109,9 +109,13 @@ double auc(const std::vector<float>& score, const std::vector<float>& y) {
 }
 
 // Held-out AUC of a learner fitted on the even groups' rows (with `train_y`)
-// and scored on the odd groups' rows against the true labels.
-double held_out_auc(const ranker::TrainingRows& rows, const std::vector<float>& train_y, const char* kind) {
+// and scored on the odd groups' rows against the true labels: over all
+// held-out rows, or (within_users) the mean of each held-out group's own AUC
+// over the groups with both labels.
+double held_out_auc(const ranker::TrainingRows& rows, const std::vector<float>& train_y, const char* kind,
+                    bool within_users = false) {
     std::vector<float> xt, yt, xh, yh;
+    std::vector<uint32_t> held_groups;
     size_t row = 0;
     const size_t d = rows.x.cols;
     for (size_t g = 0; g < rows.groups.size(); ++g) {
@@ -120,13 +124,26 @@ double held_out_auc(const ranker::TrainingRows& rows, const std::vector<float>& 
             x.insert(x.end(), rows.x.values.begin() + k * d, rows.x.values.begin() + (k + 1) * d);
             (g % 2 ? yh : yt).push_back(g % 2 ? rows.y[k] : train_y[k]);
         }
+        if (g % 2) held_groups.push_back(rows.groups[g]);
         row += rows.groups[g];
     }
     learn::TrainingSet t{xt.data(), yt.size(), uint32_t(d), yt.data(), {}};
     auto l = learn::fit_learner(kind, t, nullptr, Params::parse_json("{}"), Context{});
     std::vector<float> s(yh.size());
     l->predict(xh.data(), yh.size(), s.data());
-    return auc(s, yh);
+    if (!within_users) return auc(s, yh);
+    double sum = 0;
+    size_t n = 0, at = 0;
+    for (uint32_t g : held_groups) {
+        const std::vector<float> gs(s.begin() + int64_t(at), s.begin() + int64_t(at + g));
+        const std::vector<float> gy(yh.begin() + int64_t(at), yh.begin() + int64_t(at + g));
+        at += g;
+        const size_t pos = size_t(std::count_if(gy.begin(), gy.end(), [](float v) { return v > 0.5f; }));
+        if (pos == 0 || pos == g) continue;
+        sum += auc(gs, gy);
+        ++n;
+    }
+    return sum / double(n);
 }
 
 }  // namespace
@@ -158,7 +175,7 @@ TEST(Ranker, LearnsRebuyTiming) {
     EXPECT_EQ(rep.now, test_from);
     EXPECT_GT(rep.positives, 0u);
     EXPECT_GT(rep.recall.recall(), 0.9);  // staples are re-buy candidates
-    EXPECT_EQ(rep.feature_names.back(), "popularity_rank");
+    EXPECT_EQ(rep.feature_names.back(), "popularity_last_score");
 
     // Popularity (distinct buyers) and the re-buy rule, from the same history.
     features::FeatureBuilder fb(train, d.n_users, d.n_items, test_from, {}, {}, ctx);
@@ -207,15 +224,26 @@ TEST(Ranker, NoLeakageFromTheLabelWindow) {
                                                 std::to_string(kStart + 10 * 7 * kDay + 3 * kDay) + "}",
                                             Context{});
     EXPECT_GT(held_out_auc(real, real.y, "boosted"), 0.9);
-    // Labels shuffled within each user: nothing left to learn.
-    std::vector<float> shuffled = real.y;
-    SplitMix64 srng(5);
-    size_t row = 0;
-    for (uint32_t g : real.groups) {
-        for (uint32_t k = g; k > 1; --k) std::swap(shuffled[row + k - 1], shuffled[row + srng.next() % k]);
-        row += g;
+    // Labels shuffled within each user: nothing left to learn about the order
+    // of a user's candidates (which the ranker serves), so the AUC within
+    // users is about 0.5. Across users the shuffled labels keep each user's
+    // share of positives, which user features may legitimately predict, and
+    // a feature that stands in for that share within users too (here
+    // ease_last_score: .557, .499 without it) lifts it a little. One shuffle
+    // of these 100 held-out users moves by about +-.05: the mean of 4.
+    double shuffled_auc = 0;
+    for (uint64_t seed = 5; seed < 9; ++seed) {
+        std::vector<float> shuffled = real.y;
+        SplitMix64 srng(seed);
+        size_t row = 0;
+        for (uint32_t g : real.groups) {
+            for (uint32_t k = g; k > 1; --k) std::swap(shuffled[row + k - 1], shuffled[row + srng.next() % k]);
+            row += g;
+        }
+        shuffled_auc += held_out_auc(real, shuffled, "boosted", true) / 4;
     }
-    EXPECT_NEAR(held_out_auc(real, shuffled, "boosted"), 0.5, 0.06);
+    EXPECT_NEAR(shuffled_auc, 0.5, 0.06);
+    EXPECT_GT(held_out_auc(real, real.y, "boosted", true), 0.9);
 }
 
 TEST(Ranker, TrainingRowsAreGroupedCandidates) {
@@ -224,24 +252,54 @@ TEST(Ranker, TrainingRowsAreGroupedCandidates) {
                                             R"({"label_window_days": 2, "candidates_per_model": 5})", Context{});
     ASSERT_EQ(rows.groups.size(), rows.group_users.size());
     size_t row = 0;
-    const size_t base_cols = rows.x.cols - 4;
+    const size_t base_cols = rows.x.cols - 6;
     EXPECT_EQ(rows.x.names[base_cols], "ease_score");
-    EXPECT_EQ(rows.x.names[base_cols + 3], "popularity_rank");
+    EXPECT_EQ(rows.x.names[base_cols + 2], "ease_last_score");
+    EXPECT_EQ(rows.x.names[base_cols + 4], "popularity_rank");
+    const size_t bought_before = size_t(std::find(rows.x.names.begin(), rows.x.names.end(), "ui_bought_before") -
+                                        rows.x.names.begin());
+    ASSERT_LT(bought_before, base_cols);
     for (size_t g = 0; g < rows.groups.size(); ++g) {
         std::set<uint32_t> items;
         for (size_t k = row; k < row + rows.groups[g]; ++k) {
             EXPECT_EQ(rows.pairs[k].user, rows.group_users[g]);
             EXPECT_TRUE(items.insert(rows.pairs[k].item).second);  // each item once
-            const float rank = rows.x.at(k, base_cols + 3);
+            const float rank = rows.x.at(k, base_cols + 4);
             if (!std::isnan(rank)) EXPECT_LE(rank, 5.0f);
         }
         // At most 5 per base model besides the re-buys.
         size_t rebuys = 0;
-        for (size_t k = row; k < row + rows.groups[g]; ++k) rebuys += rows.x.at(k, rows.x.cols - 5) > 0;
+        for (size_t k = row; k < row + rows.groups[g]; ++k) rebuys += rows.x.at(k, bought_before) > 0;
         EXPECT_LE(rows.groups[g], rebuys + 10);
         row += rows.groups[g];
     }
     EXPECT_EQ(row, rows.y.size());
+}
+
+// <base>_last_score is the base model's score on the user's recent basket:
+// with a window longer than any history it is the whole history, so it
+// equals <base>_score; with the last basket only it differs for some
+// candidates (EASE depends on the basket), never for popularity.
+TEST(Ranker, LastScoreIsTheBaseScoreOfTheRecentBasket) {
+    const Data d = periodic(40, 8, 9);
+    auto rows_with = [&](const char* days) {
+        return ranker::training_rows(d.purchases, d.n_users, d.n_items, {},
+                                     std::string(R"({"label_window_days": 2, "last_basket_days": )") + days + "}",
+                                     Context{});
+    };
+    auto col = [](const ranker::TrainingRows& r, const char* name) {
+        return size_t(std::find(r.x.names.begin(), r.x.names.end(), name) - r.x.names.begin());
+    };
+    const auto all = rows_with("36500"), last = rows_with("0");
+    ASSERT_EQ(all.x.rows, last.x.rows);
+    size_t differ = 0;
+    for (size_t k = 0; k < all.x.rows; ++k) {
+        EXPECT_EQ(all.x.at(k, col(all, "ease_last_score")), all.x.at(k, col(all, "ease_score")));
+        EXPECT_EQ(last.x.at(k, col(last, "popularity_last_score")), last.x.at(k, col(last, "popularity_score")));
+        EXPECT_EQ(last.x.at(k, col(last, "ease_score")), all.x.at(k, col(all, "ease_score")));
+        differ += last.x.at(k, col(last, "ease_last_score")) != last.x.at(k, col(last, "ease_score"));
+    }
+    EXPECT_GT(differ, 0u);
 }
 
 TEST(Ranker, SerializeRoundTripGivesIdenticalScores) {

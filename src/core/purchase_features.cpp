@@ -234,6 +234,9 @@ FeatureBuilder::FeatureBuilder(std::span<const Purchase> purchases, uint32_t n_u
                           "ui_due", "ui_user_category_share", "ui_relative_price", "ui_bought_before",
                           "ui_day_share"})
         names_.push_back(n);
+    // After the ui_* block, not in the user block: purchase timing
+    // (timing.cpp) takes the user block as its features, unchanged.
+    for (const char* n : {"user_rebuy_share", "ui_days_recent", "ui_days_before_user_last"}) names_.push_back(n);
 
     // Per user. Many top categories make these columns the largest part.
     ctx.reserve(uint64_t(n_users) * n_user_cols_ * sizeof(float) + uint64_t(n_items) * n_item_cols_ * sizeof(float),
@@ -242,6 +245,8 @@ FeatureBuilder::FeatureBuilder(std::span<const Purchase> purchases, uint32_t n_u
     user_events_.assign(n_users, 0);
     user_mean_price_.assign(n_users, std::nan(""));
     user_days_.assign(n_users, 0);
+    user_rebuy_share_.assign(n_users, std::nan(""));
+    user_last_ts_.assign(n_users, 0);
     user_cat_start_.assign(uint64_t(n_users) + 1, 0);
     ui_start_.assign(uint64_t(n_users) + 1, 0);
     std::vector<int64_t> ts_buf;
@@ -255,22 +260,28 @@ FeatureBuilder::FeatureBuilder(std::span<const Purchase> purchases, uint32_t n_u
         col[0] = float(n);
         // Per (user, item) runs.
         size_t distinct_items = 0;
+        uint64_t item_days = 0;  // sum of the items' distinct days
         for (size_t r = b; r < e;) {
             size_t r_end = r;
             UserItemStats s;
             s.item = h[r].item;
             s.first_ts = h[r].ts;
-            int64_t last_day = 0;
+            int64_t last_day = 0, last_recent_day = 0;
             while (r_end < e && h[r_end].item == s.item) {
                 const int64_t day = floor_day(h[r_end].ts);
                 if (s.days == 0 || day != last_day) ++s.days;
                 last_day = day;
+                if (double(now - h[r_end].ts) <= options.recent_days * kSecondsPerDay) {
+                    if (s.recent_days == 0 || day != last_recent_day) ++s.recent_days;
+                    last_recent_day = day;
+                }
                 s.quantity += h[r_end].quantity;
                 s.last_ts = h[r_end].ts;
                 ++r_end;
             }
             ui_.push_back(s);
             ++distinct_items;
+            item_days += s.days;
             r = r_end;
         }
         ui_start_[u + 1] = ui_.size();
@@ -299,6 +310,8 @@ FeatureBuilder::FeatureBuilder(std::span<const Purchase> purchases, uint32_t n_u
         const size_t baskets = size_t(std::unique(ts_buf.begin(), ts_buf.end()) - ts_buf.begin());
         col[1] = float(baskets);
         col[3] = float(double(now - max_ts) / kSecondsPerDay);
+        user_last_ts_[u] = max_ts;
+        user_rebuy_share_[u] = double(item_days - distinct_items) / double(item_days);
         col[4] = float(double(now - min_ts) / kSecondsPerDay);
         if (priced > 0) {
             const double mean = price_sum / double(priced);
@@ -424,6 +437,9 @@ void FeatureBuilder::fill_row(UserItem pair, float* row) const {
     row[6] = float(rel);
     row[7] = s ? 1.0f : 0.0f;
     row[8] = user_days_[pair.user] > 0 ? float((s ? double(s->days) : 0.0) / user_days_[pair.user]) : kNaN;
+    row[9] = float(user_rebuy_share_[pair.user]);
+    row[10] = s ? float(s->recent_days) : 0.0f;
+    row[11] = s ? float(double(user_last_ts_[pair.user] - s->last_ts) / kSecondsPerDay) : kNaN;
 }
 
 FeatureMatrix FeatureBuilder::compute(std::span<const UserItem> pairs, std::span<const ExtraColumn> extra,

@@ -58,6 +58,15 @@
 // | ui_bought_before       | 1 if the user bought the item before now, else 0                     | never                          |
 // | ui_day_share           | ui_times_bought / user_n_days: the share of the user's shopping days | no history                     |
 // |                        | with this item                                                       |                                |
+// | user_rebuy_share       | the user's repeat propensity: over the user's items, (sum of         | no history                     |
+// |                        | ui_times_bought - user_n_items) / sum of ui_times_bought, i.e. the   |                                |
+// |                        | share of the user's (item, day) purchases that re-buy an item bought |                                |
+// |                        | on an earlier day (a user column, placed last so that the user block |                                |
+// |                        | stays what purchase timing reads)                                    |                                |
+// | ui_days_recent         | distinct days with an event of this user and item with               | never (0)                      |
+// |                        | ts >= now - R days                                                   |                                |
+// | ui_days_before_user_last | (the user's latest ts - the latest ts of this item) / 86400: 0 when | never bought                   |
+// |                        | the item was in the user's last basket                               |                                |
 //
 // R = Options::recent_days (default 30), B = Options::trend_base_days
 // (default 90). Caller columns (base model score, rank, ...) follow, in the
@@ -188,6 +197,7 @@ struct FeatureMatrix {
 struct UserItemStats {
     uint32_t item = 0;
     uint32_t days = 0;  // distinct days bought
+    uint32_t recent_days = 0;  // of them, days with an event in the last recent_days before now
     double quantity = 0;
     int64_t first_ts = 0, last_ts = 0;
 };
@@ -243,7 +253,8 @@ private:
     // Per user, fixed columns (user_n_purchases .. user_cat_share_*), n_user_cols_ each.
     size_t n_user_cols_ = 0;
     std::vector<float> user_cols_;
-    std::vector<double> user_events_, user_mean_price_, user_days_;
+    std::vector<double> user_events_, user_mean_price_, user_days_, user_rebuy_share_;
+    std::vector<int64_t> user_last_ts_;  // the user's latest event (0 without history)
     // Per user, (category, events) sorted by category: ui_user_category_share.
     std::vector<uint64_t> user_cat_start_;
     std::vector<std::pair<uint32_t, uint32_t>> user_cat_;

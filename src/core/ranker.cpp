@@ -32,10 +32,15 @@ constexpr ParamSpec kTopCategories{"top_categories", ParamType::Int, "10", 0, 10
                                    "user_cat_share_<c> columns for the most bought categories"};
 constexpr ParamSpec kWindows{"training_windows", ParamType::Int, "3", 1, 52, "", "",
                               "label windows stacked for training rows: the latest and the ones before it"};
+constexpr ParamSpec kLastBasket{"last_basket_days", ParamType::Double, "0", 0, 36500, "", "",
+                                "<base>_last_score: the base model scores the user's items bought within this many "
+                                "days before their latest purchase (0 = the last basket)"};
 constexpr const ParamSpec* kParams[] = {&kPerModel, &kRebuys, &kWindowDays, &kValidation, &kSeed, &kTopCategories,
-                                        &kWindows};
+                                        &kWindows, &kLastBasket};
 constexpr uint32_t kEaseDefaultMaxItems = 2000;
-constexpr uint32_t kFormat = 2;  // 2: user_n_days, user_days_recent, item_repeat_share, ui_day_share
+// 2: user_n_days, user_days_recent, item_repeat_share, ui_day_share; 3: user_rebuy_share, ui_days_recent,
+// ui_days_before_user_last, <base>_last_score
+constexpr uint32_t kFormat = 3;
 
 // learner "auto": the kinds tried by default (the strongest in bench/ranker.sh).
 const char* const kAutoLearners = "logistic,boosted,mlp";
@@ -64,7 +69,7 @@ struct Config {
     std::vector<std::pair<std::string, json>> bases;
     uint32_t per_model = 100, rebuys = 0, top_categories = 10, windows = 1;
     std::optional<int64_t> cutoff, now;
-    int64_t window = 0;
+    int64_t window = 0, last_basket = 0;
     double validation_fraction = 0.1;
     uint64_t seed = 0;
 };
@@ -200,6 +205,7 @@ Config parse_config(std::string_view params_json, uint32_t n_items) {
     c.seed = uint64_t(p.integer(kSeed));
     c.top_categories = uint32_t(p.integer(kTopCategories));
     c.windows = uint32_t(p.integer(kWindows));
+    c.last_basket = int64_t(std::llround(p.number(kLastBasket) * double(features::kSecondsPerDay)));
     p.reject_unknown("ranker");
     return c;
 }
@@ -256,12 +262,23 @@ struct RankerScorer::State {
 
 namespace {
 
+constexpr size_t kPerBase = 3;  // columns per base model
+
+// The columns a base model adds, in the order of Candidates::extra.
+std::vector<std::string> base_column_names(const std::vector<Base>& bases) {
+    std::vector<std::string> names;
+    for (const auto& b : bases)
+        for (const char* suffix : {"_score", "_rank", "_last_score"}) names.push_back(b.name + suffix);
+    return names;
+}
+
 // Scratch for one user's candidates.
 struct Candidates {
     std::vector<uint32_t> items;
-    std::vector<std::vector<float>> extra;  // 2 per base: score, rank
+    std::vector<std::vector<float>> extra;  // kPerBase per base: score, rank, last score
     std::vector<float> scores, rank;
-    std::vector<uint32_t> own, taken;  // per item, == stamp when the user bought it / it is a candidate
+    // per item, == stamp when the user bought it / it is a candidate / it is in the recent basket
+    std::vector<uint32_t> own, taken, recent;
     uint32_t stamp = 0;
 };
 
@@ -273,12 +290,14 @@ void user_candidates(const std::vector<Base>& bases, const FeatureBuilder& fb, c
     if (c.own.size() != n_items) {
         c.own.assign(n_items, 0);
         c.taken.assign(n_items, 0);
+        c.recent.assign(n_items, 0);
         c.stamp = 0;
     }
-    if (c.extra.size() != 2 * bases.size()) c.extra.assign(2 * bases.size(), {});
+    if (c.extra.size() != kPerBase * bases.size()) c.extra.assign(kPerBase * bases.size(), {});
     if (++c.stamp == 0) {
         std::fill(c.own.begin(), c.own.end(), 0);
         std::fill(c.taken.begin(), c.taken.end(), 0);
+        std::fill(c.recent.begin(), c.recent.end(), 0);
         c.stamp = 1;
     }
     const uint32_t st = c.stamp;
@@ -287,10 +306,23 @@ void user_candidates(const std::vector<Base>& bases, const FeatureBuilder& fb, c
     auto hist = fb.user_items(user);
     std::vector<const features::UserItemStats*> rebuys;
     rebuys.reserve(hist.size());
+    int64_t latest = std::numeric_limits<int64_t>::min();
     for (const auto& s : hist) {
         rebuys.push_back(&s);
         c.own[s.item] = st;
+        latest = std::max(latest, s.last_ts);
     }
+    // The recent basket: the basket's items the user bought last (within
+    // config.last_basket of their latest purchase), for the base models'
+    // affinity with it (<base>_last_score).
+    for (const auto& s : hist)
+        if (s.last_ts >= latest - config.last_basket) c.recent[s.item] = st;
+    Basket last;
+    for (size_t k = 0; k < basket.items.size(); ++k)
+        if (c.recent[basket.items[k]] == st) {
+            last.items.push_back(basket.items[k]);
+            last.weights.push_back(basket.weights.empty() ? 1.0f : basket.weights[k]);
+        }
     for (uint32_t i : basket.items) c.own[i] = st;
     std::sort(rebuys.begin(), rebuys.end(), [](const auto* a, const auto* b) {
         if (a->days != b->days) return a->days > b->days;
@@ -320,20 +352,21 @@ void user_candidates(const std::vector<Base>& bases, const FeatureBuilder& fb, c
     for (size_t b = 0; b < bases.size(); ++b) {
         c.rank.assign(n_items, std::nanf(""));
         for (size_t r = 0; r < lists[b].size(); ++r) c.rank[lists[b][r].item] = float(r + 1);
+        // As an anonymous basket: a model with user factors (ALS, BPR) would
+        // otherwise score the user's whole history again.
+        c.scores.assign(n_items, 0.0f);
+        bases[b].scorer->score(last, std::nullopt, c.scores);
         for (size_t k = first; k < c.items.size(); ++k) {
-            c.extra[2 * b].push_back(all_scores[b][c.items[k]]);
-            c.extra[2 * b + 1].push_back(c.rank[c.items[k]]);
+            c.extra[kPerBase * b].push_back(all_scores[b][c.items[k]]);
+            c.extra[kPerBase * b + 1].push_back(c.rank[c.items[k]]);
+            c.extra[kPerBase * b + 2].push_back(c.scores[c.items[k]]);
         }
     }
 }
 
 std::vector<features::ExtraColumn> extra_columns(const std::vector<Base>& bases, const Candidates& c,
                                                  std::vector<std::string>& names) {
-    names.clear();
-    for (const auto& b : bases) {
-        names.push_back(b.name + "_score");
-        names.push_back(b.name + "_rank");
-    }
+    names = base_column_names(bases);
     std::vector<features::ExtraColumn> out;
     for (size_t j = 0; j < names.size(); ++j) out.push_back({names[j], c.extra[j]});
     return out;
@@ -668,10 +701,7 @@ std::unique_ptr<Scorer> read(ByteReader& r, uint32_t n_users, uint32_t n_items) 
     const uint32_t n_names = r.get<uint32_t>();
     for (uint32_t k = 0; k < n_names && k < 100000; ++k) s->names.push_back(r.get_string());
     std::vector<std::string> expect = s->builder->names();
-    for (const Base& b : s->bases) {
-        expect.push_back(b.name + "_score");
-        expect.push_back(b.name + "_rank");
-    }
+    for (auto& n : base_column_names(s->bases)) expect.push_back(std::move(n));
     if (s->names != expect || s->learner->n_features() != expect.size())
         throw corrupted("ranker feature columns disagree with its learner");
     return std::make_unique<RankerScorer>(std::move(s));
@@ -780,10 +810,7 @@ Model train_ranker(std::span<const Purchase> purchases, IdMap users, IdMap items
     s->bases = train_bases(c, all, ctx);
     s->builder = std::make_unique<FeatureBuilder>(s->purchases, n_users, n_items, s->now, s->attributes, s->options, ctx);
     s->names = s->builder->names();
-    for (const Base& b : s->bases) {
-        s->names.push_back(b.name + "_score");
-        s->names.push_back(b.name + "_rank");
-    }
+    for (auto& n : base_column_names(s->bases)) s->names.push_back(std::move(n));
     if (s->names != rows.x.names)
         throw Error(ErrorKind::Internal, "ranker: serving columns differ from the training columns");
 

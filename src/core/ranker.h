@@ -14,8 +14,10 @@
 //      then each base model's top candidates_per_model items the user has
 //      not bought, in base-model order, each item once.
 //   4. Rows = candidates with the FeatureBuilder's columns plus, per base
-//      model b, "<b>_score" (its score for the item) and "<b>_rank" (1-based
-//      position in its top list, NaN outside it); label 1 when the pair is
+//      model b, "<b>_score" (its score for the item), "<b>_rank" (1-based
+//      position in its top list, NaN outside it) and "<b>_last_score" (its
+//      score from the user's recent basket, anonymous: the history's items whose latest
+//      purchase is within last_basket_days of the user's latest); label 1 when the pair is
 //      among the labels; one group per user. A seeded validation_fraction of
 //      the users is held out as the learner's validation set (early stopping).
 //   5. Serving: base models retrained and the FeatureBuilder rebuilt on ALL
@@ -46,6 +48,7 @@
 //   validation_fraction  share of training users held out (0.1; 0 = none)
 //   seed                 validation users' draw (0)
 //   top_categories       user_cat_share_<c> columns (10)
+//   last_basket_days     the recent basket of <b>_last_score (0: the items of the latest purchase time)
 //   training_windows     label windows stacked for the training rows (1): window w
 //                        has cutoff - w * label_window_days, its own base models and
 //                        features; stops at the first earlier window without history or labels
