@@ -106,24 +106,28 @@ MatrixF random_factors(Eigen::Index rows, Eigen::Index f, unsigned seed) {
 
 TEST_P(Dense, ScorePanelsIsTheProductAndEachRowAlone) {
     const Kernels& k = *GetParam();
+    // 70: two full panels and a partial one; 301: a row alone scores
+    // several panels at once, then the last ones one by one.
     for (Eigen::Index f : {1, 7, 37, 128}) {
-        const Eigen::Index rows = 13, n = 70, ldx = f + 3, ldo = n + 5;  // 70: two full panels and a partial one
-        const MatrixF users = random_factors(rows, ldx, 2), items = random_factors(n, f, 3);
-        const std::vector<float> panels = recsys::dense::pack_panels(items.data(), n, f);
-        ASSERT_EQ(panels.size(), size_t(3 * 32 * f));
-        std::vector<float> out(rows * ldo, -9.0f);
-        k.score_panels(users.data(), ldx, rows, panels.data(), f, n, out.data(), ldo);
-        for (Eigen::Index r = 0; r < rows; ++r) {
-            for (Eigen::Index i = 0; i < n; ++i) {
-                double want = 0;
-                for (Eigen::Index q = 0; q < f; ++q) want += double(users(r, q)) * items(i, q);
-                EXPECT_NEAR(out[r * ldo + i], want, 1e-5 * (1 + std::abs(want)) * std::sqrt(double(f)));
+        for (Eigen::Index n : {70, 301}) {
+            const Eigen::Index rows = 13, ldx = f + 3, ldo = n + 5;
+            const MatrixF users = random_factors(rows, ldx, 2), items = random_factors(n, f, 3);
+            const std::vector<float> panels = recsys::dense::pack_panels(items.data(), n, f);
+            ASSERT_EQ(panels.size(), size_t((n + 31) / 32 * 32 * f));
+            std::vector<float> out(rows * ldo, -9.0f);
+            k.score_panels(users.data(), ldx, rows, panels.data(), f, n, out.data(), ldo);
+            for (Eigen::Index r = 0; r < rows; ++r) {
+                for (Eigen::Index i = 0; i < n; ++i) {
+                    double want = 0;
+                    for (Eigen::Index q = 0; q < f; ++q) want += double(users(r, q)) * items(i, q);
+                    EXPECT_NEAR(out[r * ldo + i], want, 1e-5 * (1 + std::abs(want)) * std::sqrt(double(f)));
+                }
+                for (Eigen::Index i = n; i < ldo; ++i) EXPECT_EQ(out[r * ldo + i], -9.0f);  // past n: untouched
+                // One row alone, at any place in a block: the same bits.
+                std::vector<float> alone(n);
+                k.score_panels(&users(r, 0), ldx, 1, panels.data(), f, n, alone.data(), n);
+                for (Eigen::Index i = 0; i < n; ++i) ASSERT_EQ(alone[i], out[r * ldo + i]) << "row " << r << " item " << i;
             }
-            for (Eigen::Index i = n; i < ldo; ++i) EXPECT_EQ(out[r * ldo + i], -9.0f);  // past n: untouched
-            // One row alone, at any place in a block: the same bits.
-            std::vector<float> alone(n);
-            k.score_panels(&users(r, 0), ldx, 1, panels.data(), f, n, alone.data(), n);
-            for (Eigen::Index i = 0; i < n; ++i) ASSERT_EQ(alone[i], out[r * ldo + i]) << "row " << r << " item " << i;
         }
     }
 }
@@ -158,24 +162,32 @@ TEST_P(Dense, ScorePanelsThenTopKRanksAsBruteForce) {
 
 TEST_P(Dense, SumRowsIsTheSparseProductAndColumnsStandAlone) {
     const Kernels& k = *GetParam();
-    const Eigen::Index n = 150, ldb = 153;
-    const MatrixF b = random_factors(20, ldb, 6);
-    const std::vector<uint32_t> rows = {4, 0, 19, 4, 7, 12, 3};  // a repeat adds twice
-    const std::vector<float> w = {1.0f, 0.5f, 2.0f, -1.5f, 1.0f, 0.25f, 3.0f};
-    for (Eigen::Index count : {0, 1, 7}) {
-        std::vector<float> out(n + 2, -9.0f);
-        k.sum_rows(b.data(), ldb, rows.data(), w.data(), count, n, out.data());
-        for (Eigen::Index c = 0; c < n; ++c) {
-            double want = 0;
-            for (Eigen::Index q = 0; q < count; ++q) want += double(w[q]) * b(rows[q], c);
-            EXPECT_NEAR(out[c], want, 1e-5 * (1 + std::abs(want)));
+    // 5003: wide enough to be streamed a chunk of columns at a time, with
+    // a last column off any vector boundary.
+    for (Eigen::Index n : {150, 5003}) {
+        const Eigen::Index ldb = n + 3;
+        const MatrixF b = random_factors(20, ldb, 6);
+        const std::vector<uint32_t> rows = {4, 0, 19, 4, 7, 12, 3};  // a repeat adds twice
+        const std::vector<float> w = {1.0f, 0.5f, 2.0f, -1.5f, 1.0f, 0.25f, 3.0f};
+        for (Eigen::Index count : {0, 1, 7}) {
+            std::vector<float> out(n + 2, -9.0f);
+            k.sum_rows(b.data(), ldb, rows.data(), w.data(), count, n, out.data());
+            for (Eigen::Index c = 0; c < n; ++c) {
+                double want = 0;
+                for (Eigen::Index q = 0; q < count; ++q) want += double(w[q]) * b(rows[q], c);
+                EXPECT_NEAR(out[c], want, 1e-5 * (1 + std::abs(want)));
+            }
+            EXPECT_EQ(out[n], -9.0f);
+            // Two tiles of columns, the second starting off any vector boundary: the same bits.
+            std::vector<float> tiled(n);
+            k.sum_rows(b.data(), ldb, rows.data(), w.data(), count, 37, tiled.data());
+            k.sum_rows(b.data() + 37, ldb, rows.data(), w.data(), count, n - 37, tiled.data() + 37);
+            for (Eigen::Index c = 0; c < n; ++c) ASSERT_EQ(tiled[c], out[c]) << "column " << c;
+            // Narrow tiles (summed in registers) give the bits of one wide call (streamed).
+            for (Eigen::Index c = 0; c < n; c += 256)
+                k.sum_rows(b.data() + c, ldb, rows.data(), w.data(), count, std::min<Eigen::Index>(256, n - c), tiled.data() + c);
+            for (Eigen::Index c = 0; c < n; ++c) ASSERT_EQ(tiled[c], out[c]) << "column " << c;
         }
-        EXPECT_EQ(out[n], -9.0f);
-        // Two tiles of columns, the second starting off any vector boundary: the same bits.
-        std::vector<float> tiled(n);
-        k.sum_rows(b.data(), ldb, rows.data(), w.data(), count, 37, tiled.data());
-        k.sum_rows(b.data() + 37, ldb, rows.data(), w.data(), count, n - 37, tiled.data() + 37);
-        for (Eigen::Index c = 0; c < n; ++c) ASSERT_EQ(tiled[c], out[c]) << "column " << c;
     }
 }
 
@@ -184,33 +196,35 @@ TEST_P(Dense, SumRowsIsTheSparseProductAndColumnsStandAlone) {
 // and the sparse product in double within float rounding.
 TEST_P(Dense, SumHalfRowsIsSumRowsOfTheWidenedMatrix) {
     const Kernels& k = *GetParam();
-    const Eigen::Index n = 300, ldb = 307, m = 20;
-    const MatrixF x = random_factors(m, ldb, 9);
-    std::vector<uint16_t> h(size_t(m * ldb));
-    for (size_t i = 0; i < h.size(); ++i) {
-        const float v = i % 11 == 0 ? x.data()[i] * 1e-6f : i % 13 == 0 ? -0.0f : x.data()[i];
-        h[i] = recsys::to_half(v);
-    }
-    std::vector<float> widened(h.size());
-    for (size_t i = 0; i < h.size(); ++i) widened[i] = recsys::from_half(h[i]);
-    const std::vector<uint32_t> rows = {4, 0, 19, 4, 7, 12, 3};
-    const std::vector<float> w = {1.0f, 0.5f, 2.0f, -1.5f, 1.0f, 0.25f, 3.0f};
-    for (Eigen::Index count : {0, 1, 7}) {
-        std::vector<float> out(n + 2, -9.0f), want(n);
-        k.sum_half_rows(h.data(), ldb, rows.data(), w.data(), count, n, out.data());
-        k.sum_rows(widened.data(), ldb, rows.data(), w.data(), count, n, want.data());
-        for (Eigen::Index c = 0; c < n; ++c) {
-            ASSERT_EQ(out[c], want[c]) << "column " << c;
-            double exact = 0;
-            for (Eigen::Index q = 0; q < count; ++q) exact += double(w[q]) * widened[rows[q] * ldb + c];
-            EXPECT_NEAR(out[c], exact, 1e-5 * (1 + std::abs(exact)));
+    for (Eigen::Index n : {300, 5003}) {  // 5003: streamed (sum_rows' test)
+        const Eigen::Index ldb = n + 7, m = 20;
+        const MatrixF x = random_factors(m, ldb, 9);
+        std::vector<uint16_t> h(size_t(m * ldb));
+        for (size_t i = 0; i < h.size(); ++i) {
+            const float v = i % 11 == 0 ? x.data()[i] * 1e-6f : i % 13 == 0 ? -0.0f : x.data()[i];
+            h[i] = recsys::to_half(v);
         }
-        EXPECT_EQ(out[n], -9.0f);
-        // A tile of columns starting off any vector boundary: the same bits.
-        std::vector<float> tiled(n);
-        k.sum_half_rows(h.data(), ldb, rows.data(), w.data(), count, 37, tiled.data());
-        k.sum_half_rows(h.data() + 37, ldb, rows.data(), w.data(), count, n - 37, tiled.data() + 37);
-        for (Eigen::Index c = 0; c < n; ++c) ASSERT_EQ(tiled[c], out[c]) << "column " << c;
+        std::vector<float> widened(h.size());
+        for (size_t i = 0; i < h.size(); ++i) widened[i] = recsys::from_half(h[i]);
+        const std::vector<uint32_t> rows = {4, 0, 19, 4, 7, 12, 3};
+        const std::vector<float> w = {1.0f, 0.5f, 2.0f, -1.5f, 1.0f, 0.25f, 3.0f};
+        for (Eigen::Index count : {0, 1, 7}) {
+            std::vector<float> out(n + 2, -9.0f), want(n);
+            k.sum_half_rows(h.data(), ldb, rows.data(), w.data(), count, n, out.data());
+            k.sum_rows(widened.data(), ldb, rows.data(), w.data(), count, n, want.data());
+            for (Eigen::Index c = 0; c < n; ++c) {
+                ASSERT_EQ(out[c], want[c]) << "column " << c;
+                double exact = 0;
+                for (Eigen::Index q = 0; q < count; ++q) exact += double(w[q]) * widened[rows[q] * ldb + c];
+                EXPECT_NEAR(out[c], exact, 1e-5 * (1 + std::abs(exact)));
+            }
+            EXPECT_EQ(out[n], -9.0f);
+            // A tile of columns starting off any vector boundary: the same bits.
+            std::vector<float> tiled(n);
+            k.sum_half_rows(h.data(), ldb, rows.data(), w.data(), count, 37, tiled.data());
+            k.sum_half_rows(h.data() + 37, ldb, rows.data(), w.data(), count, n - 37, tiled.data() + 37);
+            for (Eigen::Index c = 0; c < n; ++c) ASSERT_EQ(tiled[c], out[c]) << "column " << c;
+        }
     }
 }
 

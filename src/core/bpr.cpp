@@ -7,6 +7,7 @@
 #include <exception>
 #include <numeric>
 
+#include "dense.h"
 #include "errors.h"
 #include "parallel.h"
 #include "rng.h"
@@ -396,17 +397,25 @@ class BprScorer : public Scorer {
 public:
     const BprFactors& factors() const { return m_; }  // update() starts from them
 
-    BprScorer(BprFactors m, const Options& opt) : m_(std::move(m)), opt_(opt), norms_(m_.items.rowwise().norm()) {
+    BprScorer(BprFactors m, const Options& opt)
+        : m_(std::move(m)),
+          opt_(opt),
+          norms_(m_.items.rowwise().norm()),
+          panels_(dense::pack_panels(m_.items.data(), m_.items.rows(), m_.items.cols())) {
         if (!m_.sampling_weights.empty()) sampler_.emplace(m_.sampling_weights);
     }
 
+    // The user's (or the folded-in basket's) factors times every item's, by
+    // the kernel ALS scores with, plus the item biases.
     void score(const Basket& basket, std::optional<uint32_t> user, std::span<float> out) const override {
-        Eigen::Map<Eigen::VectorXf> scores(out.data(), Index(out.size()));
-        if (user && *user < m_.users.rows())
-            scores.noalias() = m_.items * m_.users.row(*user).transpose();
-        else
-            scores.noalias() = m_.items * fold_in(basket);
-        scores += m_.bias;
+        const Index f = m_.items.cols(), n = m_.items.rows();
+        if (user && *user < m_.users.rows()) {
+            dense::score_panels(m_.users.row(*user).data(), f, 1, panels_.data(), f, n, out.data(), n);
+        } else {
+            const Eigen::VectorXf x = fold_in(basket);
+            dense::score_panels(x.data(), f, 1, panels_.data(), f, n, out.data(), n);
+        }
+        Eigen::Map<Eigen::VectorXf>(out.data(), n) += m_.bias;
     }
 
     bool similar(uint32_t item, std::span<float> out) const override {
@@ -421,7 +430,8 @@ public:
     bool zero_means_unknown() const override { return false; }
 
     uint64_t memory_bytes() const override {
-        return uint64_t(m_.users.size() + m_.items.size() + m_.bias.size() + norms_.size()) * sizeof(float) +
+        return uint64_t(m_.users.size() + m_.items.size() + m_.bias.size() + norms_.size() + panels_.size()) *
+                   sizeof(float) +
                uint64_t(m_.sampling_weights.size()) * sizeof(double);
     }
 
@@ -476,7 +486,8 @@ private:
 
     BprFactors m_;
     Options opt_;
-    Eigen::VectorXf norms_;  // item factor norms, for cosine similarity
+    Eigen::VectorXf norms_;       // item factor norms, for cosine similarity
+    std::vector<float> panels_;  // item factors packed for dense::score_panels
     std::optional<AliasTable> sampler_;  // fold-in's negatives, as in training
 };
 

@@ -97,7 +97,9 @@ std::vector<float> pack_panels(const float* y, Index n, Index f);
 // out[r * ldo + i] = x_r . y_i for the rows x_r of x (rows x f, leading
 // dimension ldx) and the items i < n of `panels` (pack_panels of y, n x f):
 // a matrix product x yᵀ blocked for the cache (a panel of 32 items is read
-// once per block of rows, the rows' factors stay in registers). Each score is
+// once per block of rows, the rows' factors stay in registers; a row alone,
+// as one user's recommend(), is scored against several panels at once, to
+// keep the FMA units busy). Each score is
 // summed over k = 0 .. f-1 in order from 0, with one fused multiply-add per
 // step in the AVX2 and AVX-512 builds: a score does not depend on the other
 // rows or items of the call, so scoring one row alone gives the same bits as
@@ -113,6 +115,9 @@ inline void score_panels(const float* x, Index ldx, Index rows, const float* pan
 // step in the AVX2 and AVX-512 builds, so it does not depend on n or on the
 // other columns (a batch may call this on column tiles, b + c0 and out + c0,
 // and get the bits of one call over all columns), and the two builds agree.
+// A wide call (one basket's scores) reads each row from start to end, the
+// row after next prefetched: scattered rows of a large matrix come from
+// memory, and a few lines of each in turn kept the prefetchers idle.
 inline void sum_rows(const float* b, Index ldb, const uint32_t* rows, const float* w, Index count, Index n,
                      float* out) {
     kernels().sum_rows(b, ldb, rows, w, count, n, out);

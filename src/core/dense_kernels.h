@@ -176,9 +176,40 @@ inline void score_rest(const float* x, Index ldx, Index rows, const float* panel
     }
 }
 
+// One row against kRowPanels full panels at once. Alone against one panel,
+// a row is kPanelVecs chains of f dependent multiply-adds, which the FMA
+// latency, not the bandwidth, paces (a recommend() for one user); these are
+// kRowPanels times as many independent chains. Each score's order over k is
+// the one of score_tile.
+#if defined(__AVX512F__)
+constexpr int kRowPanels = 4;  // 8 accumulators of 32 registers
+#elif defined(__AVX2__) && defined(__FMA__)
+constexpr int kRowPanels = 2;  // 8 accumulators of 16 registers
+#else
+constexpr int kRowPanels = 1;
+#endif
+
+[[gnu::always_inline]] inline void score_row_panels(const float* x, const float* panels, Index f, float* out) {
+    Vec acc[kRowPanels][kPanelVecs];
+    for (int p = 0; p < kRowPanels; ++p)
+        for (int v = 0; v < kPanelVecs; ++v) acc[p][v] = vzero();
+    for (Index k = 0; k < f; ++k) {
+        const float a = x[k];
+        for (int p = 0; p < kRowPanels; ++p)
+            for (int v = 0; v < kPanelVecs; ++v)
+                acc[p][v] = vfma(a, vload(panels + (p * f + k) * kPanelWidth + v * kLanes), acc[p][v]);
+    }
+    for (int p = 0; p < kRowPanels; ++p)
+        for (int v = 0; v < kPanelVecs; ++v) vstore(out + p * kPanelWidth + v * kLanes, acc[p][v]);
+}
+
 inline void score_panels(const float* x, Index ldx, Index rows, const float* panels, Index f, Index n, float* out,
                          Index ldo) {
-    for (Index begin = 0; begin < n; begin += kPanelWidth) {
+    Index begin = 0;
+    if (rows == 1 && kRowPanels > 1)
+        for (; begin + kRowPanels * kPanelWidth <= n; begin += kRowPanels * kPanelWidth)
+            score_row_panels(x, panels + begin * f, f, out + begin);
+    for (; begin < n; begin += kPanelWidth) {
         const float* panel = panels + begin * f;  // panel begin / 32, of f x 32 floats
         const Index cols = std::min<Index>(kPanelWidth, n - begin);
         Index r = 0;
@@ -199,6 +230,10 @@ inline void score_panels(const float* x, Index ldx, Index rows, const float* pan
 #endif
 }
 
+// Columns from which sum_rows_of streams rows into `out`, and its chunk.
+constexpr Index kStreamAbove = 1024;
+constexpr Index kStreamCols = 4096;  // 16 kB of sums
+
 // One template for float32 and float16 values: `load` reads kLanes values
 // as floats, `value` one.
 template <typename T, typename Load, typename Value>
@@ -207,6 +242,30 @@ template <typename T, typename Load, typename Value>
     constexpr int kVecs = 8;
     constexpr Index kCols = kVecs * kLanes;
     Index c = 0;
+    if (n >= kStreamAbove) {
+        // Wide: the sums in `out`, a chunk of columns at a time (in L1),
+        // each row's chunk read from start to end. Reading a few cache
+        // lines from each of many rows in turn (the register tiles below)
+        // defeats the hardware prefetcher and waits on memory when the
+        // matrix is not cached (one user's recommend() from a large model).
+        // The same steps per column, in the same order.
+        const Index vectors = n / kLanes * kLanes;
+        for (; c < vectors; c += kStreamCols) {
+            const Index end = std::min(vectors, c + kStreamCols);
+            for (Index j = c; j < end; j += kLanes) vstore(out + j, vzero());
+            for (Index q = 0; q < count; ++q) {
+                const T* row = b + Index(rows[q]) * ldb;
+                // The row after next, requested while this one is summed:
+                // the rows are scattered, so nothing else fetches it early.
+                const T* ahead = b + Index(rows[std::min(q + 2, count - 1)]) * ldb;
+                for (Index j = c; j < end; j += kLanes) {
+                    __builtin_prefetch(ahead + j);
+                    vstore(out + j, vfma(w[q], load(row + j), vload(out + j)));
+                }
+            }
+        }
+        c = vectors;
+    }
     for (; c + kCols <= n; c += kCols) {
         Vec acc[kVecs];
         for (int v = 0; v < kVecs; ++v) acc[v] = vzero();

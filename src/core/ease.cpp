@@ -87,16 +87,19 @@ public:
         float* dst = all ? out.data() : acc.data();
         const size_t ld = all ? size_t(n_items) : m;
         constexpr size_t kTile = 256;
+        // One basket shares no rows: all columns in one call, which reads
+        // each row from start to end (sum_rows streams wide calls).
+        const size_t span = n_rows == 1 ? std::max<size_t>(m, 1) : kTile;
         if (const float* b = weights_.floats()) {
-            for (size_t c = 0; c < m; c += kTile)
+            for (size_t c = 0; c < m; c += span)
                 for (size_t r = 0; r < n_rows; ++r)
                     dense::sum_rows(b + c, Index(m), rows.data() + start[r], w.data() + start[r],
-                                    Index(start[r + 1] - start[r]), Index(std::min(kTile, m - c)), dst + r * ld + c);
+                                    Index(start[r + 1] - start[r]), Index(std::min(span, m - c)), dst + r * ld + c);
         } else if (const uint16_t* h = weights_.halves()) {
-            for (size_t c = 0; c < m; c += kTile)
+            for (size_t c = 0; c < m; c += span)
                 for (size_t r = 0; r < n_rows; ++r)
                     dense::sum_half_rows(h + c, Index(m), rows.data() + start[r], w.data() + start[r],
-                                         Index(start[r + 1] - start[r]), Index(std::min(kTile, m - c)),
+                                         Index(start[r + 1] - start[r]), Index(std::min(span, m - c)),
                                          dst + r * ld + c);
         } else if (!weights_.sparse()) {
             size_t most = 0;

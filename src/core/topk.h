@@ -21,26 +21,29 @@ inline bool better(const Scored& a, const Scored& b) {
     return a.score > b.score || (a.score == b.score && a.item < b.item);
 }
 
-// Whether any of the 16 scores from s beats t (a NaN never does): four
-// vector comparisons (the compiler left the scalar loop unvectorised).
-inline bool any_above16(const float* s, float t) {
+// Which of the 16 scores from s beat t, as bits (bit j: s[j]; a NaN never
+// does): four vector comparisons (the compiler left the scalar loop
+// unvectorised).
+inline uint32_t above16(const float* s, float t) {
 #if defined(__SSE2__)
     const __m128 v = _mm_set1_ps(t);
-    const __m128 lo = _mm_or_ps(_mm_cmpgt_ps(_mm_loadu_ps(s), v), _mm_cmpgt_ps(_mm_loadu_ps(s + 4), v));
-    const __m128 hi = _mm_or_ps(_mm_cmpgt_ps(_mm_loadu_ps(s + 8), v), _mm_cmpgt_ps(_mm_loadu_ps(s + 12), v));
-    return _mm_movemask_ps(_mm_or_ps(lo, hi)) != 0;
+    return uint32_t(_mm_movemask_ps(_mm_cmpgt_ps(_mm_loadu_ps(s), v))) |
+           uint32_t(_mm_movemask_ps(_mm_cmpgt_ps(_mm_loadu_ps(s + 4), v))) << 4 |
+           uint32_t(_mm_movemask_ps(_mm_cmpgt_ps(_mm_loadu_ps(s + 8), v))) << 8 |
+           uint32_t(_mm_movemask_ps(_mm_cmpgt_ps(_mm_loadu_ps(s + 12), v))) << 12;
 #else
-    int any = 0;
-    for (int j = 0; j < 16; ++j) any |= s[j] > t;
-    return any;
+    uint32_t bits = 0;
+    for (int j = 0; j < 16; ++j) bits |= uint32_t(s[j] > t) << j;
+    return bits;
 #endif
 }
 
 // The k best of `scores`, restricted to indexes for which keep(i) is true.
 // One pass over the scores: once k are held, a score is looked at further
 // only if it beats the worst held one (items come in increasing index, so a
-// tie never does), and runs of 16 scores none of which does are skipped with
-// one vector comparison.
+// tie never does): runs of 16 scores are compared with it at once, and only
+// those that beat it are offered (the user's own items, which keep() drops,
+// are often among them).
 template <typename Keep>
 std::vector<Scored> top_k(std::span<const float> scores, size_t k, Keep&& keep) {
     std::vector<Scored> heap;  // min-heap of the best k so far (worst on top)
@@ -70,8 +73,10 @@ std::vector<Scored> top_k(std::span<const float> scores, size_t k, Keep&& keep) 
     constexpr uint32_t kRun = 16;
     for (; i < n && i % kRun != 0; ++i) offer(i);
     for (; i + kRun <= n; i += kRun)
-        if (any_above16(s + i, threshold))
-            for (uint32_t j = i; j < i + kRun; ++j) offer(j);
+        // The threshold only rises while the run is offered: a score at or
+        // below it before is below it after.
+        for (uint32_t bits = above16(s + i, threshold); bits; bits &= bits - 1)
+            offer(i + uint32_t(__builtin_ctz(bits)));
     for (; i < n; ++i) offer(i);
     std::sort(heap.begin(), heap.end(), better);
     return heap;

@@ -179,7 +179,15 @@ std::string format_double(double v) {
 }
 
 ResultRows::ResultRows(FunctionCallInfo fcinfo) : fcinfo_(fcinfo) {
-    pg_call([&] { InitMaterializedSRF(fcinfo, 0); });
+    // The row type the caller expects (a function scan, or a set-returning
+    // function in a target list, passes it): the same as the function's
+    // declared one, which InitMaterializedSRF would otherwise rebuild on
+    // every call from pg_proc (a RETURNS TABLE reads its OUT arguments).
+    pg_call([&] {
+        auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+        const bool expected = rsinfo && IsA(rsinfo, ReturnSetInfo) && rsinfo->expectedDesc;
+        InitMaterializedSRF(fcinfo, expected ? MAT_SRF_USE_EXPECTED_DESC : 0);
+    });
 }
 
 void ResultRows::put(Datum* values, bool* nulls) {
