@@ -76,15 +76,32 @@ SQL
 # what another session is served from the shared bytes (compared with a private decode below)
 served_shared=$(sql -c "SELECT string_agg(item_id || ':' || score, ',' ORDER BY rank) FROM recommend(4, 10, model => 'm')")
 
+# Sessions that need a version at once: one copies it in, the others wait for it.
+sql -c "SELECT train('big', 'ease', 'SELECT user_id, (user_id * 7 + i * 13) % 1500 AS item_id FROM purchases, generate_series(1, 4) i')" >/dev/null
+loads=$(sql -c "SELECT recsys_cache_stats() ->> 'shared_loads'")
+for b in 1 2 3 4; do sql -c "SELECT count(*) FROM recommend($b, 5, model => 'big')" >/dev/null & done
+wait
+expect "concurrent first uses" "$(sql -c "SELECT (s ->> 'shared_loads')::int - $loads, jsonb_path_query_first(s, '\$.shared_models[*] ? (@.name == \"big\").backends')
+                                            FROM recsys_cache_stats() s" -F ' ')" "1 0"
+# Loads cancelled at any point (statement_timeout) leave nothing half loaded behind.
+sql -c "SELECT train('big', 'ease', 'SELECT user_id, (user_id * 11 + i * 13) % 1500 AS item_id FROM purchases, generate_series(1, 4) i')" >/dev/null
+for ms in 1 2 3 5 8 12 20 30; do
+    psql -X -q -At -c "SET statement_timeout = '${ms}ms'" -c "SELECT count(*) FROM recommend(1, 5, model => 'big')" >/dev/null 2>&1 || true
+done
+expect "after cancelled loads" "$(PGOPTIONS="$PGOPTIONS -c statement_timeout=30s" sql -c "SELECT count(*) FROM recommend(1, 5, model => 'big')")" 5
+
 # The bound: room for one model. A second model evicts the unused first.
 sql -c "SELECT train('m2', 'ease', 'SELECT user_id, item_id FROM purchases WHERE user_id % 2 = 0')" >/dev/null
 bytes2=$(sql -c "SELECT model_bytes FROM recsys_models WHERE name = 'm2' AND active")
 limit_kb=$(((bytes2 + 128) * 3 / 2 / 1024))
+evictions=$(sql -c "SELECT recsys_cache_stats() ->> 'shared_evictions'")
 sql -c "ALTER SYSTEM SET recsys.shared_cache_memory = '${limit_kb}kB'" -c "SELECT pg_reload_conf()" >/dev/null
 sleep 0.5
-expect "the bound evicts" "$(sql <<'SQL'
+# (m and big, unused, are in the area)
+expect "the bound evicts" "$(sql <<SQL
 SELECT count(*) FROM recommend(5, 5, model => 'm2') \g /dev/null
-SELECT concat_ws(' ', s #>> '{shared_models,0,name}', jsonb_array_length(s -> 'shared_models'), s ->> 'shared_evictions')
+SELECT concat_ws(' ', s #>> '{shared_models,0,name}', jsonb_array_length(s -> 'shared_models'),
+                 (s ->> 'shared_evictions')::int - $evictions)
 FROM recsys_cache_stats() s;
 SQL
 )" "m2 1 2"
