@@ -357,6 +357,7 @@ void abort_load() {
 // At exit (before the area is detached), however the backend ends: its load
 // is aborted and its uses end.
 void release_all(int, Datum) {
+    if (!area) return;
     if (LWLockHeldByMe(shared_lock)) LWLockRelease(shared_lock);
     if (loading) abort_load();
     LWLockAcquire(shared_lock, LW_EXCLUSIVE);
@@ -390,6 +391,11 @@ void start_shared_memory() {
 // the server started. Inside pg_call.
 void attach_area() {
     if (area) return;
+    static bool exit_callback = false;
+    if (!exit_callback) {  // first, so that whatever this backend attaches goes at its exit
+        before_shmem_exit(release_all, 0);
+        exit_callback = true;
+    }
     LWLockRegisterTranche(shared->tranche, "recsys_models_area");
     MemoryContext outer = MemoryContextSwitchTo(TopMemoryContext);
     locked(LW_EXCLUSIVE, [&] {
@@ -403,7 +409,6 @@ void attach_area() {
         area = a;
     });
     MemoryContextSwitchTo(outer);
-    before_shmem_exit(release_all, 0);
 }
 
 // The stored bytes `value` (of version `version` of model `name`, in the
