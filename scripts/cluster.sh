@@ -26,18 +26,29 @@ start_cluster() {
     "${RUN_AS[@]}" "$PG_BIN/initdb" -D "$CLUSTER_DIR/data" -U "$PGUSER" --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
     # pg_cron, when installed (postgresql-15-cron), for tests/cron.sh: its
     # scheduler keeps its jobs in database postgres and reaches the cluster
-    # through the socket folder.
+    # through the socket folder. recsys itself with RECSYS_PRELOAD=1: its
+    # models shared between backends (tests/shared_models.sh).
+    local preload=()
     if [ -e "$("$PG_BIN/pg_config" --pkglibdir)/pg_cron.so" ]; then
+        preload+=(pg_cron)
         cat >>"$CLUSTER_DIR/data/postgresql.conf" <<CONF
-shared_preload_libraries = 'pg_cron'
 cron.database_name = 'postgres'
 cron.host = '$CLUSTER_DIR'
 CONF
     fi
-    # XGBoost's OpenMP threads sleep rather than spin while they wait (README, Install).
-    OMP_WAIT_POLICY=PASSIVE "${RUN_AS[@]}" "$PG_BIN/pg_ctl" -D "$CLUSTER_DIR/data" -l "$CLUSTER_DIR/log" -w start \
-        -o "-p $PGPORT -k $CLUSTER_DIR -c listen_addresses='' -c max_worker_processes=8 -c max_parallel_workers_per_gather=2" >/dev/null
+    [ -z "${RECSYS_PRELOAD:-}" ] || preload+=(recsys)
+    if [ ${#preload[@]} -gt 0 ]; then
+        echo "shared_preload_libraries = '$(IFS=,; echo "${preload[*]}")'" >>"$CLUSTER_DIR/data/postgresql.conf"
+    fi
+    pg_ctl_cluster start
     trap stop_cluster EXIT
+}
+
+# pg_ctl_cluster start|restart [extra server options]
+pg_ctl_cluster() {
+    # XGBoost's OpenMP threads sleep rather than spin while they wait (README, Install).
+    OMP_WAIT_POLICY=PASSIVE "${RUN_AS[@]}" "$PG_BIN/pg_ctl" -D "$CLUSTER_DIR/data" -l "$CLUSTER_DIR/log" -w "$1" \
+        -o "-p $PGPORT -k $CLUSTER_DIR -c listen_addresses='' -c max_worker_processes=8 -c max_parallel_workers_per_gather=2 ${2:-}" >/dev/null
 }
 
 stop_cluster() {

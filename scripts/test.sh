@@ -37,6 +37,7 @@ tests/key_logging.sh "$CLUSTER_DIR/log"
 tests/upgrade.sh
 tests/versions.sh
 tests/cron.sh
+tests/shared_models.sh
 if [ -n "$citus_pid" ] && ! wait "$citus_pid"; then
     echo "the Citus build failed:" >&2
     tail -n 40 "$citus_log" >&2

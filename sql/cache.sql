@@ -92,6 +92,10 @@ CREATE EXTENSION recsys;
 SELECT train('shop', 'itemknn', 'SELECT customer_id AS user_id, stock_code AS item_id FROM cache_purchases', '{"neighbours": 5}') ->> 'algorithm';
 SELECT item_id, score FROM recommend(1, 1, model => 'shop');
 
+-- without recsys in shared_preload_libraries every backend keeps its own
+-- models (tests/shared_models.sh runs a cluster with it)
+SELECT recsys_cache_stats() ->> 'mode' AS mode;
+
 -- clean up
 DROP TABLE cache_purchases;
 DROP EXTENSION recsys;

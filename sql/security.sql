@@ -190,6 +190,7 @@ SET recsys.memory_limit = '100GB';
 SET recsys.max_threads = 64;
 SET recsys.max_memory = '100GB';
 SET recsys.cache_memory = '100GB';
+SET recsys.shared_cache_memory = '100GB';  -- server memory: postgresql.conf only
 SET recsys.threads = 1;
 SET recsys.memory_limit = '10MB';
 RESET ROLE;

@@ -75,6 +75,7 @@ extern int setting_max_threads;
 extern int setting_memory_limit_mb;
 extern int setting_max_memory_mb;
 extern int setting_cache_memory_kb;
+extern int setting_shared_cache_memory_kb;
 extern bool setting_progress;
 extern char* setting_default_model;
 extern char* setting_pseudonymize_key;

@@ -8,6 +8,7 @@
 
 #include "args.h"
 #include "blend.h"
+#include "shared_cache.h"
 
 extern "C" {
 PG_FUNCTION_INFO_V1(recsys_cache_stats);
@@ -180,7 +181,7 @@ void prepare_plans(FunctionCallInfo fcinfo) {
                      qualified),
             1, one);
         SPIPlanPtr fetch = SPI_prepare(
-            psprintf("SELECT model FROM %s WHERE name OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2",
+            psprintf("SELECT model, xmin FROM %s WHERE name OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2",
                      qualified),
             2, two);
         if (!lookup || !fetch) elog(ERROR, "recsys: could not prepare the model store queries");
@@ -211,32 +212,51 @@ std::string default_model_name() {
 // an alignment that lets the decoded model view its arrays in place.
 constexpr size_t kBytesAt = 64;
 
+// Copies the `size` bytes of the stored TOAST value `pointer` to `out`, a
+// slice at a time with interrupt checks in between (a model of a gigabyte
+// takes seconds to fetch). VARHDRSZ bytes before `out` must be writable.
+void fetch_toast(const struct varatt_external& pointer, int32 size, uint8_t* out) {
+    Relation toast = table_open(pointer.va_toastrelid, AccessShareLock);
+    constexpr int32 kSlice = 16 << 20;  // a multiple of every TOAST chunk size
+    for (int32 offset = 0; offset < size; offset += kSlice) {
+        CHECK_FOR_INTERRUPTS();
+        // The slice's bytes land at VARDATA of this "varlena": at out +
+        // offset. Its header would overlap bytes already fetched, but the
+        // fetch writes only the data.
+        auto* slice = reinterpret_cast<struct varlena*>(out + offset - VARHDRSZ);
+        table_relation_fetch_toast_slice(toast, pointer.va_valueid, size, offset, std::min(kSlice, size - offset),
+                                         slice);
+    }
+    table_close(toast, AccessShareLock);
+}
+
+// The TOAST pointer of a stored value kept out of line and uncompressed (as
+// the store keeps models), or false.
+bool direct_toast(Datum value, struct varatt_external& pointer, int32& size) {
+    auto* stored = reinterpret_cast<struct varlena*>(DatumGetPointer(value));
+    if (!VARATT_IS_EXTERNAL_ONDISK(stored)) return false;
+    VARATT_EXTERNAL_GET_POINTER(pointer, stored);
+    size = VARATT_EXTERNAL_GET_EXTSIZE(pointer);
+    // VARATT_EXTERNAL_IS_COMPRESSED, whose mixed-sign comparison warns in C++.
+    return size >= pointer.va_rawsize - VARHDRSZ;
+}
+
 // The bytes of a bytea value, copied once into `out` + kBytesAt (malloc'd
 // here, to live as long as the decoded model that views them: beyond any
-// memory context). Stored out of line and uncompressed (as the store keeps
-// models), they are fetched from the TOAST table straight into place, a
-// slice at a time with interrupt checks in between (a model of a gigabyte
-// takes seconds to fetch). Runs inside pg_call; frees nothing on error (the
-// caller owns `out` from its allocation on).
+// memory context). Stored out of line and uncompressed, they are fetched
+// from the TOAST table straight into place. Runs inside pg_call; frees
+// nothing on error (the caller owns `out` from its allocation on).
 size_t fetch_bytes(Datum value, uint8_t*& out) {
-    auto* stored = reinterpret_cast<struct varlena*>(DatumGetPointer(value));
     auto allocate = [&](size_t size) {
         out = static_cast<uint8_t*>(aligned_alloc(kBytesAt, (kBytesAt + size + kBytesAt - 1) / kBytesAt * kBytesAt));
         if (!out)
             ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory loading a model of %zu bytes", size),
                             errhint("Lower recsys.cache_memory or free memory on the server.")));
     };
-    bool direct = VARATT_IS_EXTERNAL_ONDISK(stored);
     struct varatt_external pointer;
     int32 size = 0;
-    if (direct) {
-        VARATT_EXTERNAL_GET_POINTER(pointer, stored);
-        size = VARATT_EXTERNAL_GET_EXTSIZE(pointer);
-        // VARATT_EXTERNAL_IS_COMPRESSED, whose mixed-sign comparison warns in
-        // C++: a compressed value is detoasted whole, below.
-        direct = size >= pointer.va_rawsize - VARHDRSZ;
-    }
-    if (!direct) {
+    if (!direct_toast(value, pointer, size)) {
+        auto* stored = reinterpret_cast<struct varlena*>(DatumGetPointer(value));
         struct varlena* whole = pg_detoast_datum_packed(stored);
         const size_t n = VARSIZE_ANY_EXHDR(whole);
         allocate(n);
@@ -245,19 +265,221 @@ size_t fetch_bytes(Datum value, uint8_t*& out) {
         return n;
     }
     allocate(size_t(size));
-    Relation toast = table_open(pointer.va_toastrelid, AccessShareLock);
-    constexpr int32 kSlice = 16 << 20;  // a multiple of every TOAST chunk size
-    for (int32 offset = 0; offset < size; offset += kSlice) {
-        CHECK_FOR_INTERRUPTS();
-        // The slice's bytes land at VARDATA of this "varlena": at out +
-        // kBytesAt + offset. Its header would overlap bytes already fetched,
-        // but the fetch writes only the data.
-        auto* slice = reinterpret_cast<struct varlena*>(out + kBytesAt + offset - VARHDRSZ);
-        table_relation_fetch_toast_slice(toast, pointer.va_valueid, size, offset, std::min(kSlice, size - offset),
-                                         slice);
-    }
-    table_close(toast, AccessShareLock);
+    fetch_toast(pointer, size, out + kBytesAt);
     return size_t(size);
+}
+
+// ---- Shared models (DESIGN.md, "Shared models") ----
+// With recsys in shared_preload_libraries, the stored bytes of a model are
+// copied once per server into a DSA area (dynamic shared memory), and every
+// backend decodes its own model over them: the large arrays are viewed in
+// place, not copied. A small registry in the main shared memory says which
+// bytes are there and who uses them (src/core/shared_cache.h).
+
+struct SharedModels {
+    int tranche;               // the area's LWLocks
+    bool created;              // the area exists (handle)
+    dsa_handle handle;
+    ConditionVariable loaded;  // broadcast when a load ends, well or not
+    shared_cache::Registry registry;
+};
+SharedModels* shared = nullptr;  // set in the postmaster (shmem_startup_hook), inherited by backends
+LWLock* shared_lock = nullptr;
+dsa_area* area = nullptr;        // this backend's attachment, once needed
+// This backend's uses of each entry, released at exit if still held (a
+// backend that ends with an error or is terminated must not pin the bytes).
+uint32_t held[shared_cache::kEntries] = {};
+bool released_all = false;  // at exit: uses end with the process
+shmem_request_hook_type previous_request_hook = nullptr;
+shmem_startup_hook_type previous_startup_hook = nullptr;
+
+bool sharing() { return shared && setting_shared_cache_memory_kb > 0; }
+uint64_t shared_limit() { return uint64_t(setting_shared_cache_memory_kb) << 10; }
+
+// Where the bytes of the allocation `at` start: 64-byte aligned (as the
+// decoder needs to view arrays in place) with room for a varlena header
+// before them (fetch_toast). Mappings are page aligned, so the same offset
+// in every process.
+uint64_t bytes_offset(dsa_pointer at) { return kBytesAt + (kBytesAt - at % kBytesAt) % kBytesAt; }
+
+// Runs `fn` (inside pg_call) holding the registry's lock, released on error too.
+template <typename Fn>
+void locked(LWLockMode mode, Fn&& fn) {
+    LWLockAcquire(shared_lock, mode);
+    PG_TRY();
+    {
+        fn();
+    }
+    PG_FINALLY();
+    {
+        LWLockRelease(shared_lock);
+    }
+    PG_END_TRY();
+}
+
+void free_locations(const shared_cache::Freed& freed) {
+    for (size_t i = 0; i < freed.n; ++i) dsa_free(area, freed.locations[i]);
+}
+
+// One use of a shared entry by this backend, ended when the last decoded
+// model viewing its bytes goes (the model keeps it as its backing). Only
+// counts change here: no allocation, nothing that fails.
+struct SharedUse {
+    int index = -1;
+    ~SharedUse() {
+        if (index < 0 || released_all) return;
+        const bool mine = LWLockHeldByMe(shared_lock);
+        if (!mine) LWLockAcquire(shared_lock, LW_EXCLUSIVE);
+        shared_cache::release(shared->registry, index);
+        --held[index];
+        if (!mine) LWLockRelease(shared_lock);
+    }
+};
+// The entry this backend is loading, and its allocation.
+SharedUse* loading = nullptr;
+dsa_pointer loading_at = InvalidDsaPointer;
+
+// A load that failed: its entry is free again, for another backend to load.
+// Inside pg_call.
+void abort_load() {
+    if (!loading) return;
+    locked(LW_EXCLUSIVE, [&] {
+        shared_cache::abort(shared->registry, loading->index);
+        if (DsaPointerIsValid(loading_at)) dsa_free(area, loading_at);
+        --held[loading->index];
+        loading->index = -1;
+        loading = nullptr;
+        loading_at = InvalidDsaPointer;
+    });
+    ConditionVariableBroadcast(&shared->loaded);
+}
+
+// At exit (before the area is detached), however the backend ends: its load
+// is aborted and its uses end.
+void release_all(int, Datum) {
+    if (!area) return;
+    if (LWLockHeldByMe(shared_lock)) LWLockRelease(shared_lock);
+    if (loading) abort_load();
+    LWLockAcquire(shared_lock, LW_EXCLUSIVE);
+    for (size_t i = 0; i < shared_cache::kEntries; ++i)
+        for (; held[i] > 0; --held[i]) shared_cache::release(shared->registry, int(i));
+    released_all = true;
+    LWLockRelease(shared_lock);
+}
+
+void request_shared_memory() {
+    if (previous_request_hook) previous_request_hook();
+    RequestAddinShmemSpace(MAXALIGN(sizeof(SharedModels)));
+    RequestNamedLWLockTranche("recsys_models", 1);
+}
+
+void start_shared_memory() {
+    if (previous_startup_hook) previous_startup_hook();
+    LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+    bool found = false;
+    shared = static_cast<SharedModels*>(ShmemInitStruct("recsys_models", sizeof(SharedModels), &found));
+    if (!found) {
+        new (shared) SharedModels();
+        shared->tranche = LWLockNewTrancheId();
+        ConditionVariableInit(&shared->loaded);
+    }
+    shared_lock = &GetNamedLWLockTranche("recsys_models")->lock;
+    LWLockRelease(AddinShmemInitLock);
+}
+
+// Attaches this backend to the area, creating it on the first use since
+// the server started. Inside pg_call.
+void attach_area() {
+    if (area) return;
+    static bool exit_callback = false;
+    if (!exit_callback) {  // first, so that whatever this backend attaches goes at its exit
+        before_shmem_exit(release_all, 0);
+        exit_callback = true;
+    }
+    LWLockRegisterTranche(shared->tranche, "recsys_models_area");
+    MemoryContext outer = MemoryContextSwitchTo(TopMemoryContext);
+    locked(LW_EXCLUSIVE, [&] {
+        dsa_area* a = shared->created ? dsa_attach(shared->handle) : dsa_create(shared->tranche);
+        if (!shared->created) {
+            dsa_pin(a);  // outlives every backend
+            shared->handle = dsa_get_handle(a);
+            shared->created = true;
+        }
+        dsa_pin_mapping(a);  // mapped until this backend exits
+        area = a;
+    });
+    MemoryContextSwitchTo(outer);
+}
+
+// The stored bytes `value` (of version `version` of model `name`, in the
+// row inserted by `xmin`) in the shared area: found there, or copied in by
+// this backend (other backends needing them meanwhile wait for it). Sets
+// `use` and `data` and returns true; false when they are not shared (not
+// stored out of line, or no room: the caller keeps a private copy). Inside
+// pg_call.
+bool fetch_shared(Datum value, TransactionId xmin, int64 version, const char* name, SharedUse& use,
+                  const uint8_t*& data, size_t& size) {
+    if (shared && shared->created && !sharing()) {  // turned off: what the area holds goes once unused
+        attach_area();
+        locked(LW_EXCLUSIVE, [&] {
+            shared_cache::Freed trimmed;
+            shared_cache::trim(shared->registry, 0, trimmed);
+            free_locations(trimmed);
+        });
+    }
+    struct varatt_external pointer;
+    int32 stored_size = 0;
+    if (!sharing() || !direct_toast(value, pointer, stored_size)) return false;
+    attach_area();
+    shared_cache::Key key;
+    key.database = MyDatabaseId;
+    key.toast_relation = pointer.va_toastrelid;
+    key.toast_value = pointer.va_valueid;
+    key.xmin = xmin;
+    key.version = version;
+    key.size = uint64_t(stored_size);
+    const uint64_t bytes = uint64_t(stored_size) + 2 * kBytesAt;
+    shared_cache::Acquired got;
+    for (;;) {
+        locked(LW_EXCLUSIVE, [&] {
+            shared_cache::Freed trimmed;
+            shared_cache::trim(shared->registry, shared_limit(), trimmed);  // the limit may have been lowered
+            free_locations(trimmed);
+            got = shared_cache::acquire(shared->registry, key, name, bytes, shared_limit());
+            free_locations(got.freed);
+            if (got.kind == shared_cache::Acquired::Hit || got.kind == shared_cache::Acquired::Load) {
+                ++held[got.index];
+                use.index = got.index;
+            }
+            if (got.kind == shared_cache::Acquired::Load) loading = &use;
+        });
+        if (got.kind != shared_cache::Acquired::Wait) break;
+        ConditionVariableSleep(&shared->loaded, PG_WAIT_EXTENSION);  // interruptible
+    }
+    ConditionVariableCancelSleep();
+    if (got.kind == shared_cache::Acquired::Unshared) return false;
+    size = size_t(stored_size);
+    if (got.kind == shared_cache::Acquired::Hit) {
+        const dsa_pointer at = shared->registry.entries[got.index].location;  // fixed while used
+        data = static_cast<const uint8_t*>(dsa_get_address(area, at)) + bytes_offset(at);
+        return true;
+    }
+    const dsa_pointer at = dsa_allocate_extended(area, bytes, DSA_ALLOC_HUGE | DSA_ALLOC_NO_OOM);
+    if (!DsaPointerIsValid(at)) {
+        abort_load();
+        return false;
+    }
+    loading_at = at;
+    uint8_t* out = static_cast<uint8_t*>(dsa_get_address(area, at)) + bytes_offset(at);
+    fetch_toast(pointer, stored_size, out);
+    locked(LW_EXCLUSIVE, [&] {
+        shared_cache::finish(shared->registry, use.index, at);
+        loading = nullptr;
+        loading_at = InvalidDsaPointer;
+    });
+    ConditionVariableBroadcast(&shared->loaded);
+    data = out;
+    return true;
 }
 
 double ms_since(std::chrono::steady_clock::time_point start) {
@@ -273,6 +495,8 @@ CachedModel decode(const std::string& name, int64 version, const std::string& ow
     // (it may use its large arrays in place).
     const auto fetch_started = std::chrono::steady_clock::now();
     uint8_t* raw = nullptr;
+    auto use = std::make_shared<SharedUse>();
+    const uint8_t* data = nullptr;
     size_t stored = 0;
     bool present = false;
     try {
@@ -293,7 +517,13 @@ CachedModel decode(const std::string& name, int64 version, const std::string& ow
                 bool isnull = true;
                 Datum d = SPI_processed > 0 ? SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull) : 0;
                 if (!isnull) {
-                    stored = fetch_bytes(d, raw);
+                    bool no_xmin;
+                    TransactionId xmin =
+                        DatumGetTransactionId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &no_xmin));
+                    if (!fetch_shared(d, xmin, version, model_name, *use, data, stored)) {
+                        stored = fetch_bytes(d, raw);
+                        data = raw + kBytesAt;
+                    }
                     present = true;
                 }
                 SPI_finish();
@@ -306,9 +536,13 @@ CachedModel decode(const std::string& name, int64 version, const std::string& ow
         });
     } catch (...) {
         free(raw);
+        if (loading) pg_call([] { abort_load(); });
         throw;
     }
-    std::shared_ptr<const uint8_t> bytes(std::shared_ptr<const uint8_t>(raw, free), raw + kBytesAt);
+    // The model keeps what it views: the private copy, or its use of the shared one.
+    std::shared_ptr<const uint8_t> bytes =
+        raw ? std::shared_ptr<const uint8_t>(std::shared_ptr<const uint8_t>(raw, free), data)
+            : std::shared_ptr<const uint8_t>(std::move(use), data);
     if (!present) throw Error(ErrorKind::Internal, "model \"" + name + "\" changed while it was read");
     cache.last_fetch_ms = ms_since(fetch_started);
     const auto decode_started = std::chrono::steady_clock::now();
@@ -441,7 +675,37 @@ std::optional<std::string> recall_trained(std::span<const uint8_t> bytes) {
     return description;
 }
 
+std::string shared_stats_json() {
+    if (!sharing()) return "\"mode\": \"per-backend\"";
+    shared_cache::Registry r;
+    pg_call([&] { locked(LW_SHARED, [&] { r = shared->registry; }); });
+    std::string models;
+    for (const auto& e : r.entries) {
+        if (e.state != shared_cache::State::Ready) continue;
+        // The name in the registry is the model's own, truncated: escaped as the JSON string it goes into.
+        std::string name;
+        for (const char* c = e.name; *c; ++c) {
+            if (*c == '"' || *c == '\\') name += '\\';
+            if (uint8_t(*c) >= 0x20) name += *c;
+        }
+        models += std::string(models.empty() ? "" : ", ") + "{\"name\": \"" + name + "\", \"version\": " +
+                  std::to_string(e.key.version) + ", \"bytes\": " + std::to_string(e.bytes) +
+                  ", \"backends\": " + std::to_string(e.refs) + "}";
+    }
+    return "\"mode\": \"shared\", \"shared_bytes\": " + std::to_string(r.bytes) +
+           ", \"shared_limit_bytes\": " + std::to_string(shared_limit()) + ", \"shared_loads\": " +
+           std::to_string(r.loads) + ", \"shared_hits\": " + std::to_string(r.hits) +
+           ", \"shared_evictions\": " + std::to_string(r.evictions) + ", \"shared_models\": [" + models + "]";
+}
+
 void register_model_cache() {
+    // Shared memory can only be reserved by a library loaded at server start.
+    if (process_shared_preload_libraries_in_progress) {
+        previous_request_hook = shmem_request_hook;
+        shmem_request_hook = request_shared_memory;
+        previous_startup_hook = shmem_startup_hook;
+        shmem_startup_hook = start_shared_memory;
+    }
     RegisterXactCallback(drop_transient, nullptr);
     CacheRegisterRelcacheCallback(store_invalidated, (Datum)0);
     CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, roles_invalidated, (Datum)0);
@@ -477,7 +741,8 @@ extern "C" Datum recsys_cache_stats(PG_FUNCTION_ARGS) {
                                  ", \"cached_bytes\": " + std::to_string(s.cached_bytes) +
                                  ", \"last_fetch_ms\": " + std::to_string(s.last_fetch_ms) +
                                  ", \"last_decode_ms\": " + std::to_string(s.last_decode_ms) +
-                                 ", \"limit_bytes\": " + std::to_string(uint64_t(setting_cache_memory_kb) << 10) + "}");
+                                 ", \"limit_bytes\": " + std::to_string(uint64_t(setting_cache_memory_kb) << 10) +
+                                 ", " + shared_stats_json() + "}");
     });
 }
 

@@ -57,6 +57,10 @@ struct CacheStats {
     double last_decode_ms;  // and decoding them
 };
 CacheStats cache_stats();
+// The mode, "per-backend" or "shared" (recsys in shared_preload_libraries and
+// recsys.shared_cache_memory above 0), and the shared area's use, as jsonb
+// members for recsys_cache_stats().
+std::string shared_stats_json();
 
 // The model this backend has just trained, kept as its bytes with its
 // description so that describe_model of exactly those bytes (train() stores

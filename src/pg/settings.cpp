@@ -19,6 +19,7 @@ int setting_max_threads = 1;
 int setting_memory_limit_mb = 1024;
 int setting_max_memory_mb = 1024;
 int setting_cache_memory_kb = 256 << 10;
+int setting_shared_cache_memory_kb = 1 << 20;
 bool setting_progress = false;
 char* setting_default_model = nullptr;
 char* setting_pseudonymize_key = nullptr;
@@ -96,6 +97,13 @@ void _PG_init(void) {
     DefineCustomIntVariable("recsys.cache_memory", "Memory each backend may keep decoded models in.",
                             "Least recently used models are dropped beyond it; a larger model is kept for one transaction.",
                             &setting_cache_memory_kb, 256 << 10, 0, INT_MAX / 2, PGC_SUSET, GUC_UNIT_KB, nullptr,
+                            nullptr, nullptr);
+    // Server memory: only postgresql.conf or ALTER SYSTEM (superusers) set
+    // it, so no role can make the server keep more (DESIGN.md, "Shared models").
+    DefineCustomIntVariable("recsys.shared_cache_memory",
+                            "Shared memory the server may keep models in, for all backends (with recsys in shared_preload_libraries).",
+                            "Least recently used models no backend uses are freed beyond it; 0 keeps every model per backend.",
+                            &setting_shared_cache_memory_kb, 1 << 20, 0, INT_MAX / 2, PGC_SIGHUP, GUC_UNIT_KB, nullptr,
                             nullptr, nullptr);
     DefineCustomBoolVariable("recsys.progress", "Report training progress as NOTICE messages.", nullptr,
                              &setting_progress, false, PGC_USERSET, 0, nullptr, nullptr, nullptr);
