@@ -88,6 +88,24 @@ SELECT count(*) AS components FROM explain_blend(1, (SELECT item_id FROM recomme
 SELECT m.recipe ->> 'blend' AS recipe_blend FROM recsys_models m WHERE m.name = 'b_won' AND m.active;
 RESET client_min_messages;
 
+-- tune()'s blend search on its own: greedy forward selection from b_knn
+-- (the start, with its own evaluate() score); the blend it reports scores
+-- above the start, and evaluate() of that blend gives the same figure
+SELECT (SELECT value FROM evaluate('b_knn', 'SELECT user_id, item_id FROM blend_rows WHERE is_test', 5)
+         WHERE metric = 'ndcg@5') AS knn_ndcg \gset
+SELECT recsys_blend_select(ARRAY['b_knn', 'b_ease'], :knn_ndcg, ARRAY[1, 1], 'Infinity', 'Infinity',
+                           'SELECT user_id, item_id FROM blend_rows WHERE is_test', 'ndcg', 5, 'public') AS sel \gset
+SELECT jsonb_array_length(:'sel'::jsonb -> 'weights') AS weights,
+       (:'sel'::jsonb -> 'metrics' -> 'all' ->> 'ndcg')::float8 > :knn_ndcg AS beats_start;
+SELECT blend('b_selected', ARRAY['b_knn', 'b_ease'],
+             ARRAY(SELECT w::float8 FROM jsonb_array_elements_text(:'sel'::jsonb -> 'weights') w)) ->> 'algorithm' AS algorithm;
+SELECT abs(value - (:'sel'::jsonb -> 'metrics' -> 'all' ->> 'ndcg')::float8) < 1e-12 AS same_as_evaluate
+FROM evaluate('b_selected', 'SELECT user_id, item_id FROM blend_rows WHERE is_test', 5) WHERE metric = 'ndcg@5';
+-- a start nothing beats: no metrics, all weight on the start
+SELECT s -> 'metrics' AS metrics, s -> 'weights' AS weights
+FROM recsys_blend_select(ARRAY['b_knn', 'b_ease'], 1, ARRAY[1, 1], 'Infinity', 'Infinity',
+                         'SELECT user_id, item_id FROM blend_rows WHERE is_test', 'ndcg', 5, 'public') s;
+
 -- bad input, each with its message
 SELECT blend('b_bad', ARRAY['b_knn'], ARRAY[1]);
 SELECT blend('b_bad', ARRAY['b_knn', 'b_ease'], ARRAY[1]);
@@ -106,6 +124,15 @@ SELECT * FROM explain_recommendation(1, 'g1_1', 'b_mix');
 SELECT * FROM explain_blend(1, 'g1_1', 'b_knn');
 SELECT * FROM explain_blend(NULL::text, 'g1_1', 'b_mix');
 SELECT * FROM tune('b_bad', 'SELECT user_id, item_id FROM blend_rows', blend => NULL);
+SELECT recsys_blend_select(ARRAY['b_knn'], 0, ARRAY[1], 'Infinity', 'Infinity', 'SELECT user_id, item_id FROM blend_rows', 'ndcg', 5, 'public');
+SELECT recsys_blend_select(ARRAY['b_knn', 'b_ease'], 0, ARRAY[1], 'Infinity', 'Infinity', 'SELECT user_id, item_id FROM blend_rows', 'ndcg', 5, 'public');
+SELECT recsys_blend_select(ARRAY['b_knn', 'b_ease'], 0, ARRAY[1, -1], 'Infinity', 'Infinity', 'SELECT user_id, item_id FROM blend_rows', 'ndcg', 5, 'public');
+SELECT recsys_blend_select(ARRAY['b_knn', 'b_ease'], 0, ARRAY[1, NULL], 'Infinity', 'Infinity', 'SELECT user_id, item_id FROM blend_rows', 'ndcg', 5, 'public');
+SELECT recsys_blend_select(ARRAY['b_knn', 'b_ease'], 0, ARRAY[1, 1], -1, 'Infinity', 'SELECT user_id, item_id FROM blend_rows', 'ndcg', 5, 'public');
+SELECT recsys_blend_select(ARRAY['b_knn', 'b_ease'], 0, ARRAY[1, 1], 'Infinity', 'NaN', 'SELECT user_id, item_id FROM blend_rows', 'ndcg', 5, 'public');
+SELECT recsys_blend_select(ARRAY['b_knn', 'b_mix'], 0, ARRAY[1, 1], 'Infinity', 'Infinity', 'SELECT user_id, item_id FROM blend_rows', 'ndcg', 5, 'public');
+SELECT recsys_blend_select(ARRAY['b_knn', 'b_ease'], 0, ARRAY[1, 1], 'Infinity', 'Infinity', 'SELECT user_id, item_id FROM blend_rows', 'auc', 5, 'public');
+SELECT recsys_blend_select(ARRAY['b_knn', 'b_ease'], 0, NULL, 'Infinity', 'Infinity', 'SELECT user_id, item_id FROM blend_rows', 'ndcg', 5, 'public');
 SELECT count(*) AS bad_stored FROM recsys_models WHERE name = 'b_bad';
 
 -- the blend's bytes embed its components' histories: a reader may serve a

@@ -207,88 +207,173 @@ TEST_F(Fixture, BadInput) {
     EXPECT_STREQ(e.what(), "explain_recommendation is not available for blend models");
 }
 
-// The weight search against brute force: every trial's metrics equal
-// evaluate() of the blend built with make() from its nonzero components, so
-// the search finds the best grid point. Enough items that the pools (each
-// component's top 64) leave candidates out, so the bound and the re-scoring
-// both run; a neighbourhood-only blend exercises the popularity fill.
-class BlendSearch : public ::testing::TestWithParam<std::tuple<double, size_t>> {};
+// Forward selection against brute force. Enough items that the pools
+// (each candidate's top 64) leave candidates out, so the bound and the
+// re-scoring both run; a neighbourhood-only library exercises the popularity
+// fill.
+class BlendSelect : public ::testing::TestWithParam<std::tuple<double, size_t>> {};
 
-TEST_P(BlendSearch, EveryTrialEqualsEvaluateOfItsBlend) {
+TestSet make_test(const Model& m) {
+    // A few random non-history items per user; one user with none (skipped),
+    // one unknown user, and items the model has never seen.
+    std::mt19937 rng(3);
+    TestSet test;
+    for (uint32_t u = 0; u < m.n_users(); ++u) {
+        std::vector<uint32_t> items;
+        if (u != 5) {
+            auto h = m.history_of(u).items;
+            for (int j = 0; j < 4; ++j) {
+                const uint32_t i = rng() % m.n_items();
+                if (std::find(h.begin(), h.end(), i) == h.end()) items.push_back(i);
+            }
+            items.push_back(m.n_items() + u);
+        }
+        test.add(u, items);
+    }
+    const std::vector<uint32_t> unknown_items = {0, 1, 2};
+    test.add(std::nullopt, unknown_items);
+    return test;
+}
+
+double ndcg_of(const std::vector<std::shared_ptr<const Model>>& comps, const std::vector<double>& w, const TestSet& test,
+               size_t k, EvaluationResult* out = nullptr) {
+    std::vector<std::shared_ptr<const Model>> used;
+    std::vector<double> used_w;
+    for (size_t c = 0; c < comps.size(); ++c)
+        if (w[c] > 0) used.push_back(comps[c]), used_w.push_back(w[c]);
+    EvaluationResult r = used.size() == 1 ? evaluate(*used[0], test, k, Context{})
+                                          : evaluate(blend::make(used, used_w), test, k, Context{});
+    if (out) *out = r;
+    return *r.all.ndcg;
+}
+
+// Every selection: its reported metrics are exactly evaluate() of the blend
+// its weights make, and it never scores below the start.
+TEST_P(BlendSelect, EqualsEvaluateOfItsBlendAndBeatsTheStart) {
     const auto [density, pool] = GetParam();
     InteractionBuilder rows = make_rows(60, 400, density, 11);
     auto knn = train(rows, "itemknn");
     auto rp3 = train(rows, "rp3beta");
     auto ease = train(rows, "ease", "{\"lambda\": 10}");
     auto als = train(rows, "als", "{\"factors\": 4, \"iterations\": 3}");
-    // Test items: a few random non-history items per user; one user with
-    // none (skipped), one unknown user.
-    std::mt19937 rng(3);
-    TestSet test;
-    for (uint32_t u = 0; u < knn->n_users(); ++u) {
-        std::vector<uint32_t> items;
-        if (u != 5) {
-            auto h = knn->history_of(u).items;
-            for (int j = 0; j < 4; ++j) {
-                const uint32_t i = rng() % knn->n_items();
-                if (std::find(h.begin(), h.end(), i) == h.end()) items.push_back(i);
-            }
-            items.push_back(knn->n_items() + u);  // an item the model has never seen
-        }
-        test.add(u, items);
-    }
-    const std::vector<uint32_t> unknown_items = {0, 1, 2};
-    test.add(std::nullopt, unknown_items);
+    auto pop = train(rows, "popularity");
+    const TestSet test = make_test(*knn);
     Context ctx;
     ctx.threads = 2;
-    for (const auto& comps : {std::vector<std::shared_ptr<const Model>>{ease, knn, rp3},
+    const size_t k = 5;
+    size_t blends = 0;
+    for (const auto& comps : {std::vector<std::shared_ptr<const Model>>{ease, knn, rp3, als, pop},
                               std::vector<std::shared_ptr<const Model>>{knn, rp3},
-                              std::vector<std::shared_ptr<const Model>>{als, ease}}) {
-        const uint32_t steps = comps.size() == 3 ? 5 : 10;
-        const size_t k = 5;
-        auto trials = blend::search_weights(comps, test, k, steps, ctx, pool);
-        ASSERT_EQ(trials.size(), comps.size() == 3 ? 21u - 3u : 9u);
-        double best = -1, best_ref = -1;
-        size_t best_at = 0, best_ref_at = 0;
-        for (size_t t = 0; t < trials.size(); ++t) {
-            std::vector<std::shared_ptr<const Model>> used;
-            std::vector<double> w;
-            double sum = 0;
-            for (size_t c = 0; c < comps.size(); ++c) {
-                sum += trials[t].weights[c];
-                if (trials[t].weights[c] > 0) {
-                    used.push_back(comps[c]);
-                    w.push_back(trials[t].weights[c]);
-                }
-            }
-            ASSERT_GE(used.size(), 2u);
-            ASSERT_NEAR(sum, 1.0, 1e-12);
-            Model b = blend::make(used, w);
-            EvaluationResult ref = evaluate(b, test, k, Context{});
-            const EvaluationResult& got = trials[t].result;
-            ASSERT_EQ(got.all.ndcg, ref.all.ndcg) << "trial " << t;
-            EXPECT_EQ(got.all.recall, ref.all.recall);
-            EXPECT_EQ(got.all.precision, ref.all.precision);
-            EXPECT_EQ(got.all.map, ref.all.map);
-            EXPECT_EQ(got.all.coverage, ref.all.coverage);
-            EXPECT_EQ(got.known.ndcg, ref.known.ndcg);
-            EXPECT_EQ(got.unknown.ndcg, ref.unknown.ndcg);
-            EXPECT_EQ(got.users, ref.users);
-            EXPECT_EQ(got.skipped_users, ref.skipped_users);
-            if (*got.all.ndcg > best) best = *got.all.ndcg, best_at = t;
-            if (*ref.all.ndcg > best_ref) best_ref = *ref.all.ndcg, best_ref_at = t;
+                              std::vector<std::shared_ptr<const Model>>{als, ease, knn}}) {
+        const double start = ndcg_of(comps, std::vector<double>{1, 0, 0, 0, 0}, test, k);
+        blend::SelectOptions options;
+        options.pool_per_component = pool;
+        const auto sel = blend::select_forward(comps, start, test, k, &RankingMetricsResult::ndcg, options, ctx);
+        ASSERT_EQ(sel.weights.size(), comps.size());
+        double sum = 0;
+        for (double w : sel.weights) {
+            EXPECT_GE(w, 0);
+            sum += w;
         }
-        EXPECT_EQ(best_at, best_ref_at);
+        EXPECT_NEAR(sum, 1.0, 1e-12);
+        if (!sel.result) {
+            EXPECT_EQ(sel.weights[0], 1.0);
+            continue;
+        }
+        ++blends;
+        EvaluationResult ref;
+        const double got = ndcg_of(comps, sel.weights, test, k, &ref);
+        ASSERT_EQ(sel.result->all.ndcg, ref.all.ndcg);
+        EXPECT_EQ(sel.result->all.recall, ref.all.recall);
+        EXPECT_EQ(sel.result->all.map, ref.all.map);
+        EXPECT_EQ(sel.result->all.coverage, ref.all.coverage);
+        EXPECT_EQ(sel.result->known.ndcg, ref.known.ndcg);
+        EXPECT_EQ(sel.result->unknown.ndcg, ref.unknown.ndcg);
+        EXPECT_EQ(sel.result->users, ref.users);
+        EXPECT_EQ(sel.result->skipped_users, ref.skipped_users);
+        EXPECT_GT(got, start);
+        EXPECT_GT(sel.steps + sel.refined, 0u);
     }
-    auto e = expect_error([&] { blend::search_weights({knn}, test, 5, 10, ctx); });
-    EXPECT_STREQ(e.what(), "a blend needs 2 to 8 models, got 1");
+    EXPECT_GT(blends, 0u);
 }
 
 // Pool 0: the default (64 per component); pools of 2 and 6 make trials that
 // the pool cannot prove, re-scored in full; the sparse rows leave
 // neighbourhood blends fewer than k scored items, filled by popularity.
-INSTANTIATE_TEST_SUITE_P(Pools, BlendSearch,
+INSTANTIATE_TEST_SUITE_P(Pools, BlendSelect,
                          ::testing::Values(std::tuple{0.04, size_t(0)}, std::tuple{0.04, size_t(2)},
                                            std::tuple{0.01, size_t(0)}, std::tuple{0.01, size_t(6)}));
+
+// Where the greedy search is provably exhaustive: two candidates, one step,
+// shortlists holding every item (the estimate is then exact). Its first step
+// tries every 0.05 mix of the two, so it finds the best of brute force over
+// the start alone and every mix.
+TEST(BlendSelect, TwoCandidatesOneStepEqualsExhaustiveGrid) {
+    for (uint32_t seed : {11u, 12u, 13u}) {
+        InteractionBuilder rows = make_rows(60, 200, 0.05, seed);
+        auto ease = train(rows, "ease", "{\"lambda\": 10}");
+        auto knn = train(rows, "itemknn");
+        const TestSet test = make_test(*ease);
+        const size_t k = 5;
+        for (const auto& comps : {std::vector<std::shared_ptr<const Model>>{ease, knn},
+                                  std::vector<std::shared_ptr<const Model>>{knn, ease}}) {
+            const double start = ndcg_of(comps, {1, 0}, test, k);
+            double best_blend = -1;
+            for (int j = 1; j < 20; ++j) best_blend = std::max(best_blend, ndcg_of(comps, {1 - j / 20.0, j / 20.0}, test, k));
+            const double best = std::max(start, best_blend);
+            blend::SelectOptions options;
+            options.max_steps = 1;
+            options.shortlist = 1000;
+            options.pool_per_component = 1000;
+            const auto sel =
+                blend::select_forward(comps, start, test, k, &RankingMetricsResult::ndcg, options, Context{});
+            const double got = sel.result ? *sel.result->all.ndcg : start;
+            EXPECT_EQ(got, best) << "seed " << seed;
+            EXPECT_EQ(sel.result.has_value(), best_blend > start);
+        }
+    }
+}
+
+// Limits: the components stay within max_components and max_cost, the
+// clock stops the steps, and bad input is refused with clear messages.
+TEST(BlendSelect, LimitsAndBadInput) {
+    InteractionBuilder rows = make_rows(60, 400, 0.04, 11);
+    std::vector<std::shared_ptr<const Model>> comps = {
+        train(rows, "ease", "{\"lambda\": 10}"), train(rows, "itemknn"), train(rows, "rp3beta"),
+        train(rows, "als", "{\"factors\": 4, \"iterations\": 3}"), train(rows, "itemknn", "{\"neighbours\": 5}")};
+    const TestSet test = make_test(*comps[0]);
+    const double start = ndcg_of(comps, {1, 0, 0, 0, 0}, test, 5);
+    const blend::Metric ndcg = &RankingMetricsResult::ndcg;
+    blend::SelectOptions options;
+    options.costs = {1, 1, 1, 1, 1};
+    options.max_cost = 1.5;  // the start and nothing else
+    auto sel = blend::select_forward(comps, start, test, 5, ndcg, options, Context{});
+    EXPECT_FALSE(sel.result);
+    EXPECT_EQ(sel.weights, (std::vector<double>{1, 0, 0, 0, 0}));
+    options.max_cost = INFINITY;
+    options.max_components = 2;
+    sel = blend::select_forward(comps, start, test, 5, ndcg, options, Context{});
+    EXPECT_LE(std::count_if(sel.weights.begin(), sel.weights.end(), [](double w) { return w > 0; }), 2);
+    options.max_components = 8;
+    options.seconds = 0;
+    sel = blend::select_forward(comps, start, test, 5, ndcg, options, Context{});
+    EXPECT_TRUE(sel.out_of_time);
+    EXPECT_EQ(sel.trials, 0u);
+    EXPECT_FALSE(sel.result);
+
+    auto e = expect_error([&] { blend::select_forward({comps[0]}, start, test, 5, ndcg, {}, Context{}); });
+    EXPECT_STREQ(e.what(), "forward selection needs 2 to 16 candidate models, got 1");
+    blend::SelectOptions bad;
+    bad.costs = {1, 2};
+    e = expect_error([&] { blend::select_forward(comps, start, test, 5, ndcg, bad, Context{}); });
+    EXPECT_STREQ(e.what(), "forward selection needs one cost per candidate: 5 candidates, 2 costs");
+    bad.costs = {1, 1, 1, 1, -1};
+    e = expect_error([&] { blend::select_forward(comps, start, test, 5, ndcg, bad, Context{}); });
+    EXPECT_STREQ(e.what(), "candidate costs must be finite and non-negative, got -1");
+    bad.costs = {};
+    bad.max_components = 9;
+    e = expect_error([&] { blend::select_forward(comps, start, test, 5, ndcg, bad, Context{}); });
+    EXPECT_STREQ(e.what(), "a blend has 2 to 8 components, got at most 9");
+}
 
 }  // namespace

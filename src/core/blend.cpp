@@ -1,6 +1,7 @@
 #include "blend.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <mutex>
 
@@ -12,8 +13,6 @@
 namespace recsys::blend {
 
 namespace {
-
-constexpr size_t kMaxComponents = 8;
 
 struct Part {
     std::shared_ptr<const Model> model;
@@ -173,14 +172,16 @@ const Algorithm algorithm{
 
 namespace {
 
-void check_count(size_t n) {
-    if (n < 2 || n > kMaxComponents)
-        throw invalid_input("a blend needs 2 to " + std::to_string(kMaxComponents) + " models, got " + std::to_string(n),
+void check_count(size_t n, size_t max = kMaxComponents, const std::string& what = {}) {
+    if (n < 2 || n > max)
+        throw invalid_input((what.empty() ? "a blend needs 2 to " + std::to_string(max) + " models" : what) + ", got " +
+                                std::to_string(n),
                             "Name the stored models to blend, e.g. ARRAY['shop_ease', 'shop_als'].");
 }
 
-void check_components(const std::vector<std::shared_ptr<const Model>>& components) {
-    check_count(components.size());
+void check_components(const std::vector<std::shared_ptr<const Model>>& components, size_t max = kMaxComponents,
+                      const std::string& what = {}) {
+    check_count(components.size(), max, what);
     for (size_t c = 0; c < components.size(); ++c) {
         const Model& m = *components[c];
         if (m.algorithm == algorithm.name)
@@ -276,18 +277,19 @@ std::vector<std::pair<std::shared_ptr<const Model>, double>> components(const Mo
 
 namespace {
 
-// One test user's pool for the weight search: the union of each component's
-// best candidates, with every component's raw score of each pool item, and
-// per component its candidate range and its best score outside the pool.
+// One test user's pool for the searches: the union of each component's best
+// candidates, with every component's raw score of each pool item, and per
+// component its candidate range and its best score outside the pool.
 struct Pool {
     size_t test;     // index in the TestSet
     uint32_t user;
-    bool provable;   // false: a non-finite score; every trial re-scores the user
+    bool provable;   // false: a non-finite score; every exact trial re-scores the user
     bool outside;    // some candidate is not in the pool
     std::vector<uint32_t> items;   // ascending
     std::vector<float> raw;        // items.size() x components
     std::vector<uint8_t> has;      // per component: its scores vary over the candidates
     std::vector<float> lo, hi, best_outside;
+    std::vector<uint32_t> shortlist;  // positions in items of each component's best `shortlist` candidates
 };
 
 // Every composition of `steps` into n non-negative parts with at least two
@@ -307,49 +309,61 @@ void grid(uint32_t n, uint32_t steps, std::vector<uint32_t>& point, std::vector<
     }
 }
 
-std::vector<Pool> make_pools(const std::vector<std::shared_ptr<const Model>>& comps, const TestSet& test,
-                             size_t per_component, const Context& ctx) {
-    const Model& m0 = *comps[0];
-    const uint32_t n = m0.n_items();
-    const size_t C = comps.size();
+// What every trial over `components` on `test` shares: each test user's
+// pool, and the metrics no weights change (unknown users ranked by
+// popularity; known users without test items, skipped).
+struct Search {
+    const std::vector<std::shared_ptr<const Model>>& components;
+    const TestSet& test;
+    size_t k;
+    uint32_t n;
+    RankingMetrics base_known, unknown;
     std::vector<Pool> pools;
-    for (size_t t = 0; t < test.size(); ++t)
-        if (auto u = test.user(t); u && !test.items(t).empty()) pools.push_back({t, *u, true, false, {}, {}, {}, {}, {}, {}});
+};
+
+void make_pools(Search& s, size_t per_component, size_t shortlist, const Context& ctx) {
+    const auto& comps = s.components;
+    const Model& m0 = *comps[0];
+    const uint32_t n = s.n;
+    const size_t C = comps.size();
+    std::vector<Pool>& pools = s.pools;
+    for (size_t t = 0; t < s.test.size(); ++t)
+        if (auto u = s.test.user(t); u && !s.test.items(t).empty()) pools.push_back({t, *u, true, false, {}, {}, {}, {}, {}, {}, {}});
     const size_t rows = std::clamp<size_t>((size_t(512) << 10) / (sizeof(float) * std::max<uint32_t>(n, 1)), 1, 64);
     ctx.reserve(uint64_t(std::max(1, ctx.threads)) * C * rows * n * sizeof(float) +
                     pools.size() * std::min<uint64_t>(n, C * per_component) * (C + 1) * sizeof(float),
-                "the blend weight search's scores", "Raise recsys.memory_limit, or use fewer threads.");
+                "the blend search's scores", "Raise recsys.memory_limit, or use fewer threads.");
     struct Scratch {
         std::vector<std::vector<float>> scores;
-        std::vector<uint8_t> in_pool;
+        std::vector<uint8_t> in_pool;  // 1: in the pool, 2: also in the shortlist
         std::vector<Basket> baskets;
         std::vector<uint32_t> users;
     };
     parallel_for_with_state(
         pools.size(), ctx, [&] { return Scratch{std::vector<std::vector<float>>(C), std::vector<uint8_t>(n, 0), {}, {}}; },
-        [&](Scratch& s, uint64_t b, uint64_t e) {
-            s.baskets.clear();
-            s.users.clear();
+        [&](Scratch& sc, uint64_t b, uint64_t e) {
+            sc.baskets.clear();
+            sc.users.clear();
             for (uint64_t p = b; p < e; ++p) {
-                s.baskets.push_back(m0.history_of(pools[p].user));
-                s.users.push_back(pools[p].user);
+                sc.baskets.push_back(m0.history_of(pools[p].user));
+                sc.users.push_back(pools[p].user);
             }
             for (size_t c = 0; c < C; ++c) {
-                s.scores[c].assign((e - b) * size_t(n), 0.0f);
-                comps[c]->scorer->score_block(s.baskets, s.users, n, s.scores[c]);
+                sc.scores[c].assign((e - b) * size_t(n), 0.0f);
+                comps[c]->scorer->score_block(sc.baskets, sc.users, n, sc.scores[c]);
                 ctx.cancel_point();
             }
             for (uint64_t p = b; p < e; ++p) {
                 Pool& pool = pools[p];
                 const size_t r = p - b;
-                auto own = sorted_items(s.baskets[r]);
+                auto own = sorted_items(sc.baskets[r]);
                 auto is_own = [&](uint32_t i) { return std::binary_search(own.begin(), own.end(), i); };
                 pool.has.assign(C, 0);
                 pool.lo.assign(C, 0);
                 pool.hi.assign(C, 0);
                 pool.best_outside.assign(C, -INFINITY);
                 for (size_t c = 0; c < C; ++c) {
-                    std::span<const float> row(s.scores[c].data() + r * n, n);
+                    std::span<const float> row(sc.scores[c].data() + r * n, n);
                     if (!std::all_of(row.begin(), row.end(), [](float x) { return std::isfinite(x); }))
                         pool.provable = false;
                     auto range = candidate_range(row, own);
@@ -357,161 +371,356 @@ std::vector<Pool> make_pools(const std::vector<std::shared_ptr<const Model>>& co
                     pool.has[c] = 1;
                     pool.lo[c] = range->first;
                     pool.hi[c] = range->second;
-                    for (const Scored& x : top_k(row, per_component, [&](uint32_t i) { return !is_own(i); }))
-                        s.in_pool[x.item] = 1;
+                    size_t rank = 0;
+                    for (const Scored& x : top_k(row, std::max(per_component, shortlist), [&](uint32_t i) { return !is_own(i); }))
+                        sc.in_pool[x.item] = std::max<uint8_t>(sc.in_pool[x.item], rank++ < shortlist ? 2 : 1);
                 }
                 for (uint32_t i = 0; i < n; ++i) {
-                    if (s.in_pool[i]) {
+                    if (sc.in_pool[i]) {
+                        if (sc.in_pool[i] == 2) pool.shortlist.push_back(uint32_t(pool.items.size()));
                         pool.items.push_back(i);
-                        s.in_pool[i] = 0;
-                        for (size_t c = 0; c < C; ++c) pool.raw.push_back(s.scores[c][r * n + i]);
+                        sc.in_pool[i] = 0;
+                        for (size_t c = 0; c < C; ++c) pool.raw.push_back(sc.scores[c][r * n + i]);
                     } else if (!is_own(i)) {
                         pool.outside = true;
                         for (size_t c = 0; c < C; ++c)
-                            pool.best_outside[c] = std::max(pool.best_outside[c], s.scores[c][r * n + i]);
+                            pool.best_outside[c] = std::max(pool.best_outside[c], sc.scores[c][r * n + i]);
                     }
                 }
             }
         },
         rows);
-    return pools;
 }
 
-}  // namespace
-
-std::vector<WeightTrial> search_weights(const std::vector<std::shared_ptr<const Model>>& components, const TestSet& test,
-                                        size_t k, uint32_t steps, const Context& ctx, size_t pool_per_component) {
-    check_components(components);
-    if (steps < 2) throw invalid_input("the weight grid needs at least 2 steps, got " + std::to_string(steps));
+// Checks the test set against the components and scores every test user
+// once per component (the pools keep each component's best
+// `per_component` candidates; 0: max(64, 4k)).
+Search prepare(const std::vector<std::shared_ptr<const Model>>& components, const TestSet& test, size_t k,
+               size_t per_component, size_t shortlist, const Context& ctx) {
     if (k < 1 || k > (size_t(1) << 31))
         throw invalid_input("k must be between 1 and 2147483648, got " + std::to_string(k));
     const Model& m0 = *components[0];
     const uint32_t n = m0.n_items();
-    const size_t C = components.size();
     for (size_t t = 0; t < test.size(); ++t)
         if (auto u = test.user(t); u && *u >= m0.n_users())
             throw invalid_input("user index " + std::to_string(*u) + " is outside the model's " +
                                 std::to_string(m0.n_users()) + " users");
-
-    // What every trial shares: unknown users get the popularity ranking, and
-    // known users without test items are counted as skipped.
-    RankingMetrics base_known(int64_t(k), n), unknown(int64_t(k), n);
+    Search s{components, test, k, n, RankingMetrics(int64_t(k), n), RankingMetrics(int64_t(k), n), {}};
     std::vector<uint32_t> by_popularity;
     for (uint32_t i : m0.popularity_order) {
         if (by_popularity.size() >= k) break;
         by_popularity.push_back(i);
     }
     for (size_t t = 0; t < test.size(); ++t) {
-        if (!test.user(t)) unknown.add_user(by_popularity, test.items(t));
-        else if (test.items(t).empty()) base_known.add_user({}, {});
+        if (!test.user(t)) s.unknown.add_user(by_popularity, test.items(t));
+        else if (test.items(t).empty()) s.base_known.add_user({}, {});
     }
-    const std::vector<Pool> pools = make_pools(components, test, pool_per_component ? pool_per_component : std::max<size_t>(64, 4 * k), ctx);
+    make_pools(s, per_component ? per_component : std::max<size_t>(64, 4 * k), shortlist, ctx);
+    return s;
+}
 
-    std::vector<std::vector<uint32_t>> points;
-    std::vector<uint32_t> point;
-    grid(uint32_t(C), steps, point, points);
-    std::vector<WeightTrial> trials;
-    for (const auto& pt : points) {
-        ctx.check_cancel();
-        std::vector<double> weights;
-        std::vector<std::shared_ptr<const Model>> used;
-        std::vector<double> used_weights;
-        for (size_t c = 0; c < C; ++c) {
-            weights.push_back(double(pt[c]) / double(steps));
-            if (pt[c] == 0) continue;
-            used.push_back(components[c]);
-            used_weights.push_back(weights.back());
+// `weights` (one per component, >= 0, at least one nonzero) as make() stores
+// the nonzero ones (scaled to sum to 1), with zeros for the others.
+std::vector<double> stored_weights(const std::vector<double>& weights) {
+    std::vector<double> used;
+    for (double w : weights)
+        if (w > 0) used.push_back(w);
+    const std::vector<double> unit_used = unit_weights(used, used.size());
+    std::vector<double> unit(weights.size(), 0.0);
+    for (size_t c = 0, j = 0; c < weights.size(); ++c)
+        if (weights[c] > 0) unit[c] = unit_used[j++];
+    return unit;
+}
+
+bool all_zero_mean_unknown(const Search& s, const std::vector<double>& unit) {
+    for (size_t c = 0; c < unit.size(); ++c)
+        if (unit[c] != 0 && !s.components[c]->scorer->zero_means_unknown()) return false;
+    return true;
+}
+
+// The components with a nonzero weight, ascending.
+std::vector<uint32_t> active(const std::vector<double>& unit) {
+    std::vector<uint32_t> out;
+    for (uint32_t c = 0; c < unit.size(); ++c)
+        if (unit[c] != 0) out.push_back(c);
+    return out;
+}
+
+// Per active component for one pool: unit weight / its candidate range (0
+// if it scores every candidate alike).
+void pool_scales(const Pool& pool, const std::vector<double>& unit, const std::vector<uint32_t>& used,
+                 std::vector<double>& scale) {
+    scale.resize(used.size());
+    for (size_t a = 0; a < used.size(); ++a) {
+        const uint32_t c = used[a];
+        scale[a] = pool.has[c] ? unit[c] / (double(pool.hi[c]) - double(pool.lo[c])) : 0;
+    }
+}
+
+// Pool item j's blended score: BlendScorer's sum, components in order, each
+// term rounded to float.
+float blended(const Pool& pool, size_t C, size_t j, const std::vector<uint32_t>& used, const std::vector<double>& scale) {
+    float score = 0.0f;
+    for (size_t a = 0; a < used.size(); ++a)
+        if (scale[a] != 0) score += float((double(pool.raw[j * C + used[a]]) - pool.lo[used[a]]) * scale[a]);
+    return score;
+}
+
+// `kept` (the scored candidates, any order) ranked into `ranked`: its best
+// k, filled by popularity as Ranker does when fewer.
+void rank(const Search& s, const Pool& pool, std::vector<Scored>& kept, std::vector<uint32_t>& ranked) {
+    const size_t top = std::min(s.k, kept.size());
+    std::partial_sort(kept.begin(), kept.begin() + top, kept.end(), better);
+    ranked.clear();
+    for (size_t j = 0; j < top; ++j) ranked.push_back(kept[j].item);
+    if (ranked.size() < s.k) {
+        const Model& m0 = *s.components[0];
+        const auto own = sorted_items(m0.history_of(pool.user));
+        for (uint32_t i : m0.popularity_order) {
+            if (ranked.size() >= s.k) break;
+            if (!std::binary_search(own.begin(), own.end(), i) &&
+                std::find(ranked.begin(), ranked.begin() + top, i) == ranked.begin() + top)
+                ranked.push_back(i);
         }
-        // As make() stores them, so that the scores below are the blend's, bit for bit.
-        const std::vector<double> unit_used = unit_weights(used_weights, used.size());
-        std::vector<double> unit(C, 0.0);
-        bool zero_means_unknown = true;
-        for (size_t c = 0, j = 0; c < C; ++c)
-            if (pt[c] > 0) {
-                unit[c] = unit_used[j++];
-                zero_means_unknown = zero_means_unknown && components[c]->scorer->zero_means_unknown();
-            }
+    }
+}
 
-        RankingMetrics known = base_known;
-        std::vector<size_t> rescore;  // pools whose top k the pool cannot prove
-        std::mutex merge;
-        parallel_for(
-            pools.size(), ctx,
-            [&](uint64_t b, uint64_t e) {
-                RankingMetrics local(int64_t(k), n);
-                std::vector<size_t> local_rescore;
-                std::vector<Scored> kept;
-                std::vector<uint32_t> ranked;
-                std::vector<double> scale(C);
-                for (uint64_t p = b; p < e; ++p) {
-                    const Pool& pool = pools[p];
-                    // BlendScorer's sum: components in order, each term rounded to float.
-                    float bound = 0.0f;
-                    for (size_t c = 0; c < C; ++c) {
-                        scale[c] = pool.has[c] && unit[c] != 0 ? unit[c] / (double(pool.hi[c]) - double(pool.lo[c])) : 0;
-                        if (scale[c] != 0) bound += float((double(pool.best_outside[c]) - pool.lo[c]) * scale[c]);
-                    }
-                    kept.clear();
-                    for (size_t j = 0; j < pool.items.size(); ++j) {
-                        float score = 0.0f;
-                        for (size_t c = 0; c < C; ++c)
-                            if (scale[c] != 0) score += float((double(pool.raw[j * C + c]) - pool.lo[c]) * scale[c]);
-                        if (!zero_means_unknown || score > 0.0f) kept.push_back({pool.items[j], score});
-                    }
-                    const size_t top = std::min(k, kept.size());
-                    std::partial_sort(kept.begin(), kept.begin() + top, kept.end(), better);
-                    kept.resize(top);
-                    // An item outside the pool scores at most `bound`: it cannot
-                    // enter a full top k whose last beats that, nor be ranked
-                    // at all when zero means unknown and the bound is 0.
-                    const bool outside_ignored = !pool.outside || (zero_means_unknown && !(bound > 0.0f));
-                    if (!pool.provable || !(outside_ignored || (top == k && kept.back().score > bound))) {
-                        local_rescore.push_back(p);
-                        continue;
-                    }
-                    ranked.clear();
-                    for (const Scored& x : kept) ranked.push_back(x.item);
-                    if (ranked.size() < k) {  // filled by popularity, as Ranker does
-                        const auto own = sorted_items(m0.history_of(pool.user));
-                        for (uint32_t i : m0.popularity_order) {
-                            if (ranked.size() >= k) break;
-                            if (!std::binary_search(own.begin(), own.end(), i) &&
-                                std::find(ranked.begin(), ranked.begin() + top, i) == ranked.begin() + top)
-                                ranked.push_back(i);
-                        }
-                    }
-                    local.add_user(ranked, test.items(pool.test));
-                    ctx.cancel_point();
-                }
-                std::lock_guard<std::mutex> lock(merge);
-                known.merge(local);
-                rescore.insert(rescore.end(), local_rescore.begin(), local_rescore.end());
-            },
-            64);
-        if (!rescore.empty()) {
-            const Model blend = make(used, used_weights);
-            RecommendOptions options;
-            options.k = k;
+EvaluationResult result_of(const Search& s, const RankingMetrics& known) {
+    RankingMetrics all = known;
+    all.merge(s.unknown);
+    EvaluationResult r;
+    r.all = all.result();
+    r.known = known.result();
+    r.unknown = s.unknown.result();
+    r.users = r.all.users;
+    r.unknown_users = r.unknown.users;
+    r.skipped_users = r.all.skipped_users;
+    return r;
+}
+
+// Exactly evaluate(make(the nonzero components, their weights), test, k):
+// every user ranked from its pool, or re-scored in full when the pool cannot
+// prove its top k (an item outside the pool might enter it).
+EvaluationResult evaluate_exact(const Search& s, const std::vector<double>& weights, const Context& ctx) {
+    const size_t C = s.components.size();
+    const std::vector<double> unit = stored_weights(weights);
+    const std::vector<uint32_t> used = active(unit);
+    const bool zero_means_unknown = all_zero_mean_unknown(s, unit);
+    RankingMetrics known = s.base_known;
+    std::vector<size_t> rescore;
+    std::mutex merge;
+    parallel_for(
+        s.pools.size(), ctx,
+        [&](uint64_t b, uint64_t e) {
+            RankingMetrics local(int64_t(s.k), s.n);
+            std::vector<size_t> local_rescore;
+            std::vector<Scored> kept;
             std::vector<uint32_t> ranked;
-            for (size_t p : rescore) {
-                ranked.clear();
-                for (const auto& r : recommend_user(blend, pools[p].user, options)) ranked.push_back(r.item);
-                known.add_user(ranked, test.items(pools[p].test));
-                ctx.check_cancel();
+            std::vector<double> scale;
+            for (uint64_t p = b; p < e; ++p) {
+                const Pool& pool = s.pools[p];
+                pool_scales(pool, unit, used, scale);
+                float bound = 0.0f;
+                for (size_t a = 0; a < used.size(); ++a)
+                    if (scale[a] != 0) bound += float((double(pool.best_outside[used[a]]) - pool.lo[used[a]]) * scale[a]);
+                kept.clear();
+                for (size_t j = 0; j < pool.items.size(); ++j) {
+                    const float score = blended(pool, C, j, used, scale);
+                    if (!zero_means_unknown || score > 0.0f) kept.push_back({pool.items[j], score});
+                }
+                rank(s, pool, kept, ranked);
+                // An item outside the pool scores at most `bound`: it cannot
+                // enter a full top k whose last beats that, nor be ranked at
+                // all when zero means unknown and the bound is 0.
+                const size_t top = std::min(s.k, kept.size());
+                const bool outside_ignored = !pool.outside || (zero_means_unknown && !(bound > 0.0f));
+                if (!pool.provable || !(outside_ignored || (top == s.k && kept[top - 1].score > bound))) {
+                    local_rescore.push_back(p);
+                    continue;
+                }
+                local.add_user(ranked, s.test.items(pool.test));
+                ctx.cancel_point();
             }
+            std::lock_guard<std::mutex> lock(merge);
+            known.merge(local);
+            rescore.insert(rescore.end(), local_rescore.begin(), local_rescore.end());
+        },
+        64);
+    if (!rescore.empty()) {
+        std::vector<std::shared_ptr<const Model>> parts;
+        std::vector<double> part_weights;
+        for (size_t c = 0; c < C; ++c)
+            if (weights[c] > 0) {
+                parts.push_back(s.components[c]);
+                part_weights.push_back(weights[c]);
+            }
+        const Model blend = make(parts, part_weights);
+        RecommendOptions options;
+        options.k = s.k;
+        std::vector<uint32_t> ranked;
+        for (size_t p : rescore) {
+            ranked.clear();
+            for (const auto& r : recommend_user(blend, s.pools[p].user, options)) ranked.push_back(r.item);
+            known.add_user(ranked, s.test.items(s.pools[p].test));
+            ctx.check_cancel();
         }
-        RankingMetrics all = known;
-        all.merge(unknown);
-        WeightTrial trial{weights, {}};
-        trial.result.all = all.result();
-        trial.result.known = known.result();
-        trial.result.unknown = unknown.result();
-        trial.result.users = trial.result.all.users;
-        trial.result.unknown_users = trial.result.unknown.users;
-        trial.result.skipped_users = trial.result.all.skipped_users;
-        trials.push_back(std::move(trial));
     }
-    return trials;
+    return result_of(s, known);
+}
+
+// The metrics of each of `weight_sets` (per component, >= 0), each user
+// ranked from the shortlist of its pool only: an estimate, cheap enough to
+// try many weights (evaluate_exact checks the one chosen).
+std::vector<EvaluationResult> estimate(const Search& s, const std::vector<std::vector<double>>& weight_sets,
+                                       const Context& ctx) {
+    const size_t C = s.components.size();
+    const size_t T = weight_sets.size();
+    std::vector<std::vector<double>> units;
+    std::vector<std::vector<uint32_t>> used;
+    std::vector<uint8_t> zero_means_unknown;
+    for (const auto& w : weight_sets) {
+        units.push_back(stored_weights(w));
+        used.push_back(active(units.back()));
+        zero_means_unknown.push_back(all_zero_mean_unknown(s, units.back()));
+    }
+    std::vector<RankingMetrics> known(T, s.base_known);
+    std::mutex merge;
+    parallel_for(
+        s.pools.size(), ctx,
+        [&](uint64_t b, uint64_t e) {
+            std::vector<RankingMetrics> local(T, RankingMetrics(int64_t(s.k), s.n));
+            std::vector<Scored> kept;
+            std::vector<uint32_t> ranked;
+            std::vector<double> scale;
+            for (uint64_t p = b; p < e; ++p) {
+                const Pool& pool = s.pools[p];
+                for (size_t t = 0; t < T; ++t) {
+                    pool_scales(pool, units[t], used[t], scale);
+                    kept.clear();
+                    for (uint32_t j : pool.shortlist) {
+                        const float score = blended(pool, C, j, used[t], scale);
+                        if (!zero_means_unknown[t] || score > 0.0f) kept.push_back({pool.items[j], score});
+                    }
+                    rank(s, pool, kept, ranked);
+                    local[t].add_user(ranked, s.test.items(pool.test));
+                }
+                ctx.cancel_point();
+            }
+            std::lock_guard<std::mutex> lock(merge);
+            for (size_t t = 0; t < T; ++t) known[t].merge(local[t]);
+        },
+        16);
+    std::vector<EvaluationResult> out;
+    for (const RankingMetrics& m : known) out.push_back(result_of(s, m));
+    return out;
+}
+
+}  // namespace
+
+Selection select_forward(const std::vector<std::shared_ptr<const Model>>& candidates, double start_score,
+                         const TestSet& test, size_t k, Metric metric, const SelectOptions& options, const Context& ctx) {
+    check_components(candidates, kMaxCandidates, "forward selection needs 2 to " + std::to_string(kMaxCandidates) +
+                                                     " candidate models");
+    const size_t C = candidates.size();
+    if (!options.costs.empty() && options.costs.size() != C)
+        throw invalid_input("forward selection needs one cost per candidate: " + std::to_string(C) + " candidates, " +
+                            std::to_string(options.costs.size()) + " costs");
+    for (double c : options.costs)
+        if (!(c >= 0) || !std::isfinite(c))
+            throw invalid_input("candidate costs must be finite and non-negative, got " + json_number(c));
+    if (!(options.max_cost >= 0))
+        throw invalid_input("the most the components may cost must be 0 or more, got " + json_number(options.max_cost));
+    if (options.max_components < 2 || options.max_components > kMaxComponents)
+        throw invalid_input("a blend has 2 to " + std::to_string(kMaxComponents) + " components, got at most " +
+                            std::to_string(options.max_components));
+    const Search s = prepare(candidates, test, k, options.pool_per_component,
+                             options.shortlist ? options.shortlist : 2 * k, ctx);
+    // The clock starts once the candidates are scored: their time is the
+    // caller's to budget (about one evaluate() each).
+    using Clock = std::chrono::steady_clock;
+    const auto started = Clock::now();
+    auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - started).count(); };
+    auto cost = [&](size_t c) { return options.costs.empty() ? 0.0 : options.costs[c]; };
+    auto value = [&](const EvaluationResult& r) { return (r.all.*metric).value_or(-INFINITY); };
+
+    // The shares of the ensemble a candidate is added with: Caruana's
+    // "with replacement" steps give weights in proportion to picks; a grid of
+    // shares reaches those and other mixes in fewer steps. The first step
+    // tries every 0.05 mix with the start; later ones add at most half.
+    auto shares = [&](bool first) {
+        std::vector<double> out;
+        for (int j = 1; j < (first ? 20 : 11); ++j) out.push_back(j / 20.0);
+        return out;
+    };
+
+    Selection out;
+    out.weights.assign(C, 0.0);
+    out.weights[0] = 1.0;
+    double score = start_score;
+    // Takes `weights` if its exact metrics beat the ensemble so far.
+    auto take = [&](std::vector<double> weights) {
+        EvaluationResult exact = evaluate_exact(s, weights, ctx);
+        if (!(value(exact) > score)) return false;
+        score = value(exact);
+        out.weights = std::move(weights);
+        out.result = std::move(exact);
+        return true;
+    };
+    auto out_of_time = [&] { return out.out_of_time = out.out_of_time || elapsed() > options.seconds; };
+    // The best estimate among `sets`, or empty.
+    auto best_of = [&](const std::vector<std::vector<double>>& sets) {
+        std::vector<double> best;
+        double best_value = -INFINITY;
+        const auto estimates = estimate(s, sets, ctx);
+        out.trials += sets.size();
+        for (size_t t = 0; t < sets.size(); ++t)
+            if (value(estimates[t]) > best_value) best_value = value(estimates[t]), best = sets[t];
+        return std::pair{best, best_value};
+    };
+    while (out.steps < options.max_steps && !out_of_time()) {
+        size_t distinct = 0;
+        double spent = 0;
+        for (size_t c = 0; c < C; ++c)
+            if (out.weights[c] > 0) ++distinct, spent += cost(c);
+        double best_value = -INFINITY;
+        std::vector<double> best;
+        for (size_t c = 0; c < C && !out_of_time(); ++c) {
+            ctx.check_cancel();
+            const bool added = out.weights[c] == 0;
+            if (!added && distinct == 1) continue;  // the start alone again: no blend
+            if (added && (distinct + 1 > options.max_components || spent + cost(c) > options.max_cost)) continue;
+            std::vector<std::vector<double>> sets;
+            for (double a : shares(distinct == 1)) {
+                std::vector<double> w(C);
+                for (size_t d = 0; d < C; ++d) w[d] = (1 - a) * out.weights[d] + (d == c ? a : 0.0);
+                sets.push_back(std::move(w));
+            }
+            auto [w, v] = best_of(sets);
+            if (v > best_value) best_value = v, best = std::move(w);
+        }
+        // The estimate ranks from the shortlists: the step is taken only if
+        // the exact metrics beat the ensemble so far.
+        if (best.empty() || !take(std::move(best))) break;
+        ++out.steps;
+    }
+    // Greedy steps cannot move weight back between earlier picks: with two or
+    // three components, the whole 0.05 simplex grid over them is tried too.
+    std::vector<size_t> used;
+    for (size_t c = 0; c < C; ++c)
+        if (out.weights[c] > 0) used.push_back(c);
+    if (used.size() >= 2 && used.size() <= 3 && !out_of_time()) {
+        std::vector<std::vector<uint32_t>> points;
+        std::vector<uint32_t> point;
+        grid(uint32_t(used.size()), 20, point, points);
+        std::vector<std::vector<double>> sets;
+        for (const auto& pt : points) {
+            std::vector<double> w(C, 0.0);
+            for (size_t j = 0; j < used.size(); ++j) w[used[j]] = pt[j] / 20.0;
+            sets.push_back(std::move(w));
+        }
+        if (auto [w, v] = best_of(sets); !w.empty() && take(std::move(w))) out.refined = true;
+    }
+    return out;
 }
 
 }  // namespace recsys::blend

@@ -15,7 +15,9 @@
 // a 64-byte offset so that an EASE component is still used in place).
 #pragma once
 
+#include <cmath>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "batch.h"
@@ -43,24 +45,53 @@ struct Share {
 // basket. Throws invalid_input if `model` is not a blend.
 std::vector<Share> shares(const Model& model, const Basket& basket, std::optional<uint32_t> user, uint32_t item);
 
-// tune()'s weight search: one trial per point of the simplex grid with step
-// 1/steps over `components` (every weight a multiple of 1/steps, summing to
-// 1) that has at least two nonzero weights, in the order (steps-1, 1, 0...),
-// (steps-1, 0, 1, ...), ... (lexicographically descending: more weight on the
-// earlier components first). Each trial's result is exactly
-// evaluate(make(its nonzero components, their weights), test, k). Cheap: each
-// test user is scored once per component, and every trial ranks from that
-// user's pool (the union of each component's top candidates, kept with all
-// components' scores); a trial re-scores a user only when the pool cannot
-// prove its top k (an item outside the pool might enter it). Components as
-// for make() (2 to 8, same rows; checked); steps >= 2. The pool keeps each
-// component's best max(64, 4k) candidates (pool_per_component: tests only).
-struct WeightTrial {
-    std::vector<double> weights;  // one per component, each n/steps
-    EvaluationResult result;
+// The most components a blend has, and the most candidates select_forward
+// chooses them from.
+constexpr size_t kMaxComponents = 8;
+constexpr size_t kMaxCandidates = 16;
+
+// The metric to maximise, a field of EvaluationResult::all.
+using Metric = std::optional<double> RankingMetricsResult::*;
+
+struct SelectOptions {
+    size_t max_steps = 20;                      // greedy additions at most
+    size_t max_components = kMaxComponents;     // distinct components at most (2 to 8)
+    double seconds = INFINITY;                  // no new trial this long after the candidates are scored
+    std::vector<double> costs;                  // per candidate (e.g. its retraining seconds); empty: all 0
+    double max_cost = INFINITY;                 // the distinct components' costs sum to at most this
+    size_t pool_per_component = 0;              // pool size per candidate (0: max(64, 4k)); tests
+    size_t shortlist = 0;                       // estimate's candidates per component (0: 2k); tests
 };
-std::vector<WeightTrial> search_weights(const std::vector<std::shared_ptr<const Model>>& components, const TestSet& test,
-                                        size_t k, uint32_t steps, const Context& ctx, size_t pool_per_component = 0);
+struct Selection {
+    std::vector<double> weights;             // per candidate, >= 0, summing to 1 (up to rounding)
+    std::optional<EvaluationResult> result;  // exactly evaluate() of the blend; empty when nothing beat the start
+    size_t steps = 0;                        // greedy additions taken
+    size_t trials = 0;                       // weights estimated
+    bool refined = false;                    // the grid over the chosen components beat the greedy weights
+    bool out_of_time = false;                // stopped by options.seconds
+};
+
+// tune()'s blend search: greedy forward selection of an ensemble (Caruana et
+// al. 2004, "Ensemble selection from libraries of models") from
+// `candidates` (2 to 16 trained models, none a blend, all on the same rows),
+// starting from candidates[0] alone, whose own metric on `test` is
+// `start_score` (its evaluate()). Each step tries adding every candidate
+// (again, "with replacement", or anew) with each share a in 0.05 ... 0.95
+// (the first step; later ones 0.05 ... 0.5): weights (1 - a) x the
+// ensemble's + a x the candidate's; each try is
+// estimated from the test users' shortlists, and the best estimate is
+// taken only if its exact metric beats the ensemble so far (so the result
+// never scores below the start). It stops when a step does not improve, at
+// max_steps, or at options.seconds. Then, for two or three components, every
+// point of the 0.05 simplex grid over them is tried the same way. A new
+// component must keep the distinct components within max_components and
+// their costs within max_cost. Exact metrics come from per-user pools (each
+// test user scored once per candidate; a user whose pool cannot prove its
+// top k is re-scored), equal to evaluate(make(nonzero candidates, their
+// weights), test, k).
+Selection select_forward(const std::vector<std::shared_ptr<const Model>>& candidates, double start_score,
+                         const TestSet& test, size_t k, Metric metric, const SelectOptions& options,
+                         const Context& ctx);
 
 // The components of a blend model (empty for any other model).
 std::vector<std::pair<std::shared_ptr<const Model>, double>> components(const Model& model);

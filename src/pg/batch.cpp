@@ -1,5 +1,5 @@
 // Many users at once: recommend_all, and offline evaluation (recsys_evaluate)
-// of a model, or of blends of models (recsys_blend_search), on a test query.
+// of a model, or of blends of models (recsys_blend_select), on a test query.
 #include <optional>
 #include <unordered_map>
 
@@ -11,7 +11,7 @@
 
 extern "C" {
 PG_FUNCTION_INFO_V1(recsys_evaluate);
-PG_FUNCTION_INFO_V1(recsys_blend_search);
+PG_FUNCTION_INFO_V1(recsys_blend_select);
 PG_FUNCTION_INFO_V1(recsys_recommend_all);
 }
 
@@ -95,22 +95,34 @@ extern "C" Datum recsys_evaluate(PG_FUNCTION_ARGS) {
     });
 }
 
-// recsys_blend_search(models, test_query, metric, k, steps, search_path):
-// tune()'s weight search (blend::search_weights) over blends of stored
-// models, nothing stored: the best weights by `metric` (precision, recall,
-// ndcg, map or hit_rate at k; ties to the earlier trial), the number of
-// trials, and the best trial's metrics as evaluate() gives them.
-extern "C" Datum recsys_blend_search(PG_FUNCTION_ARGS) {
+// recsys_blend_select(models, start_score, costs, max_cost, seconds,
+// test_query, metric, k, search_path): tune()'s blend search
+// (blend::select_forward) over stored models, nothing stored: models[1] is
+// the start, whose own metric is start_score; costs (one per model) bound
+// the components by max_cost; no new trial after `seconds`. The weights
+// (one per model), the steps taken, the trials estimated, and the blend's
+// metrics as evaluate() gives them (NULL when nothing beat the start).
+extern "C" Datum recsys_blend_select(PG_FUNCTION_ARGS) {
     return guarded([&]() -> Datum {
         const char* hint = "e.g. models => ARRAY['shop_ease', 'shop_knn'].";
         require_arg(fcinfo, 0, "models must not be NULL", hint);
-        for (int a = 1; a <= 5; ++a) require_arg(fcinfo, a, "test_query, metric, k, steps and search_path must not be NULL");
-        const std::string metric = text_arg(fcinfo, 2);
-        const int32 k = PG_GETARG_INT32(3);
+        for (int a = 1; a <= 8; ++a)
+            require_arg(fcinfo, a,
+                        "start_score, costs, max_cost, seconds, test_query, metric, k and search_path must not be NULL");
+        const double start_score = PG_GETARG_FLOAT8(1);
+        blend::SelectOptions options;
+        for (const auto& c : float8_array_arg(fcinfo, 2, "costs", "One cost per model, e.g. ARRAY[1.5, 0.2].")) {
+            if (!c) throw invalid_input("costs must not contain NULL", "One cost per model, e.g. ARRAY[1.5, 0.2].");
+            options.costs.push_back(*c);
+        }
+        options.max_cost = PG_GETARG_FLOAT8(3);
+        options.seconds = PG_GETARG_FLOAT8(4);
+        if (!(options.seconds >= 0))
+            throw invalid_input("seconds must be 0 or more, got " + json_number(options.seconds),
+                                "'Infinity' means no time limit.");
+        const std::string metric = text_arg(fcinfo, 6);
+        const int32 k = PG_GETARG_INT32(7);
         check_k(k, "Evaluate the top 10 with k => 10.");
-        const int32 steps = PG_GETARG_INT32(4);
-        if (steps < 2 || steps > 100)
-            throw invalid_input("steps must be between 2 and 100, got " + std::to_string(steps), "e.g. 20: weights in steps of 0.05.");
         using Field = std::optional<double> RankingMetricsResult::*;
         const std::vector<std::pair<const char*, Field>> fields = {
             {"precision", &RankingMetricsResult::precision}, {"recall", &RankingMetricsResult::recall},
@@ -120,25 +132,24 @@ extern "C" Datum recsys_blend_search(PG_FUNCTION_ARGS) {
         for (const auto& [n, f] : fields)
             if (metric == n) field = f;
         if (!field) throw invalid_input("unknown metric \"" + metric + "\"", "Use precision, recall, ndcg, map or hit_rate.");
-        std::vector<std::shared_ptr<const Model>> components;
-        for (const auto& name : text_array_arg(fcinfo, 0, "models", hint)) components.push_back(load_model(fcinfo, name).model);
-        if (components.empty()) throw invalid_input("a blend needs 2 to 8 models, got 0", hint);
-        if (!components[0]->has_users())
+        std::vector<std::shared_ptr<const Model>> candidates;
+        for (const auto& name : text_array_arg(fcinfo, 0, "models", hint)) candidates.push_back(load_model(fcinfo, name).model);
+        if (candidates.empty())
+            throw invalid_input("forward selection needs 2 to " + std::to_string(blend::kMaxCandidates) +
+                                " candidate models, got 0", hint);
+        if (!candidates[0]->has_users())
             throw invalid_input("the blended models were trained without per-user history and cannot be evaluated per user");
         uint64_t rows;
         size_t unknown_items;
-        TestSet test = read_test(*components[0], text_arg(fcinfo, 1), text_arg(fcinfo, 5), rows, unknown_items);
-        const auto trials = blend::search_weights(components, test, size_t(k), uint32_t(steps), backend_context());
-        size_t best = 0;
-        for (size_t t = 1; t < trials.size(); ++t)
-            if (trials[t].result.all.*field && (!(trials[best].result.all.*field) ||
-                                               *(trials[t].result.all.*field) > *(trials[best].result.all.*field)))
-                best = t;
+        TestSet test = read_test(*candidates[0], text_arg(fcinfo, 5), text_arg(fcinfo, 8), rows, unknown_items);
+        const auto sel = blend::select_forward(candidates, start_score, test, size_t(k), field, options, backend_context());
         std::string weights;
-        for (double w : trials[best].weights) weights += (weights.empty() ? "" : ", ") + json_number(w);
-        return jsonb_from_string("{\"weights\": [" + weights + "], \"trials\": " + std::to_string(trials.size()) +
-                                 ", \"metrics\": " +
-                                 evaluation_json(trials[best].result, k, true, rows, unknown_items) + "}");
+        for (double w : sel.weights) weights += (weights.empty() ? "" : ", ") + json_number(w);
+        return jsonb_from_string(
+            "{\"weights\": [" + weights + "], \"steps\": " + std::to_string(sel.steps) +
+            ", \"trials\": " + std::to_string(sel.trials) + ", \"refined\": " + (sel.refined ? "true" : "false") +
+            ", \"out_of_time\": " + (sel.out_of_time ? "true" : "false") + ", \"metrics\": " +
+            (sel.result ? evaluation_json(*sel.result, k, true, rows, unknown_items) : std::string("null")) + "}");
     });
 }
 

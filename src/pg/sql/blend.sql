@@ -8,11 +8,11 @@ CREATE FUNCTION recsys_blend(models text[], weights float8[]) RETURNS bytea
 COMMENT ON FUNCTION recsys_blend(text[], float8[]) IS
     'The model bytes of a blend of stored models (used by blend and tune).';
 
-CREATE FUNCTION recsys_blend_search(models text[], test_query text, metric text, k integer, steps integer,
-                                    search_path text)
-RETURNS jsonb AS 'MODULE_PATHNAME', 'recsys_blend_search' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION recsys_blend_search(text[], text, text, integer, integer, text) IS
-    'tune()''s weight search: every blend of stored models on a simplex grid with 1/steps steps evaluated on a test query, nothing stored; the best weights and their metrics.';
+CREATE FUNCTION recsys_blend_select(models text[], start_score float8, costs float8[], max_cost float8,
+                                    seconds float8, test_query text, metric text, k integer, search_path text)
+RETURNS jsonb AS 'MODULE_PATHNAME', 'recsys_blend_select' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION recsys_blend_select(text[], float8, float8[], float8, float8, text, text, integer, text) IS
+    'tune()''s blend search: greedy forward selection of a blend of stored models (the first is the start, scoring start_score) on a test query, nothing stored; the weights and the blend''s metrics.';
 
 -- The blend goes from recsys_blend straight into the store in one statement
 -- (by reference, as train() does). No recipe: retrain() cannot repeat it;

@@ -268,14 +268,19 @@ DECLARE
     retrain_factor double precision;
     budget_s double precision;
     budget_skips integer := 0;
-    -- Blends: the best model of each algorithm so far is kept under a name
-    -- of its own (parts: algorithm -> its result), to be blended after the
-    -- search; the best blend found, and the best single model.
-    parts jsonb := '{}';
+    -- Blends: every candidate trained stays stored under a name of its own
+    -- ('<name> (tune candidate <n>, backend <pid>)'), to be blended after
+    -- the search; the library blended, the best blend found, and the best
+    -- single model.
     part text;
     blend_names text[];
     blend_parts jsonb[];
     blend_reserve double precision := 0;
+    lib_seconds double precision;
+    lib_bytes bigint;
+    memory_bytes constant bigint := pg_catalog.pg_size_bytes(pg_catalog.current_setting('recsys.memory_limit'));
+    select_s double precision;
+    retrain_limit double precision;
     best_blend jsonb;
     best_blend_eval jsonb;
     best_single jsonb;
@@ -348,7 +353,7 @@ BEGIN
     END IF;
     IF recsys_tune_with_path.blend IS NULL THEN
         RAISE EXCEPTION 'blend must not be NULL' USING ERRCODE = 'invalid_parameter_value',
-            HINT = 'true tries blends of the best models of two or three algorithms; false keeps single models.';
+            HINT = 'true tries blends of the candidates trained (greedy forward selection); false keeps single models.';
     END IF;
     IF recsys_tune_with_path.validation_fraction IS NULL OR NOT (recsys_tune_with_path.validation_fraction > 0 AND recsys_tune_with_path.validation_fraction < 1) THEN
         RAISE EXCEPTION 'validation_fraction must be between 0 and 1, got %', recsys_tune_with_path.validation_fraction
@@ -484,11 +489,9 @@ BEGIN
                                                     * size_c / (costs -> (c ->> 'algorithm') ->> 'size')::double precision)
                             ELSE greatest(max_cost, 3 * pop_cost) END;
                 -- If it wins it is retrained on all rows; else the best so far
-                -- is. With blends, the time they need is kept free, the
-                -- candidate counted in (it may become one of their models).
-                reserve := greatest(greatest(est, (best ->> 'train_seconds')::double precision) * retrain_factor,
-                                    CASE WHEN recsys_tune_with_path.blend
-                                         THEN blend_reserve + est * (1.5 + retrain_factor) ELSE 0 END);
+                -- is. With blends, the time they need is kept free too.
+                reserve := greatest(est, (best ->> 'train_seconds')::double precision) * retrain_factor
+                           + CASE WHEN recsys_tune_with_path.blend THEN blend_reserve ELSE 0 END;
                 left_s := budget_s - extract(epoch FROM clock_timestamp() - started);
                 IF est + reserve > left_s THEN
                     bad := format('estimated %s s and %s s to retrain it on all rows, %s s of the budget left',
@@ -561,25 +564,19 @@ BEGIN
                 best := results -> -1;
                 best_eval := eval;
             END IF;
-            -- The best of each personalised algorithm stays trained for the blends.
-            IF recsys_tune_with_path.blend AND c ->> 'algorithm' <> 'popularity' AND cand_score IS NOT NULL
-               AND (NOT parts ? (c ->> 'algorithm')
-                    OR cand_score > (parts -> (c ->> 'algorithm') ->> 'score')::double precision) THEN
-                part := format('%s (tune part %s, backend %s)', recsys_tune_with_path.name, c ->> 'algorithm',
-                               pg_backend_pid());
+            -- Every scored candidate stays trained for the blends (its rows
+            -- were written by train() anyway; they go at the end).
+            IF recsys_tune_with_path.blend AND cand_score IS NOT NULL THEN
+                part := format('%s (tune candidate %s, backend %s)', recsys_tune_with_path.name, tried, pg_backend_pid());
                 PERFORM recsys.drop_model(part, if_exists => true);
                 UPDATE recsys.recsys_models AS m SET name = part WHERE m.name = scratch AND m.active;
-                parts := parts || jsonb_build_object(c ->> 'algorithm', results -> -1 || jsonb_build_object('model', part));
             END IF;
-            -- The time the blends of the models so far will need (estimated
-            -- as after the search, below), kept free from here on so that
-            -- they get their turn.
-            IF recsys_tune_with_path.blend THEN
-                blend_reserve := coalesce((SELECT 1.5 * sum((x.v ->> 'evaluate_seconds')::double precision)
-                                                  + retrain_factor * sum((x.v ->> 'train_seconds')::double precision)
-                                             FROM (SELECT e.value AS v FROM jsonb_each(parts) e
-                                                    ORDER BY (e.value ->> 'score')::double precision DESC, e.key LIMIT 3) x
-                                           HAVING count(*) >= 2), 0);
+            -- The time the blends will need, kept free from here on so that
+            -- they get their turn once there are two models to blend: 15% of
+            -- the budget (scoring the library, the selection's steps; the
+            -- components' retraining must fit in what is left then).
+            IF recsys_tune_with_path.blend AND jsonb_array_length(results) >= 2 THEN
+                blend_reserve := 0.15 * coalesce(budget_s, 0);
             END IF;
             IF c ->> 'algorithm' = 'popularity' AND cand_score IS NOT NULL
                AND (floor_ IS NULL OR cand_score > (floor_ ->> 'score')::double precision) THEN
@@ -600,56 +597,100 @@ BEGIN
     PERFORM recsys.drop_model(scratch, if_exists => true);
 
     ------------------------------------------------------------------ blends
-    -- The best models of the two or three best algorithms, blended with
-    -- weights searched on the validation split: every point of the simplex
-    -- in steps of 0.05 (the pairs among them), each user scored once per
-    -- model (recsys_blend_search; nothing stored). The best blend is kept
-    -- only if it beats the best single model; retraining it costs its
-    -- components' retraining, so the search must leave time for that.
+    -- Greedy forward selection (recsys_blend_select, src/core/blend.h) from
+    -- a library of the candidates trained: the best single model, then the
+    -- best of each algorithm, the second best of each, and so on (by score
+    -- within each round: a varied library blends better than the top
+    -- scores of one algorithm), at most 16, as many as the time left and
+    -- recsys.memory_limit allow; starting from the best single model, it
+    -- adds the candidate and share that most improve the validation metric
+    -- until nothing does (each user scored once per library model; nothing
+    -- stored). The blend is kept only if it beats the best single model.
+    -- Time: the best single model's retraining stays reserved; of what is
+    -- left, half at most for scoring the library (estimated as twice each
+    -- model's evaluation: loading it and keeping its scores), a quarter
+    -- for the steps, and the rest for retraining the blend's components
+    -- (their cost bounds which candidates may join).
     best_single := best;
-    SELECT array_agg(x.value ->> 'model' ORDER BY (x.value ->> 'score')::double precision DESC, x.key),
-           array_agg(x.value ORDER BY (x.value ->> 'score')::double precision DESC, x.key)
-      INTO blend_names, blend_parts
-      FROM (SELECT * FROM jsonb_each(parts) e ORDER BY (e.value ->> 'score')::double precision DESC, e.key LIMIT 3) x;
-    IF coalesce(cardinality(blend_names), 0) >= 2 THEN
-        -- Scoring the validation users once per model, as their own evaluations did, and some more for the trials.
-        est := 1.5 * (SELECT sum((p ->> 'evaluate_seconds')::double precision) FROM unnest(blend_parts) p);
-        reserve := (SELECT sum((p ->> 'train_seconds')::double precision) FROM unnest(blend_parts) p) * retrain_factor;
-        left_s := budget_s - extract(epoch FROM clock_timestamp() - started);
-        IF recsys_tune_with_path.budget IS NOT NULL AND est + reserve > left_s THEN
-            RAISE NOTICE 'tune: skipping the blends: estimated % s and % s to retrain the components on all rows, % s of the budget left',
-                         round(est::numeric, 2), round(reserve::numeric, 2), round(greatest(left_s, 0)::numeric, 2)
-                USING HINT = 'Raise the budget to try them.';
-            skipped := skipped || jsonb_build_object(
-                'algorithm', 'blend',
-                'params', jsonb_build_object('components', to_jsonb(ARRAY(SELECT p ->> 'algorithm' FROM unnest(blend_parts) p))),
-                'reason', 'budget');
-        ELSE
-            t0 := clock_timestamp();
-            eval := recsys.recsys_blend_search(blend_names, test_query, metric_name, k, 20, caller_path);
-            eval_s := extract(epoch FROM clock_timestamp() - t0);
-            tried := tried + 1;
-            cand_score := (eval -> 'metrics' -> 'all' ->> metric_name)::double precision;
-            -- Components at weight 0 are left out: the blend is of the others.
-            results := results || jsonb_build_object(
-                'candidate', tried, 'phase', 'blend', 'algorithm', 'blend',
-                'params', (SELECT jsonb_build_object(
-                                      'components', jsonb_agg(jsonb_build_object('algorithm', p -> 'algorithm', 'params', p -> 'params')
-                                                              ORDER BY n),
-                                      'weights', jsonb_agg(w ORDER BY n))
-                             FROM unnest(blend_parts) WITH ORDINALITY AS u(p, n)
-                                  JOIN jsonb_array_elements(eval -> 'weights') WITH ORDINALITY AS e(w, m) ON e.m = u.n
-                            WHERE (w #>> '{}')::double precision > 0),
-                'score', cand_score, 'train_seconds', 0, 'evaluate_seconds', eval_s,
-                'weight_trials', eval -> 'trials');
-            IF cand_score IS NOT NULL THEN
-                best_blend := results -> -1;
-                best_blend_eval := eval -> 'metrics';
+    IF recsys_tune_with_path.blend AND best IS NOT NULL THEN
+        left_s := coalesce(budget_s - extract(epoch FROM clock_timestamp() - started)
+                           - (best ->> 'train_seconds')::double precision * retrain_factor, 'Infinity');
+        lib_seconds := 0;
+        lib_bytes := 0;
+        blend_parts := ARRAY[]::jsonb[];
+        FOR c IN
+            SELECT r.x FROM (SELECT x, row_number() OVER (PARTITION BY x ->> 'algorithm'
+                                                          ORDER BY (x ->> 'score')::double precision DESC,
+                                                                   (x ->> 'candidate')::integer) AS nth
+                               FROM jsonb_array_elements(results) x WHERE x ->> 'score' IS NOT NULL) r
+             ORDER BY r.x -> 'candidate' = best -> 'candidate' DESC, r.nth,
+                      (r.x ->> 'score')::double precision DESC, (r.x ->> 'candidate')::integer
+        LOOP
+            EXIT WHEN cardinality(blend_parts) >= 16;
+            part := format('%s (tune candidate %s, backend %s)', recsys_tune_with_path.name, c ->> 'candidate', pg_backend_pid());
+            est := 2 * (c ->> 'evaluate_seconds')::double precision;
+            size_c := (SELECT m.model_bytes FROM recsys.recsys_models m WHERE m.name = part AND m.active);
+            CONTINUE WHEN lib_seconds + est > left_s / 2 OR lib_bytes + coalesce(size_c, 0) > memory_bytes;
+            lib_seconds := lib_seconds + est;
+            lib_bytes := lib_bytes + coalesce(size_c, 0);
+            blend_parts := blend_parts || (c || jsonb_build_object('model', part));
+        END LOOP;
+        -- The start must be in it, with something to blend it with.
+        IF cardinality(blend_parts) < 2 OR blend_parts[1] -> 'candidate' <> best -> 'candidate' THEN
+            IF jsonb_array_length(results) >= 2 THEN
+                RAISE NOTICE 'tune: skipping the blends: % s of the budget left after keeping % s to retrain the best model',
+                             round(greatest(left_s, 0)::numeric, 2),
+                             round(((best ->> 'train_seconds')::double precision * retrain_factor)::numeric, 2)
+                    USING HINT = 'Raise the budget to try them.';
+                skipped := skipped || jsonb_build_object('algorithm', 'blend', 'params', '{}'::jsonb, 'reason', 'budget');
             END IF;
-            RAISE NOTICE 'tune: candidate %: blend of % with weights %: % = % (% weight trials, % s)',
-                         tried, array_to_string(ARRAY(SELECT p ->> 'algorithm' FROM unnest(blend_parts) p), ' + '),
-                         eval -> 'weights', recsys_tune_with_path.metric, coalesce(round(cand_score::numeric, 4)::text, 'NULL'),
-                         eval -> 'trials', round(eval_s::numeric, 2);
+        ELSE
+            select_s := left_s / 4;
+            retrain_limit := coalesce(budget_s - extract(epoch FROM clock_timestamp() - started)
+                                      - 1.1 * (lib_seconds + select_s), 'Infinity');
+            blend_names := ARRAY(SELECT p ->> 'model' FROM unnest(blend_parts) p);
+            t0 := clock_timestamp();
+            BEGIN
+                eval := recsys.recsys_blend_select(
+                    blend_names, (best ->> 'score')::double precision,
+                    ARRAY(SELECT (p ->> 'train_seconds')::double precision * retrain_factor FROM unnest(blend_parts) p),
+                    greatest(retrain_limit, 0), select_s, test_query, metric_name, k, caller_path);
+            EXCEPTION WHEN program_limit_exceeded OR out_of_memory THEN
+                RAISE NOTICE 'tune: skipping the blends: %', SQLERRM USING HINT = 'Raise recsys.memory_limit to try them.';
+                skipped := skipped || jsonb_build_object('algorithm', 'blend', 'params', '{}'::jsonb, 'reason', SQLERRM);
+                eval := NULL;
+            END;
+            eval_s := extract(epoch FROM clock_timestamp() - t0);
+            IF eval IS NOT NULL THEN
+                tried := tried + 1;
+                cand_score := (eval -> 'metrics' -> 'all' ->> metric_name)::double precision;
+                -- Candidates at weight 0 are left out: the blend is of the others.
+                results := results || jsonb_build_object(
+                    'candidate', tried, 'phase', 'blend', 'algorithm', 'blend',
+                    'params', (SELECT jsonb_build_object(
+                                          'components', jsonb_agg(jsonb_build_object('algorithm', p -> 'algorithm', 'params', p -> 'params')
+                                                                  ORDER BY n),
+                                          'weights', jsonb_agg(w ORDER BY n))
+                                 FROM unnest(blend_parts) WITH ORDINALITY AS u(p, n)
+                                      JOIN jsonb_array_elements(eval -> 'weights') WITH ORDINALITY AS e(w, m) ON e.m = u.n
+                                WHERE (w #>> '{}')::double precision > 0),
+                    'score', cand_score, 'train_seconds', 0, 'evaluate_seconds', eval_s,
+                    'library', cardinality(blend_parts), 'steps', eval -> 'steps', 'weight_trials', eval -> 'trials',
+                    'refined', eval -> 'refined', 'out_of_time', eval -> 'out_of_time');
+                IF cand_score IS NOT NULL THEN
+                    best_blend := results -> -1;
+                    best_blend_eval := eval -> 'metrics';
+                END IF;
+                RAISE NOTICE 'tune: candidate %: blend from % models: % (% steps, % weight trials, % s)',
+                             tried, cardinality(blend_parts),
+                             CASE WHEN cand_score IS NULL THEN 'nothing beat the best single model'
+                                  ELSE format('%s with weights %s: %s = %s',
+                                              (SELECT string_agg(x ->> 'algorithm', ' + ')
+                                                 FROM jsonb_array_elements(results -> -1 -> 'params' -> 'components') x),
+                                              results -> -1 -> 'params' -> 'weights', recsys_tune_with_path.metric,
+                                              round(cand_score::numeric, 4)) END,
+                             eval -> 'steps', eval -> 'trials', round(eval_s::numeric, 2);
+            END IF;
         END IF;
         -- Strictly better than the best single model on validation, or not kept.
         IF best_blend IS NOT NULL AND (best_blend ->> 'score')::double precision > (best ->> 'score')::double precision THEN
@@ -701,8 +742,9 @@ BEGIN
         info := recsys.recsys_train_with_path(recsys_tune_with_path.name, best ->> 'algorithm', source, best -> 'params',
                                               caller_path);
     END IF;
-    FOR part IN SELECT x.value ->> 'model' FROM jsonb_each(parts) x LOOP
-        PERFORM recsys.drop_model(part, if_exists => true);
+    FOR i IN 1 .. tried LOOP
+        PERFORM recsys.drop_model(format('%s (tune candidate %s, backend %s)', recsys_tune_with_path.name, i, pg_backend_pid()),
+                                  if_exists => true);
     END LOOP;
     -- Taken before the UPDATE: Citus refuses a volatile function in an UPDATE
     -- of the store once it is a reference table (distribute_store()).
