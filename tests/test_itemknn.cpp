@@ -1,91 +1,45 @@
-// Item-kNN with plain cosine ("weighting": "none") against a brute-force
-// dense cosine reference computed here.
+// Item-kNN with plain cosine ("weighting": "none") against the brute-force
+// dense cosine of itemknn_reference.h, ties in the neighbour lists broken
+// by the lower item index.
 #include "itemknn.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
-#include <map>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "errors.h"
+#include "itemknn_reference.h"
 #include "model.h"
 #include "recommend.h"
 
 using namespace recsys;
+using namespace itemknn_reference;
 
 namespace {
 
-using Dense = std::vector<std::vector<double>>;  // users x items, by external id
-
-struct Data {
-    uint32_t users = 0, items = 0;
-    Dense x;  // summed weights; 0 = not observed (weights are >= 1)
-    InteractionBuilder rows;
-};
-
-// users x items, each pair present with probability `density`, weight 1..5;
-// some weights are split over two rows (duplicates that must be summed).
-Data make_data(uint32_t users, uint32_t items, double density, uint32_t seed) {
-    Data d;
-    d.users = users;
-    d.items = items;
-    d.x.assign(users, std::vector<double>(items, 0.0));
-    std::mt19937 rng(seed);
-    std::bernoulli_distribution present(density);
-    std::uniform_int_distribution<int> weight(1, 5);
-    for (uint32_t u = 0; u < users; ++u) {
-        for (uint32_t i = 0; i < items; ++i) {
-            if (!present(rng)) continue;
-            int w = weight(rng);
-            d.x[u][i] = w;
-            if (w >= 2 && rng() % 4 == 0) {
-                d.rows.add(int64_t(u), int64_t(i), 1.0);
-                d.rows.add(int64_t(u), int64_t(i), double(w - 1));
-            } else {
-                d.rows.add(int64_t(u), int64_t(i), double(w));
-            }
-        }
-    }
-    return d;
-}
-
 // Brute-force neighbour lists in the model's item index space.
-struct Reference {
-    std::vector<std::vector<double>> sim;       // full similarity (double)
-    std::vector<std::vector<Scored>> top;       // top-N per item, best first
-    std::vector<std::vector<double>> sim_top;   // sim restricted to each row's top-N
+struct TopN {
+    Dense sim;                             // full similarity
+    std::vector<std::vector<Scored>> top;  // top-N per item, best first
+    Dense sim_top;                         // sim restricted to each row's top-N
 };
 
-Reference brute_force(const Data& d, const Model& m, bool binary, double shrinkage, size_t n_neighbours) {
+TopN brute_force(const Data& d, const Model& m, bool binary, double shrinkage, size_t n_neighbours) {
+    Variant plain_cosine;
+    plain_cosine.binary = binary;
+    plain_cosine.shrinkage = shrinkage;
+    TopN r;
+    r.sim = itemknn_reference::brute_force(d, m, plain_cosine).sim;
     const uint32_t n = m.n_items();
-    // Column of each model item, by its external id.
-    std::vector<uint32_t> col(n);
-    for (uint32_t i = 0; i < n; ++i) col[i] = uint32_t(m.items.int_at(i));
-    auto val = [&](uint32_t u, uint32_t i) {
-        double v = d.x[u][col[i]];
-        return binary ? (v != 0.0 ? 1.0 : 0.0) : v;
-    };
-    std::vector<double> norm(n, 0.0);
-    for (uint32_t i = 0; i < n; ++i) {
-        for (uint32_t u = 0; u < d.users; ++u) norm[i] += val(u, i) * val(u, i);
-        norm[i] = std::sqrt(norm[i]);
-    }
-    Reference r;
-    r.sim.assign(n, std::vector<double>(n, 0.0));
     r.sim_top.assign(n, std::vector<double>(n, 0.0));
     r.top.resize(n);
     for (uint32_t i = 0; i < n; ++i) {
         std::vector<Scored> cand;
-        for (uint32_t j = 0; j < n; ++j) {
-            double dot = 0;
-            for (uint32_t u = 0; u < d.users; ++u) dot += val(u, i) * val(u, j);
-            r.sim[i][j] = dot / (norm[i] * norm[j] + shrinkage);
+        for (uint32_t j = 0; j < n; ++j)
             if (j != i && r.sim[i][j] > 0) cand.push_back({j, float(r.sim[i][j])});
-        }
         std::sort(cand.begin(), cand.end(), [](const Scored& a, const Scored& b) {
             return a.score > b.score || (a.score == b.score && a.item < b.item);
         });
@@ -100,7 +54,7 @@ Model train(const Data& d, const std::string& params, Context ctx = Context{}) {
     return train_model("itemknn", d.rows, params, ctx);
 }
 
-void check_similar_items(const Model& m, const Reference& ref, size_t n_neighbours) {
+void check_similar_items(const Model& m, const TopN& ref, size_t n_neighbours) {
     for (uint32_t i = 0; i < m.n_items(); ++i) {
         auto got = similar_items(m, i, n_neighbours + 5);
         const auto& want = ref.top[i];
@@ -117,7 +71,7 @@ void check_similar_items(const Model& m, const Reference& ref, size_t n_neighbou
 }
 
 // recommend_user and explain against sum_j w_j * sim_top(j, i).
-void check_recommendations(const Model& m, const Reference& ref, bool binary) {
+void check_recommendations(const Model& m, const TopN& ref, bool binary) {
     for (uint32_t u = 0; u < m.n_users(); u += 7) {
         Basket h = m.history_of(u);
         std::vector<double> want(m.n_items(), 0.0);
@@ -127,10 +81,7 @@ void check_recommendations(const Model& m, const Reference& ref, bool binary) {
             double w = binary ? 1.0 : h.weights[k];
             for (uint32_t i = 0; i < m.n_items(); ++i) want[i] += w * ref.sim_top[h.items[k]][i];
         }
-        std::vector<double> ranked;
-        for (uint32_t i = 0; i < m.n_items(); ++i)
-            if (!own[i] && want[i] > 0) ranked.push_back(want[i]);
-        std::sort(ranked.rbegin(), ranked.rend());
+        const std::vector<double> ranked = model_ranking(want, own);
 
         RecommendOptions o;
         o.k = 10;
@@ -168,56 +119,49 @@ void check_recommendations(const Model& m, const Reference& ref, bool binary) {
 }  // namespace
 
 TEST(ItemKnn, BinaryMatchesBruteForce) {
-    Data d = make_data(60, 40, 0.2, 1);
+    Data d = make_data(60, 40, 0.2, 1, Weights::Small);
     for (size_t n : {5, 10, 50}) {
         SCOPED_TRACE("neighbours " + std::to_string(n));
         Model m = train(d, R"({"weighting": "none", "neighbours": )" + std::to_string(n) + "}");
         ASSERT_EQ(m.n_items(), 40u);
         ASSERT_EQ(m.n_users(), 60u);
-        Reference ref = brute_force(d, m, true, 0.0, n);
+        TopN ref = brute_force(d, m, true, 0.0, n);
         check_similar_items(m, ref, n);
         check_recommendations(m, ref, true);
     }
 }
 
 TEST(ItemKnn, WeightedMatchesBruteForce) {
-    Data d = make_data(60, 40, 0.2, 2);
+    Data d = make_data(60, 40, 0.2, 2, Weights::Small);
     for (size_t n : {4, 12, 100}) {
         SCOPED_TRACE("neighbours " + std::to_string(n));
         Model m = train(d, R"({"weighting": "none", "binary": false, "neighbours": )" + std::to_string(n) + "}");
-        Reference ref = brute_force(d, m, false, 0.0, n);
+        TopN ref = brute_force(d, m, false, 0.0, n);
         check_similar_items(m, ref, n);
         check_recommendations(m, ref, false);
     }
 }
 
 TEST(ItemKnn, ShrinkageMatchesBruteForce) {
-    Data d = make_data(60, 40, 0.2, 3);
+    Data d = make_data(60, 40, 0.2, 3, Weights::Small);
     for (bool binary : {true, false}) {
         SCOPED_TRACE(binary ? "binary" : "weighted");
         Model m = train(d, std::string(R"({"weighting": "none", "neighbours": 8, "shrinkage": 10, "binary": )") +
                                (binary ? "true" : "false") + "}");
-        Reference ref = brute_force(d, m, binary, 10.0, 8);
+        TopN ref = brute_force(d, m, binary, 10.0, 8);
         check_similar_items(m, ref, 8);
         check_recommendations(m, ref, binary);
         // Shrinkage lowers every similarity: dot / (|a||b| + 10) < dot / (|a||b|).
-        Reference plain = brute_force(d, m, binary, 0.0, 8);
+        TopN plain = brute_force(d, m, binary, 0.0, 8);
         for (uint32_t i = 0; i < m.n_items(); ++i)
             for (const auto& s : similar_items(m, i, 3)) EXPECT_LT(s.score, plain.sim[i][s.item]);
     }
 }
 
-// Hand-computed: three users, three items.
-//   u1: A, B    u2: A, B, C    u3: C
+// Hand-computed on three_users():
 // binary cosine: sim(A,B) = 2 / (sqrt2 sqrt2) = 1; sim(A,C) = 1 / (sqrt2 sqrt2) = 0.5
 TEST(ItemKnn, HandComputedCosine) {
-    InteractionBuilder b;
-    b.add(int64_t(1), std::string_view("A"), 1.0);
-    b.add(int64_t(1), std::string_view("B"), 4.0);
-    b.add(int64_t(2), std::string_view("A"), 2.0);
-    b.add(int64_t(2), std::string_view("B"), 1.0);
-    b.add(int64_t(2), std::string_view("C"), 3.0);
-    b.add(int64_t(3), std::string_view("C"), 1.0);
+    const InteractionBuilder b = three_users();
     Model m = train_model("itemknn", b, R"({"weighting": "none"})", Context{});
     const uint32_t A = *m.items.find("A"), B = *m.items.find("B"), C = *m.items.find("C");
     auto sa = similar_items(m, A, 10);
@@ -256,7 +200,7 @@ TEST(ItemKnn, HandComputedCosine) {
 }
 
 TEST(ItemKnn, ThreadsGiveIdenticalModels) {
-    Data d = make_data(100, 300, 0.05, 4);
+    Data d = make_data(100, 300, 0.05, 4, Weights::Small);
     for (const char* params : {"{}", R"({"binary": false, "neighbours": 7, "shrinkage": 0.5})"}) {
         Context one, two, three;
         one.threads = 1;
@@ -271,7 +215,7 @@ TEST(ItemKnn, ThreadsGiveIdenticalModels) {
 }
 
 TEST(ItemKnn, CancelAbortsTraining) {
-    Data d = make_data(60, 400, 0.05, 5);
+    Data d = make_data(60, 400, 0.05, 5, Weights::Small);
     // Building polls twice; then item-kNN polls before each chunk (7 chunks of
     // 64 items). With 2 threads the worker may take every remaining chunk,
     // so only a cancel requested before the loop is certain to be seen.
@@ -296,7 +240,7 @@ TEST(ItemKnn, CancelAbortsTraining) {
 }
 
 TEST(ItemKnn, MemoryLimit) {
-    Data d = make_data(60, 40, 0.2, 6);
+    Data d = make_data(60, 40, 0.2, 6, Weights::Small);
     Context ctx;
     ctx.memory_limit_bytes = 1000;
     try {
@@ -308,7 +252,7 @@ TEST(ItemKnn, MemoryLimit) {
 }
 
 TEST(ItemKnn, ParameterErrors) {
-    Data d = make_data(10, 10, 0.5, 7);
+    Data d = make_data(10, 10, 0.5, 7, Weights::Small);
     for (const char* params : {R"({"neighbours": 0})", R"({"neighbours": 2.5})", R"({"shrinkage": -1})",
                                R"({"binary": 1})", R"({"metric": "cosine"})"}) {
         try {

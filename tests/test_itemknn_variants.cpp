@@ -1,148 +1,23 @@
 // Item-kNN similarities (cosine, co-occurrence, Jaccard) and weightings
-// (tf-idf, BM25) against a brute-force dense computation done here, the
-// parameter combinations that are rejected, and determinism across threads.
+// (tf-idf, BM25) against the brute-force dense computation of
+// itemknn_reference.h, the parameter combinations that are rejected, and determinism across threads.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "errors.h"
 #include "itemknn.h"
+#include "itemknn_reference.h"
 #include "model.h"
 #include "recommend.h"
 
 using namespace recsys;
+using namespace itemknn_reference;
 
 namespace {
-
-using Dense = std::vector<std::vector<double>>;
-
-struct Data {
-    uint32_t users = 0, items = 0;
-    Dense x;  // users x items by external id, summed weights; 0 = absent
-    InteractionBuilder rows;
-};
-
-// Each pair present with probability `density`; weights are heavy-tailed
-// (1..5, sometimes x 100) and sometimes split over two rows that must sum.
-Data make_data(uint32_t users, uint32_t items, double density, uint32_t seed) {
-    Data d;
-    d.users = users;
-    d.items = items;
-    d.x.assign(users, std::vector<double>(items, 0.0));
-    std::mt19937 rng(seed);
-    std::bernoulli_distribution present(density);
-    std::uniform_int_distribution<int> weight(1, 5);
-    for (uint32_t u = 0; u < users; ++u) {
-        for (uint32_t i = 0; i < items; ++i) {
-            if (!present(rng)) continue;
-            double w = weight(rng) * (rng() % 10 == 0 ? 100 : 1);
-            d.x[u][i] = w;
-            if (rng() % 4 == 0) {
-                d.rows.add(int64_t(u), int64_t(i), 1.0);
-                d.rows.add(int64_t(u), int64_t(i), w - 1);
-            } else {
-                d.rows.add(int64_t(u), int64_t(i), w);
-            }
-        }
-    }
-    return d;
-}
-
-struct Variant {
-    std::string similarity = "cosine";
-    std::string weighting = "none";
-    bool binary = true;
-    double shrinkage = 0;
-    double k1 = 1.2, b = 0.75;
-    bool default_bm25 = true;  // leave bm25_k1 / bm25_b out of the parameters
-    size_t neighbours = 10;
-
-    std::string params() const {
-        std::string p = "{\"neighbours\": " + std::to_string(neighbours) + ", \"similarity\": \"" + similarity + "\"";
-        if (similarity == "cosine") {
-            p += std::string(", \"binary\": ") + (binary ? "true" : "false");
-            p += ", \"weighting\": \"" + weighting + "\"";
-            if (weighting == "bm25" && !default_bm25)
-                p += ", \"bm25_k1\": " + std::to_string(k1) + ", \"bm25_b\": " + std::to_string(b);
-        }
-        if (similarity != "cooccurrence") p += ", \"shrinkage\": " + std::to_string(shrinkage);
-        return p + "}";
-    }
-    std::string name() const {
-        return similarity + "/" + weighting + (binary ? "/binary" : "/weighted") + "/shrinkage " +
-               std::to_string(shrinkage) + "/k1 " + std::to_string(k1) + "/b " + std::to_string(b) + "/n " +
-               std::to_string(neighbours);
-    }
-};
-
-struct Reference {
-    Dense sim;                 // the full similarity matrix, model item indexes
-    std::vector<double> norm;  // BM25 length normalisation per item
-};
-
-// The similarities in the model's item index space, computed from the dense
-// data with the textbook formulas.
-Reference brute_force(const Data& d, const Model& m, const Variant& v) {
-    const uint32_t n = m.n_items(), nu = m.n_users();
-    Reference ref;
-    // items x users, in model index order.
-    Dense a(n, std::vector<double>(nu, 0.0));
-    for (uint32_t i = 0; i < n; ++i)
-        for (uint32_t u = 0; u < nu; ++u) {
-            double w = d.x[m.users.int_at(u)][m.items.int_at(i)];
-            a[i][u] = (v.binary && w != 0) ? 1.0 : w;
-        }
-    if (v.weighting != "none") {
-        // Items are documents, users are terms: idf_u = ln(n_items / items of u).
-        std::vector<double> idf(nu, 0.0);
-        for (uint32_t u = 0; u < nu; ++u) {
-            int df = 0;
-            for (uint32_t i = 0; i < n; ++i) df += a[i][u] != 0;
-            idf[u] = df ? std::log(double(n) / df) : 0.0;
-        }
-        std::vector<double> len(n, 0.0);
-        double avg = 0;
-        ref.norm.assign(n, 1.0);
-        for (uint32_t i = 0; i < n; ++i) {
-            for (uint32_t u = 0; u < nu; ++u) len[i] += a[i][u];
-            avg += len[i] / n;
-        }
-        for (uint32_t i = 0; i < n; ++i) ref.norm[i] = 1 - v.b + v.b * len[i] / avg;
-        for (uint32_t i = 0; i < n; ++i)
-            for (uint32_t u = 0; u < nu; ++u) {
-                double w = a[i][u];
-                if (w == 0) continue;
-                if (v.weighting == "tfidf")
-                    a[i][u] = std::sqrt(w) * idf[u];
-                else
-                    a[i][u] = w * (v.k1 + 1) / (w + v.k1 * (1 - v.b + v.b * len[i] / avg)) * idf[u];
-            }
-    }
-    Dense& sim = ref.sim;
-    sim.assign(n, std::vector<double>(n, 0.0));
-    for (uint32_t i = 0; i < n; ++i)
-        for (uint32_t j = 0; j < n; ++j) {
-            double dot = 0, ni = 0, nj = 0, both = 0, either = 0;
-            for (uint32_t u = 0; u < nu; ++u) {
-                dot += a[i][u] * a[j][u];
-                ni += a[i][u] * a[i][u];
-                nj += a[j][u] * a[j][u];
-                both += (a[i][u] != 0 && a[j][u] != 0);
-                either += (a[i][u] != 0 || a[j][u] != 0);
-            }
-            if (v.similarity == "cosine")
-                sim[i][j] = dot == 0 ? 0 : dot / (std::sqrt(ni) * std::sqrt(nj) + v.shrinkage);
-            else if (v.similarity == "cooccurrence")
-                sim[i][j] = both;
-            else
-                sim[i][j] = both == 0 ? 0 : both / (either + v.shrinkage);
-        }
-    return ref;
-}
 
 Model train(const Data& d, const std::string& params, int threads = 1) {
     Context ctx;
@@ -200,10 +75,7 @@ void check_scores(const Data& d, const Model& m, const Reference& ref, const std
             bw[j] = basket_weight(v, ref, j, w);
             for (uint32_t i : kept[j]) want[i] += bw[j] * ref.sim[j][i];
         }
-        std::vector<double> ranked;
-        for (uint32_t i = 0; i < m.n_items(); ++i)
-            if (!own[i] && want[i] > 0) ranked.push_back(want[i]);
-        std::sort(ranked.rbegin(), ranked.rend());
+        const std::vector<double> ranked = model_ranking(want, own);
         RecommendOptions o;
         o.k = 8;
         size_t r = 0;
@@ -268,7 +140,7 @@ void expect_invalid(const Data& d, const std::string& params, const std::string&
 }  // namespace
 
 TEST(ItemKnnVariants, CosineMatchesBruteForce) {
-    Data d = make_data(50, 30, 0.2, 11);
+    Data d = make_data(50, 30, 0.2, 11, Weights::HeavyTailed);
     for (bool binary : {true, false})
         for (double shrinkage : {0.0, 5.0})
             for (size_t n : {3, 10, 100}) {
@@ -281,7 +153,7 @@ TEST(ItemKnnVariants, CosineMatchesBruteForce) {
 }
 
 TEST(ItemKnnVariants, TfidfMatchesBruteForce) {
-    Data d = make_data(50, 30, 0.25, 12);
+    Data d = make_data(50, 30, 0.25, 12, Weights::HeavyTailed);
     for (bool binary : {true, false})
         for (double shrinkage : {0.0, 2.0})
             for (size_t n : {4, 100}) {
@@ -295,7 +167,7 @@ TEST(ItemKnnVariants, TfidfMatchesBruteForce) {
 }
 
 TEST(ItemKnnVariants, Bm25MatchesBruteForce) {
-    Data d = make_data(50, 30, 0.25, 13);
+    Data d = make_data(50, 30, 0.25, 13, Weights::HeavyTailed);
     struct { double k1, b; bool def; } settings[] = {{1.2, 0.75, true}, {0.5, 0.0, false}, {3.0, 1.0, false},
                                                      {0.0, 0.5, false}};
     for (bool binary : {true, false})
@@ -314,7 +186,7 @@ TEST(ItemKnnVariants, Bm25MatchesBruteForce) {
 }
 
 TEST(ItemKnnVariants, CooccurrenceMatchesBruteForce) {
-    Data d = make_data(50, 30, 0.2, 14);
+    Data d = make_data(50, 30, 0.2, 14, Weights::HeavyTailed);
     for (size_t n : {1, 5, 100}) {
         Variant v;
         v.similarity = "cooccurrence";
@@ -324,7 +196,7 @@ TEST(ItemKnnVariants, CooccurrenceMatchesBruteForce) {
 }
 
 TEST(ItemKnnVariants, JaccardMatchesBruteForce) {
-    Data d = make_data(50, 30, 0.2, 15);
+    Data d = make_data(50, 30, 0.2, 15, Weights::HeavyTailed);
     for (double shrinkage : {0.0, 3.0})
         for (size_t n : {2, 6, 100}) {
             Variant v;
@@ -335,15 +207,9 @@ TEST(ItemKnnVariants, JaccardMatchesBruteForce) {
         }
 }
 
-// Hand-computed:  u1: A, B    u2: A, B, C    u3: C   (u2 buys everything)
+// Hand-computed on three_users() (u2 buys everything).
 TEST(ItemKnnVariants, HandComputed) {
-    InteractionBuilder b;
-    b.add(int64_t(1), std::string_view("A"), 1.0);
-    b.add(int64_t(1), std::string_view("B"), 4.0);
-    b.add(int64_t(2), std::string_view("A"), 2.0);
-    b.add(int64_t(2), std::string_view("B"), 1.0);
-    b.add(int64_t(2), std::string_view("C"), 3.0);
-    b.add(int64_t(3), std::string_view("C"), 1.0);
+    const InteractionBuilder b = three_users();
     auto sims = [&](const std::string& params, const char* item) {
         Model m = train_model("itemknn", b, params, Context{});
         std::vector<std::pair<std::string, double>> out;
@@ -376,7 +242,7 @@ TEST(ItemKnnVariants, HandComputed) {
 // length normalisation) times the users' idf, as tf-idf does up to that
 // constant, so the cosines are identical.
 TEST(ItemKnnVariants, BinaryBm25EqualsBinaryTfidfCosine) {
-    Data d = make_data(60, 40, 0.2, 16);
+    Data d = make_data(60, 40, 0.2, 16, Weights::HeavyTailed);
     Model t = train(d, R"({"weighting": "tfidf", "binary": true, "neighbours": 10})");
     Model b = train(d, R"({"weighting": "bm25", "binary": true, "bm25_k1": 2, "bm25_b": 1, "neighbours": 10})");
     for (uint32_t i = 0; i < t.n_items(); ++i) {
@@ -399,7 +265,7 @@ std::string knn_params(const Model& m) {
 }
 
 TEST(ItemKnnVariants, DefaultsAreRecorded) {
-    Data d = make_data(20, 10, 0.4, 17);
+    Data d = make_data(20, 10, 0.4, 17, Weights::HeavyTailed);
     // BM25 on the input quantities, 10 neighbours (see itemknn.h).
     Model m = train(d, "{}");
     EXPECT_EQ(knn_params(m),
@@ -434,7 +300,7 @@ TEST(ItemKnnVariants, DefaultsAreRecorded) {
 // Sparse data (< 10 buyers per item and < 0.4% of pairs bought) gets plain
 // cosine with shrinkage 100 and 100 neighbours; given values still win.
 TEST(ItemKnnVariants, SparseDataDefaults) {
-    Data sparse = make_data(2000, 500, 0.002, 21);  // ~4 buyers per item, 0.2%
+    Data sparse = make_data(2000, 500, 0.002, 21, Weights::HeavyTailed);  // ~4 buyers per item, 0.2%
     EXPECT_EQ(knn_params(train(sparse, "{}")),
               R"({"binary": true, "neighbours": 100, "shrinkage": 100, "similarity": "cosine", "weighting": "none"})");
     EXPECT_EQ(knn_params(train(sparse, R"({"weighting": "bm25", "neighbours": 10, "shrinkage": 0})")),
@@ -442,14 +308,14 @@ TEST(ItemKnnVariants, SparseDataDefaults) {
               R"("similarity": "cosine", "weighting": "bm25"})");
     EXPECT_EQ(knn_params(train(sparse, R"({"similarity": "jaccard"})")),
               R"({"binary": true, "neighbours": 100, "shrinkage": 0, "similarity": "jaccard"})");
-    Data many_buyers = make_data(5000, 1000, 0.003, 22);  // 0.3%, but ~15 buyers per item
+    Data many_buyers = make_data(5000, 1000, 0.003, 22, Weights::HeavyTailed);  // 0.3%, but ~15 buyers per item
     EXPECT_NE(knn_params(train(many_buyers, "{}")).find(R"("weighting": "bm25")"), std::string::npos);
-    Data small = make_data(20, 10, 0.4, 24);  // 8 buyers per item, but 40% of pairs: dense
+    Data small = make_data(20, 10, 0.4, 24, Weights::HeavyTailed);  // 8 buyers per item, but 40% of pairs: dense
     EXPECT_NE(knn_params(train(small, "{}")).find(R"("weighting": "bm25")"), std::string::npos);
 }
 
 TEST(ItemKnnVariants, MeaninglessCombinationsAreRejected) {
-    Data d = make_data(20, 10, 0.4, 18);
+    Data d = make_data(20, 10, 0.4, 18, Weights::HeavyTailed);
     expect_invalid(d, R"({"similarity": "jaccard", "weighting": "tfidf"})",
                    "parameter \"weighting\" applies only with \"similarity\": \"cosine\"");
     expect_invalid(d, R"({"similarity": "cooccurrence", "weighting": "bm25"})",
@@ -475,7 +341,7 @@ TEST(ItemKnnVariants, MeaninglessCombinationsAreRejected) {
 }
 
 TEST(ItemKnnVariants, ThreadsGiveIdenticalModels) {
-    Data d = make_data(120, 400, 0.05, 19);
+    Data d = make_data(120, 400, 0.05, 19, Weights::HeavyTailed);
     for (const char* params :
          {"{}", R"({"binary": false, "neighbours": 7, "shrinkage": 0.5})", R"({"weighting": "tfidf"})",
           R"({"weighting": "bm25", "binary": false, "neighbours": 5})", R"({"similarity": "cooccurrence", "neighbours": 3})",
@@ -493,7 +359,7 @@ TEST(ItemKnnVariants, ThreadsGiveIdenticalModels) {
 // the same model; a pair's noise is the same in both directions; strong
 // noise changes the lists.
 TEST(ItemKnnVariants, PrivateCooccurrence) {
-    Data d = make_data(40, 12, 0.2, 31);
+    Data d = make_data(40, 12, 0.2, 31, Weights::HeavyTailed);
     auto sims = [](const Model& m, uint32_t i) {
         std::vector<float> out(m.n_items(), 0.0f);
         m.scorer->similar(i, out);
