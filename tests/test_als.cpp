@@ -14,11 +14,13 @@
 #include "batch.h"
 #include "errors.h"
 #include "expect_error.h"
+#include "scorer_bytes.h"
 #include "stop_check.h"
 
 using recsys::Basket;
 using recsys::CsrMatrix;
 using namespace recsys::als;
+using namespace scorer_bytes;
 
 namespace {
 
@@ -99,21 +101,6 @@ double dense_loss(const CsrMatrix& x, const FactorPair& m, const Options& opt) {
     }
     return sum + double(opt.regularization) *
                      (m.users.cast<double>().squaredNorm() + m.items.cast<double>().squaredNorm());
-}
-
-Basket history(const CsrMatrix& x, uint32_t u) {
-    Basket b;
-    for (uint64_t k = x.indptr[u]; k < x.indptr[u + 1]; ++k) {
-        b.items.push_back(x.indices[k]);
-        b.weights.push_back(x.values[k]);
-    }
-    return b;
-}
-
-std::vector<uint8_t> payload(const recsys::Scorer& s) {
-    recsys::ByteWriter w;
-    s.write(w);
-    return w.bytes();
 }
 
 std::vector<float> scores(const recsys::Scorer& s, const Basket& b, std::optional<uint32_t> user, uint32_t items) {
@@ -333,16 +320,9 @@ TEST(Als, PayloadRoundTripsAndRejectsCorruption) {
     Options opt = small(3, 2);
     const auto scorer = make_scorer(fit(x, opt, recsys::Context{}), opt.alpha, opt.regularization);
     const auto bytes = payload(*scorer);
-    {
-        recsys::ByteReader r(bytes.data(), bytes.size());
-        const auto back = read(r, 20, 15);
-        EXPECT_EQ(r.remaining(), 0u);
-        EXPECT_EQ(payload(*back), bytes);
-    }
-    auto read_with = [&](std::vector<uint8_t> b, uint32_t users, uint32_t items) {
-        recsys::ByteReader r(b.data(), b.size());
-        auto s = read(r, users, items);
-        if (r.remaining() != 0) throw recsys::corrupted("trailing bytes");  // as Model::deserialize does
+    EXPECT_EQ(payload(*read_whole(recsys::als::read, bytes, 20, 15)), bytes);
+    auto read_with = [](const std::vector<uint8_t>& b, uint32_t users, uint32_t items) {
+        return read_whole(recsys::als::read, b, users, items);
     };
     EXPECT_THROW(read_with(bytes, 21, 15), recsys::Error);
     EXPECT_THROW(read_with(bytes, 20, 16), recsys::Error);
@@ -551,8 +531,7 @@ TEST(Als, FrequencyScaledRegularisationMatchesBruteForceNormalEquations) {
             for (uint32_t i = 0; i < n_items; ++i) EXPECT_NEAR(got[i], want_scores[i], 1e-4);
             // The scale survives serialisation.
             const auto bytes = payload(*scorer);
-            recsys::ByteReader r(bytes.data(), bytes.size());
-            EXPECT_EQ(payload(*read(r, n_users, n_items)), bytes);
+            EXPECT_EQ(payload(*read_whole(recsys::als::read, bytes, n_users, n_items)), bytes);
         }
     }
     // nu = 0 (the default) is plain lambda for every row.
@@ -569,8 +548,5 @@ TEST(Als, ModelsWithoutTheRegularisationTailReadAsPlainLambda) {
     Options opt = small(3, 2);
     const auto bytes = payload(*make_scorer(fit(x, opt, recsys::Context{}), opt.alpha, opt.regularization));
     const std::vector<uint8_t> old(bytes.begin(), bytes.end() - 12);  // 0.1.0 wrote no exponent and scale
-    recsys::ByteReader r(old.data(), old.size());
-    const auto back = read(r, 20, 15);
-    EXPECT_EQ(r.remaining(), 0u);
-    EXPECT_EQ(payload(*back), bytes);
+    EXPECT_EQ(payload(*read_whole(recsys::als::read, old, 20, 15)), bytes);
 }

@@ -11,11 +11,13 @@
 
 #include "errors.h"
 #include "expect_error.h"
+#include "scorer_bytes.h"
 #include "stop_check.h"
 
 using recsys::Basket;
 using recsys::CsrMatrix;
 using namespace recsys::bpr;
+using namespace scorer_bytes;
 
 namespace {
 
@@ -36,15 +38,6 @@ CsrMatrix planted(uint32_t users, uint32_t groups, uint32_t items_per_group, uin
         m.indptr.push_back(m.indices.size());
     }
     return m;
-}
-
-Basket history(const CsrMatrix& x, uint32_t u) {
-    Basket b;
-    for (uint64_t k = x.indptr[u]; k < x.indptr[u + 1]; ++k) {
-        b.items.push_back(x.indices[k]);
-        b.weights.push_back(x.values[k]);
-    }
-    return b;
 }
 
 // Mean over users of the share of (bought, not bought) pairs ranked right,
@@ -70,12 +63,6 @@ double training_auc(const recsys::Scorer& s, const CsrMatrix& x, bool fold_in) {
         ++users;
     }
     return total / users;
-}
-
-std::vector<uint8_t> payload(const recsys::Scorer& s) {
-    recsys::ByteWriter w;
-    s.write(w);
-    return w.bytes();
 }
 
 Options small() {
@@ -211,11 +198,8 @@ TEST(Bpr, PayloadRoundTripsAndRejectsCorruption) {
     Options opt = small();
     opt.iterations = 2;
     const auto bytes = payload(*make_scorer(fit(x, opt, recsys::Context{}), opt));
-    auto read_with = [](std::vector<uint8_t> b, uint32_t users, uint32_t items) {
-        recsys::ByteReader r(b.data(), b.size());
-        auto s = read(r, users, items);
-        if (r.remaining() != 0) throw recsys::corrupted("trailing bytes");  // as Model::deserialize does
-        return payload(*s);
+    auto read_with = [](const std::vector<uint8_t>& b, uint32_t users, uint32_t items) {
+        return payload(*read_whole(recsys::bpr::read, b, users, items));
     };
     EXPECT_EQ(read_with(bytes, 30, 15), bytes);
     EXPECT_THROW(read_with(bytes, 31, 15), recsys::Error);
@@ -350,8 +334,7 @@ TEST(Bpr, PopularitySamplingFollowsTheBuyersOfTheTrainingData) {
     for (size_t i = 0; i < buyers.size(); ++i) EXPECT_DOUBLE_EQ(root.sampling_weights[i], std::sqrt(buyers[i]));
     // The weights (and so fold-in's sampling) survive serialisation.
     const auto bytes = payload(*make_scorer(root, opt));
-    recsys::ByteReader r(bytes.data(), bytes.size());
-    EXPECT_EQ(payload(*read(r, x.rows, x.cols)), bytes);
+    EXPECT_EQ(payload(*read_whole(recsys::bpr::read, bytes, x.rows, x.cols)), bytes);
     // Uniform is still reachable, and is another model.
     const Options uniform_opt = read_options(recsys::Params::parse_json(R"({"negative_sampling": "uniform"})"));
     EXPECT_FALSE(uniform_opt.popularity_sampling);
@@ -375,9 +358,7 @@ TEST(Bpr, ModelsWithoutTheSamplingTailReadAsUniform) {
     const auto bytes = payload(*make_scorer(fit(x, opt, recsys::Context{}), opt));
     ASSERT_EQ(bytes.back(), 0u);
     const std::vector<uint8_t> old(bytes.begin(), bytes.end() - 1);
-    recsys::ByteReader r(old.data(), old.size());
-    const auto s = read(r, 30, 15);
-    EXPECT_EQ(r.remaining(), 0u);
+    const auto s = read_whole(recsys::bpr::read, old, 30, 15);
     EXPECT_EQ(payload(*s), bytes);
     std::vector<float> a(15, 0.0f);
     s->score(Basket{{1, 2}, {1, 1}}, std::nullopt, a);
@@ -385,6 +366,5 @@ TEST(Bpr, ModelsWithoutTheSamplingTailReadAsUniform) {
     // A sampling byte other than 0 or 1 is corruption.
     auto bad = bytes;
     bad.back() = 2;
-    recsys::ByteReader rb(bad.data(), bad.size());
-    EXPECT_THROW(read(rb, 30, 15), recsys::Error);
+    EXPECT_THROW(read_whole(recsys::bpr::read, bad, 30, 15), recsys::Error);
 }
