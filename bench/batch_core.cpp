@@ -13,16 +13,11 @@
 #include <vector>
 
 #include "batch.h"
+#include "bench_util.h"
 #include "model.h"
 #include "recommend.h"
 
-namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-}  // namespace
+using recsys::bench::seconds_since;
 
 int main(int argc, char** argv) {
     const uint32_t n_users = argc > 1 ? uint32_t(std::stoul(argv[1])) : 100000;

@@ -24,8 +24,7 @@ int main(int argc, char** argv) {
     }
     const uint32_t epochs = argc > 2 ? uint32_t(std::stoul(argv[2])) : 100;
     bench::Split split = bench::read_and_split(argv[1]);
-    Context ctx;
-    ctx.memory_limit_bytes = uint64_t(4) << 30;
+    Context ctx = bench::context();
     for (uint32_t factors : {32u, 64u, 128u}) {
         for (int threads : {1, 2}) {
             ctx.threads = threads;
@@ -41,7 +40,7 @@ int main(int argc, char** argv) {
             const auto start = std::chrono::steady_clock::now();
             const std::clock_t cpu_start = std::clock();
             const Model m = train_model("bpr", split.train, params, ctx);
-            const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+            const double seconds = bench::seconds_since(start);
             const double cpu = double(std::clock() - cpu_start) / CLOCKS_PER_SEC;
             const RankingMetricsResult r = bench::evaluate(m, split);
             std::printf("{\"bench\":\"bpr_core\",\"users\":%u,\"items\":%u,\"train_pairs\":%llu,\"factors\":%u,"

@@ -10,10 +10,10 @@
 // describe_model's figure, "us_per_user" the mean time of one
 // recommend_user(k = 10) over the test users, best of 5 rounds run in turn
 // over all the models (the machine is shared). One JSON line per set.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <iostream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,14 +23,10 @@
 using namespace recsys;
 
 int main(int argc, char** argv) {
-    if (argc < 5) {
-        std::cerr << "usage: " << argv[0] << " pairs.csv label algorithm '{params}' ['{params}' ...]\n";
-        return 2;
-    }
-    const bench::Split split = bench::read_and_split(argv[1], [](double) { return 1.0; }, 5);
-    Context ctx;
-    ctx.memory_limit_bytes = uint64_t(4) << 30;
-    ctx.threads = 2;
+    const auto sweep = bench::param_sweep(argc, argv);
+    if (!sweep) return 2;
+    const bench::Split& split = sweep->split;
+    const Context ctx = bench::context();
     struct Run {
         std::string params;
         size_t bytes;
@@ -39,13 +35,13 @@ int main(int argc, char** argv) {
         double best_us = 1e300;
     };
     std::vector<Run> runs;
-    for (int a = 4; a < argc; ++a) {
-        const auto stored = train_model(argv[3], split.train, argv[a], ctx).serialize();
+    for (const std::string& params : sweep->params) {
+        const auto stored = train_model(sweep->algorithm, split.train, params, ctx).serialize();
         std::shared_ptr<uint8_t[]> owned(new uint8_t[stored.size()]);
         std::memcpy(owned.get(), stored.data(), stored.size());
         Model m = Model::deserialize(owned.get(), stored.size(), ctx, owned);
         const double ndcg = bench::evaluate(m, split).ndcg.value_or(0);
-        runs.push_back({argv[a], stored.size(), std::move(m), ndcg});
+        runs.push_back({params, stored.size(), std::move(m), ndcg});
     }
     RecommendOptions options;
     options.k = 10;
@@ -66,7 +62,7 @@ int main(int argc, char** argv) {
                     "\"items\":%u,\"bytes\":%zu,\"memory_bytes\":%llu,\"smaller_on_disk\":%.2f,"
                     "\"smaller_in_memory\":%.2f,\"ndcg@10\":%.4f,\"ndcg_loss\":%.4f,\"us_per_user\":%.1f,"
                     "\"baseline_us_per_user\":%.1f}\n",
-                    argv[2], argv[3], r.params.c_str(), r.model.n_items(), r.bytes,
+                    sweep->label.c_str(), sweep->algorithm.c_str(), r.params.c_str(), r.model.n_items(), r.bytes,
                     (unsigned long long)r.model.memory_bytes(), double(base.bytes) / double(r.bytes),
                     double(base.model.memory_bytes()) / double(r.model.memory_bytes()), r.ndcg, base.ndcg - r.ndcg,
                     r.best_us, base.best_us);

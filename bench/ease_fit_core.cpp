@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
         notice.clear();
         const auto start = std::chrono::steady_clock::now();
         const Model m = train_model(algorithm, split.train, params, ctx);
-        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        const double seconds = bench::seconds_since(start);
         const RankingMetricsResult r = bench::evaluate(m, split);
         const nlohmann::json line = {{"bench", "ease_fit_core"},
                                      {"algorithm", algorithm},

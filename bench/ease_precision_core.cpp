@@ -21,10 +21,6 @@ using namespace recsys;
 
 namespace {
 
-double seconds_since(std::chrono::steady_clock::time_point t) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
-
 // B = I − P·diag(1/diag P) from G + λI, by LLT in the scalar type T; row-major floats.
 template <typename T>
 std::vector<float> weights(const Eigen::MatrixXd& gram, double lambda, double& seconds) {
@@ -34,7 +30,7 @@ std::vector<float> weights(const Eigen::MatrixXd& gram, double lambda, double& s
     const auto t = std::chrono::steady_clock::now();
     Eigen::LLT<M> llt(a);
     M p = llt.solve(M::Identity(a.rows(), a.cols()));
-    seconds = seconds_since(t);
+    seconds = bench::seconds_since(t);
     const Eigen::Index m = p.rows();
     std::vector<float> b(size_t(m) * m);
     for (Eigen::Index k = 0; k < m; ++k)
@@ -52,13 +48,11 @@ int main(int argc, char** argv) {
     }
     const double lambda = argc > 2 ? std::stod(argv[2]) : 100.0;
     bench::Split split = bench::read_and_split(argv[1]);
-    Context ctx;
-    ctx.threads = 1;
-    ctx.memory_limit_bytes = uint64_t(4) << 30;
+    const Context ctx = bench::context(1);
     const std::string params = "{\"lambda\": " + std::to_string(lambda) + "}";
     auto t = std::chrono::steady_clock::now();
     const Model model = train_model("ease", split.train, params, ctx);
-    const double recsys_seconds = seconds_since(t);
+    const double recsys_seconds = bench::seconds_since(t);
     const auto base = bench::evaluate(model, split);
 
     // The binary Gram matrix of the training split, as EASE sees it.

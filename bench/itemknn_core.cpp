@@ -111,9 +111,7 @@ int main(int argc, char** argv) {
     }
     const Split raw = read_and_split(argv[1]);
     const Split logged = read_and_split(argv[1], [](double q) { return log_scale(q, 1.0, 1.0); });
-    Context ctx;
-    ctx.threads = argc > 2 ? std::stoi(argv[2]) : 2;
-    ctx.memory_limit_bytes = uint64_t(4) << 30;
+    const Context ctx = bench::context(argc > 2 ? std::stoi(argv[2]) : 2);
 
     std::vector<Config> configs;
     for (int n : {20, 50, 100, 200}) {
@@ -136,7 +134,7 @@ int main(int argc, char** argv) {
         const Split& s = c.input == "log" ? logged : raw;
         const auto start = std::chrono::steady_clock::now();
         const Model m = train_model("itemknn", s.train, params_of(c), ctx);
-        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        const double seconds = bench::seconds_since(start);
         const RankingMetricsResult r = evaluate(m, s);
         print(c, m, s, ctx.threads, seconds, c.weighting == "none" ? "input" : "weighted", r);
         if (c.weighting == "none" && checked) continue;

@@ -7,31 +7,24 @@
 // every alpha x beta x neighbours x normalise of a wider grid; with JSON
 // objects, the baselines and rp3beta with each of them. Prints one
 // JSON line per model.
-#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <string>
-#include <vector>
 
 #include "bench_util.h"
 
 using namespace recsys;
-using recsys::bench::evaluate;
-using recsys::bench::read_and_split;
-using recsys::bench::Split;
 
 int main(int argc, char** argv) {
     if (argc < 2) {
         std::cerr << "usage: " << argv[0] << " pairs.csv [threads] [grid]\n";
         return 2;
     }
-    const Split split = read_and_split(argv[1]);
-    Context ctx;
-    ctx.threads = argc > 2 ? std::stoi(argv[2]) : 2;
-    ctx.memory_limit_bytes = uint64_t(4) << 30;
+    const bench::Split split = bench::read_and_split(argv[1]);
+    const Context ctx = bench::context(argc > 2 ? std::stoi(argv[2]) : 2);
     const bool grid = argc > 3 && std::string(argv[3]) == "grid";
 
-    std::vector<std::pair<std::string, std::string>> runs = {
+    bench::Runs runs = {
         {"popularity", "{}"}, {"itemknn", "{}"}, {"ease", "{}"}, {"rp3beta", "{}"}};
     if (argc > 3 && argv[3][0] == '{') {
         for (int a = 3; a < argc; ++a) runs.emplace_back("rp3beta", argv[a]);
@@ -51,18 +44,6 @@ int main(int argc, char** argv) {
                               R"({"neighbours": 50})", R"({"neighbours": 200})", R"({"normalise": false})"})
             runs.emplace_back("rp3beta", p);
     }
-    for (const auto& [algorithm, params] : runs) {
-        const auto start = std::chrono::steady_clock::now();
-        const Model m = train_model(algorithm, split.train, params, ctx);
-        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        const RankingMetricsResult r = evaluate(m, split);
-        std::printf("{\"bench\":\"rp3beta_core\",\"algorithm\":\"%s\",\"params\":%s,\"threads\":%d,\"users\":%u,"
-                    "\"items\":%u,\"train_pairs\":%llu,\"test_pairs\":%llu,\"train_seconds\":%.3f,"
-                    "\"ndcg@10\":%.4f,\"recall@10\":%.4f}\n",
-                    algorithm.c_str(), m.params_json.c_str(), ctx.threads, m.n_users(), m.n_items(),
-                    (unsigned long long)split.train_pairs, (unsigned long long)split.test_pairs, seconds,
-                    r.ndcg.value_or(0), r.recall.value_or(0));
-        std::fflush(stdout);
-    }
+    bench::compare_models("rp3beta_core", runs, split, ctx, /*hit_rate=*/false);
     return 0;
 }

@@ -23,17 +23,15 @@
 #include <vector>
 
 #include "batch.h"
+#include "bench_util.h"
 #include "dense.h"
 #include "model.h"
 #include "recommend.h"
 
 using namespace recsys;
+using recsys::bench::seconds_since;
 
 namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 double median(std::vector<double> v) {
     std::sort(v.begin(), v.end());

@@ -21,18 +21,16 @@
 #include <string>
 #include <vector>
 
+#include "bench_util.h"
 #include "purchases_csv.h"
 #include "ranker.h"
 #include "timing.h"
 
 using namespace recsys;
 using features::Purchase;
+using recsys::bench::seconds_since;
 
 namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point t) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
 
 void print(const char* data, const std::string& day, double h, const std::string& model, const timing::Metrics& m,
            const std::string& extra) {
@@ -72,9 +70,7 @@ int main(int argc, char** argv) {
         else test.push_back({p.user, p.ts});
         end = std::max(end, p.ts + 1);
     }
-    Context ctx;
-    ctx.threads = 2;
-    ctx.memory_limit_bytes = uint64_t(4) << 30;
+    const Context ctx = bench::context();
     const char* data = argv[1];
 
     // The rules, on the features at the test day.
