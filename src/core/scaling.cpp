@@ -44,10 +44,24 @@ void read_tag(ByteReader& r, uint8_t expected) {
     if (r.get<uint8_t>() != expected) throw corrupted("scaler state is corrupted or of another kind");
 }
 
-double read_finite(ByteReader& r) {
-    double x = r.get<double>();
+double finite_in_state(double x) {
     if (!std::isfinite(x)) throw corrupted("scaler state is corrupted (non-finite number)");
     return x;
+}
+
+// The min-max and z-score states: their tag, the count and two numbers.
+void write_count_and_two(ByteWriter& w, uint8_t tag, uint64_t count, double first, double second) {
+    w.put<uint8_t>(tag);
+    w.put<uint64_t>(count);
+    w.put<double>(first);
+    w.put<double>(second);
+}
+
+void read_count_and_two(ByteReader& r, uint8_t tag, uint64_t& count, double& first, double& second) {
+    read_tag(r, tag);
+    count = r.get<uint64_t>();
+    first = finite_in_state(r.get<double>());
+    second = finite_in_state(r.get<double>());
 }
 
 std::string number_text(double x) {
@@ -164,19 +178,11 @@ ScalerParams MinMaxState::params() const {
     return checked({ScaleMethod::MinMax, min_, max_ - min_});
 }
 
-void MinMaxState::write(ByteWriter& w) const {
-    w.put<uint8_t>(kMinMaxTag);
-    w.put<uint64_t>(count_);
-    w.put<double>(min_);
-    w.put<double>(max_);
-}
+void MinMaxState::write(ByteWriter& w) const { write_count_and_two(w, kMinMaxTag, count_, min_, max_); }
 
 MinMaxState MinMaxState::read(ByteReader& r) {
-    read_tag(r, kMinMaxTag);
     MinMaxState s;
-    s.count_ = r.get<uint64_t>();
-    s.min_ = read_finite(r);
-    s.max_ = read_finite(r);
+    read_count_and_two(r, kMinMaxTag, s.count_, s.min_, s.max_);
     if (s.min_ > s.max_) throw corrupted("scaler state is corrupted (min above max)");
     return s;
 }
@@ -211,19 +217,11 @@ ScalerParams ZScoreState::params() const {
     return checked({ScaleMethod::ZScore, mean_, stddev()});
 }
 
-void ZScoreState::write(ByteWriter& w) const {
-    w.put<uint8_t>(kZScoreTag);
-    w.put<uint64_t>(count_);
-    w.put<double>(mean_);
-    w.put<double>(m2_);
-}
+void ZScoreState::write(ByteWriter& w) const { write_count_and_two(w, kZScoreTag, count_, mean_, m2_); }
 
 ZScoreState ZScoreState::read(ByteReader& r) {
-    read_tag(r, kZScoreTag);
     ZScoreState s;
-    s.count_ = r.get<uint64_t>();
-    s.mean_ = read_finite(r);
-    s.m2_ = read_finite(r);
+    read_count_and_two(r, kZScoreTag, s.count_, s.mean_, s.m2_);
     return s;
 }
 
@@ -255,8 +253,7 @@ RobustState RobustState::read(ByteReader& r) {
     read_tag(r, kRobustTag);
     RobustState s;
     s.values_ = r.get_array<double>();
-    for (double x : s.values_)
-        if (!std::isfinite(x)) throw corrupted("scaler state is corrupted (non-finite number)");
+    for (double x : s.values_) finite_in_state(x);
     return s;
 }
 
