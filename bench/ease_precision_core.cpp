@@ -4,8 +4,9 @@
 // and inverse (Eigen's LLT, one thread) beside recsys's own training.
 //   bench/ease_precision_core pairs.csv [lambda=100]
 // pairs.csv as for ease_core (bench_util.h: split and metrics). The float32
-// weights are scored by recsys itself: they replace the float64 ones in the
-// serialised model, which is then sealed and decoded again.
+// weights are scored by recsys itself: they replace the weights of an
+// uncompressed ("compression": "none") model in its serialised bytes, which
+// are then sealed and decoded again.
 #include <Eigen/Dense>
 
 #include <chrono>
@@ -49,7 +50,7 @@ int main(int argc, char** argv) {
     const double lambda = argc > 2 ? std::stod(argv[2]) : 100.0;
     bench::Split split = bench::read_and_split(argv[1]);
     const Context ctx = bench::context(1);
-    const std::string params = "{\"lambda\": " + std::to_string(lambda) + "}";
+    const std::string params = "{\"lambda\": " + std::to_string(lambda) + ", \"compression\": \"none\"}";
     auto t = std::chrono::steady_clock::now();
     const Model model = train_model("ease", split.train, params, ctx);
     const double recsys_seconds = bench::seconds_since(t);
