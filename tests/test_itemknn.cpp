@@ -27,12 +27,12 @@ struct TopN {
     Dense sim_top;                         // sim restricted to each row's top-N
 };
 
-TopN brute_force(const Data& d, const Model& m, bool binary, double shrinkage, size_t n_neighbours) {
+TopN top_n(const Data& d, const Model& m, bool binary, double shrinkage, size_t n_neighbours) {
     Variant plain_cosine;
     plain_cosine.binary = binary;
     plain_cosine.shrinkage = shrinkage;
     TopN r;
-    r.sim = itemknn_reference::brute_force(d, m, plain_cosine).sim;
+    r.sim = brute_force(d, m, plain_cosine).sim;
     const uint32_t n = m.n_items();
     r.sim_top.assign(n, std::vector<double>(n, 0.0));
     r.top.resize(n);
@@ -125,7 +125,7 @@ TEST(ItemKnn, BinaryMatchesBruteForce) {
         Model m = train(d, R"({"weighting": "none", "neighbours": )" + std::to_string(n) + "}");
         ASSERT_EQ(m.n_items(), 40u);
         ASSERT_EQ(m.n_users(), 60u);
-        TopN ref = brute_force(d, m, true, 0.0, n);
+        TopN ref = top_n(d, m, true, 0.0, n);
         check_similar_items(m, ref, n);
         check_recommendations(m, ref, true);
     }
@@ -136,7 +136,7 @@ TEST(ItemKnn, WeightedMatchesBruteForce) {
     for (size_t n : {4, 12, 100}) {
         SCOPED_TRACE("neighbours " + std::to_string(n));
         Model m = train(d, R"({"weighting": "none", "binary": false, "neighbours": )" + std::to_string(n) + "}");
-        TopN ref = brute_force(d, m, false, 0.0, n);
+        TopN ref = top_n(d, m, false, 0.0, n);
         check_similar_items(m, ref, n);
         check_recommendations(m, ref, false);
     }
@@ -148,11 +148,11 @@ TEST(ItemKnn, ShrinkageMatchesBruteForce) {
         SCOPED_TRACE(binary ? "binary" : "weighted");
         Model m = train(d, std::string(R"({"weighting": "none", "neighbours": 8, "shrinkage": 10, "binary": )") +
                                (binary ? "true" : "false") + "}");
-        TopN ref = brute_force(d, m, binary, 10.0, 8);
+        TopN ref = top_n(d, m, binary, 10.0, 8);
         check_similar_items(m, ref, 8);
         check_recommendations(m, ref, binary);
         // Shrinkage lowers every similarity: dot / (|a||b| + 10) < dot / (|a||b|).
-        TopN plain = brute_force(d, m, binary, 0.0, 8);
+        TopN plain = top_n(d, m, binary, 0.0, 8);
         for (uint32_t i = 0; i < m.n_items(); ++i)
             for (const auto& s : similar_items(m, i, 3)) EXPECT_LT(s.score, plain.sim[i][s.item]);
     }
