@@ -147,7 +147,7 @@ DECLARE
 BEGIN
     IF recsys_retrain_with_path.name IS NULL THEN
         RAISE EXCEPTION 'model name must not be NULL' USING ERRCODE = 'invalid_parameter_value',
-            HINT = 'Pass the name of a model trained by train(), train_ranker() or tune().';
+            HINT = 'Pass the name of a model trained by train(), train_distributed(), train_ranker(), train_timing() or tune().';
     END IF;
     rule := recsys.recsys_check_promotion(promote_if, holdout, keep,
         'Pass holdout => a query of (user_id, item_id) rows the recipe''s query leaves out, e.g. the last week''s purchases.');
@@ -170,8 +170,8 @@ BEGIN
     IF recipe IS NULL OR NOT recipe ? 'kind' THEN
         RAISE EXCEPTION 'model "%" (version %) has no recipe to retrain it from', recsys_retrain_with_path.name, old_version
             USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'It was stored by save_model() or before recipes existed: train it once with train(), '
-                         'train_ranker() or tune(); retrain() then repeats that.';
+                  HINT = 'It was stored by save_model() or before recipes existed: train it once with train(), train_distributed(), '
+                         'train_ranker(), train_timing() or tune(); retrain() then repeats that.';
     END IF;
     writer := recipe ->> 'role';
     IF writer IS NULL OR NOT EXISTS (SELECT FROM pg_roles r WHERE r.rolname = writer)
@@ -219,7 +219,7 @@ BEGIN
     ELSE
         RAISE EXCEPTION 'model "%" has a recipe of unknown kind "%"', recsys_retrain_with_path.name, recipe ->> 'kind'
             USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Train it again with train(), train_ranker() or tune().';
+                  HINT = 'Train it again with train(), train_distributed(), train_ranker(), train_timing() or tune().';
     END CASE;
     SELECT m.version INTO new_version FROM recsys.recsys_models m
      WHERE m.name = recsys_retrain_with_path.name AND m.active;
