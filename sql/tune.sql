@@ -43,7 +43,11 @@ SELECT (SELECT score FROM groups_run WHERE chosen) > 2 * (SELECT score FROM grou
 -- scratch models of the search are gone
 SELECT m.algorithm = r.algorithm AS same_algorithm,
        CASE WHEN r.algorithm = 'blend' THEN m.params ->> 'algorithm_1' = r.params -> 'components' -> 0 ->> 'algorithm'
-            ELSE m.params @> r.params END AS same_params,
+            ELSE m.params @> recsys_tune_retrain_params(r.algorithm, r.params, 0.2) END AS same_params,
+       CASE WHEN r.algorithm = 'blend' THEN jsonb_array_length(m.metrics -> 'tune' -> 'retrained_params')
+                                            = jsonb_array_length(r.params -> 'components')
+            ELSE m.metrics -> 'tune' -> 'retrained_params' = recsys_tune_retrain_params(r.algorithm, r.params, 0.2)
+       END AS retrained_params_logged,
        m.n_users, m.n_interactions = (SELECT count(DISTINCT (customer_id, stock_code)) FROM tune_groups) AS all_rows,
        jsonb_array_length(m.metrics -> 'tune' -> 'candidates') AS logged,
        m.metrics -> 'tune' ->> 'stopped_by' AS stopped_by, m.metrics -> 'tune' ->> 'metric' AS metric,
@@ -51,6 +55,13 @@ SELECT m.algorithm = r.algorithm AS same_algorithm,
 FROM recsys_models m JOIN groups_run r ON r.chosen WHERE m.name = 'groups';
 SELECT name FROM recsys_models ORDER BY name;
 SELECT count(*) AS recommended FROM recommend(1, 5, model => 'groups');
+-- retrained on all rows, EASE is regularised less: its lambda x (1 - validation_fraction)²;
+-- other parameters (and a lambda left to EASE's default) are kept
+SELECT recsys_tune_retrain_params('ease', '{"lambda": 100, "max_items": 50}', 0.2) AS ease,
+       recsys_tune_retrain_params('ease', '{"lambda": 173}', 0.5) AS ease_half,
+       recsys_tune_retrain_params('ease', '{"max_items": 50}', 0.2) AS ease_default_lambda,
+       recsys_tune_retrain_params('als', '{"factors": 64, "regularization": 10}', 0.2) AS als,
+       recsys_tune_retrain_params('ease', '{"lambda": 100}', NULL) IS NULL AS strict;
 -- 12 candidates of the default grid: 9 from it, then the fine step around the winner
 -- (whatever of the last 3 it leaves unused goes to the rest of the grid)
 SELECT count(*) FILTER (WHERE x ->> 'phase' = 'coarse') AS coarse, count(*) FILTER (WHERE x ->> 'phase' = 'fine') > 0 AS refined,
