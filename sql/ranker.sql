@@ -121,6 +121,27 @@ SELECT train_ranker('rk_bad', 'SELECT customer_id AS user_id, sku AS item_id, bo
 SELECT train_ranker('rk_bad', 'SELECT customer_id AS user_id, sku AS item_id, bought_at AS ts FROM rk_purchases',
                     params => '{"learner": "boosted_rank", "learner.pair_samples": 0}');
 
+-- more candidates: each customer's first unbought items of the recent best
+-- sellers; training keeps a seeded sample of the unbought candidates per
+-- customer (fewer rows, the same candidates served)
+SELECT n, r -> 'ranker' -> 'rows' AS rows, round((r -> 'ranker' ->> 'candidate_recall')::numeric, 3) AS recall
+  FROM (VALUES (1, '{}'::jsonb), (2, '{"best_seller_candidates": 3, "best_seller_days": 14}'),
+               (3, '{"best_seller_candidates": 3, "best_seller_days": 14, "training_negatives": 1}')) v(n, p),
+       LATERAL train_ranker('rk_cand' || n,
+           'SELECT customer_id AS user_id, sku AS item_id, bought_at AS ts FROM rk_purchases',
+           params => '{"learner": "logistic", "label_window_days": 2, "candidates_per_model": 1}'::jsonb || p) r
+ ORDER BY n;
+SELECT describe_model('rk_cand3') -> 'params' -> 'best_seller_candidates' AS best_sellers,
+       describe_model('rk_cand3') -> 'params' -> 'best_seller_days' AS days,
+       describe_model('rk_cand3') -> 'params' -> 'training_negatives' AS negatives;
+SELECT count(*) AS served FROM recommend(1, 5, model => 'rk_cand3', exclude_seen => false);
+SELECT train_ranker('rk_bad', 'SELECT customer_id AS user_id, sku AS item_id, bought_at AS ts FROM rk_purchases',
+                    params => '{"best_seller_candidates": -1}');
+SELECT train_ranker('rk_bad', 'SELECT customer_id AS user_id, sku AS item_id, bought_at AS ts FROM rk_purchases',
+                    params => '{"best_seller_days": 0}');
+SELECT train_ranker('rk_bad', 'SELECT customer_id AS user_id, sku AS item_id, bought_at AS ts FROM rk_purchases',
+                    params => '{"training_negatives": "many"}');
+
 -- a backend that served a tree ranker exits cleanly (freeing the cached
 -- booster at exit once crashed the server)
 SELECT train_ranker('rk_trees', 'SELECT customer_id AS user_id, sku AS item_id, bought_at AS ts FROM rk_purchases',

@@ -710,6 +710,34 @@ TEST(Candidates, UnionAndRecallMatchNaive) {
     EXPECT_TRUE(std::isnan(CandidateRecall{}.recall()));
 }
 
+TEST(Candidates, RecentBestSellersMatchNaive) {
+    const Context ctx;
+    for (uint64_t seed = 71; seed <= 76; ++seed) {
+        const Data d = make_data(seed);
+        for (double days : {1.0, 30.0, 90.5, 1000.0}) {
+            const auto got = recent_best_sellers(d.purchases, d.n_items, d.now, days, ctx);
+            // (-distinct buyers in [now - days, now), item) for every item with one.
+            const int64_t from = d.now - int64_t(std::llround(days * double(kDay)));
+            std::vector<std::pair<int64_t, uint32_t>> keys;
+            for (uint32_t i = 0; i < d.n_items; ++i) {
+                std::set<uint32_t> buyers;
+                for (const Purchase& p : d.purchases)
+                    if (p.item == i && p.ts >= from && p.ts < d.now) buyers.insert(p.user);
+                if (!buyers.empty()) keys.push_back({-int64_t(buyers.size()), i});
+            }
+            std::sort(keys.begin(), keys.end());
+            std::vector<uint32_t> expected;
+            for (const auto& k : keys) expected.push_back(k.second);
+            EXPECT_EQ(got, expected) << "seed " << seed << " days " << days;
+        }
+    }
+    // Window edges: ts == now - days counts, ts == now does not.
+    const std::vector<Purchase> p = {{0, 0, 100 * kDay}, {1, 1, 110 * kDay - 1}, {0, 2, 110 * kDay}, {1, 1, 99 * kDay}};
+    EXPECT_EQ(recent_best_sellers(p, 3, 110 * kDay, 10, ctx), (std::vector<uint32_t>{0, 1}));
+    EXPECT_EQ(std::string(expect_error([&] { recent_best_sellers(p, 3, 110 * kDay, 0, ctx); }).what()),
+              "the recent best sellers' window must be positive");
+}
+
 TEST(Candidates, RebuyRecallIsOneOnRepeatsAndZeroOnNew) {
     // Labels that are all re-buys are all found among re-buy candidates; new ones never.
     const Context ctx;

@@ -304,11 +304,16 @@ TEST(Ranker, LastScoreIsTheBaseScoreOfTheRecentBasket) {
 
 TEST(Ranker, SerializeRoundTripGivesIdenticalScores) {
     const Data d = periodic(60, 8, 4);
+    // Parameters that the read must restore: boosted with a 30-day recent
+    // basket, logistic with the recent best sellers as candidates.
     for (const char* learner : {"boosted", "logistic"}) {
         SCOPED_TRACE(learner);
-        const Model m = ranker::train_ranker(d.purchases, ids(d.n_users), ids(d.n_items), {},
-                                             std::string(R"({"label_window_days": 2, "learner": ")") + learner + "\"}",
-                                             Context{});
+        const std::string sellers = std::string(learner) == "logistic" ?
+            R"(, "candidates_per_model": 3, "best_seller_candidates": 5, "best_seller_days": 3)" :
+            R"(, "last_basket_days": 30)";
+        const Model m = ranker::train_ranker(
+            d.purchases, ids(d.n_users), ids(d.n_items), {},
+            std::string(R"({"label_window_days": 2, "learner": ")") + learner + "\"" + sellers + "}", Context{});
         const auto bytes = m.serialize();
         const Model r = Model::deserialize(bytes.data(), bytes.size());
         EXPECT_EQ(r.algorithm, "ranker");
@@ -427,6 +432,94 @@ TEST(Ranker, BadParameters) {
     // Training from plain interactions is refused with a pointer to train_ranker.
     e = expect_error([&] { ranker::algorithm.train(Interactions{}, Params::parse_json("{}"), Context{}); });
     EXPECT_NE(std::string(e.hint()).find("train_ranker"), std::string::npos);
+}
+
+// best_seller_candidates adds, per user, the first N items of the recent
+// best sellers (brute force: distinct buyers in the last best_seller_days
+// before the cutoff) the user has not bought, to the candidates without them.
+TEST(Ranker, BestSellerCandidates) {
+    const Data d = periodic(40, 8, 9);
+    const std::string base = R"({"label_window_days": 2, "candidates_per_model": 2, "training_windows": 1)";
+    const auto without = ranker::training_rows(d.purchases, d.n_users, d.n_items, {}, base + "}", Context{});
+    const auto with = ranker::training_rows(
+        d.purchases, d.n_users, d.n_items, {}, base + R"(, "best_seller_candidates": 4, "best_seller_days": 10})",
+        Context{});
+    std::vector<std::pair<int64_t, uint32_t>> keys;  // (-buyers, item)
+    const int64_t from = without.cutoff - 10 * kDay;
+    for (uint32_t i = 0; i < d.n_items; ++i) {
+        std::set<uint32_t> buyers;
+        for (const Purchase& p : d.purchases)
+            if (p.item == i && p.ts >= from && p.ts < without.cutoff) buyers.insert(p.user);
+        if (!buyers.empty()) keys.push_back({-int64_t(buyers.size()), i});
+    }
+    std::sort(keys.begin(), keys.end());
+    auto sets = [](const ranker::TrainingRows& r) {
+        std::map<uint32_t, std::set<uint32_t>> out;
+        for (const UserItem& p : r.pairs) out[p.user].insert(p.item);
+        return out;
+    };
+    auto expected = sets(without);
+    for (auto& [user, items] : expected) {
+        size_t added = 0;
+        for (const auto& [buyers, item] : keys) {
+            if (added == 4) break;
+            bool bought = false;
+            for (const Purchase& p : d.purchases) bought |= p.user == user && p.item == item && p.ts < without.cutoff;
+            if (bought) continue;
+            items.insert(item);
+            ++added;
+        }
+    }
+    EXPECT_EQ(sets(with), expected);
+    EXPECT_GT(with.y.size(), without.y.size());
+    EXPECT_GE(with.recall.found, without.recall.found);
+}
+
+// training_negatives keeps every bought candidate of a training customer and
+// that many unbought ones (all when fewer), the rows unchanged otherwise;
+// held-out customers keep all their candidates; the reported recall is that
+// of all candidates.
+TEST(Ranker, TrainingNegativesAreSampled) {
+    const Data d = periodic(60, 8, 9);
+    const std::string base = R"({"label_window_days": 2, "validation_fraction": 0.3)";
+    const auto all = ranker::training_rows(d.purchases, d.n_users, d.n_items, {}, base + "}", Context{});
+    const auto some = ranker::training_rows(d.purchases, d.n_users, d.n_items, {},
+                                            base + R"(, "training_negatives": 3})", Context{});
+    EXPECT_EQ(some.recall.found, all.recall.found);
+    EXPECT_EQ(some.recall.labels, all.recall.labels);
+    ASSERT_EQ(some.groups.size(), all.groups.size());
+    EXPECT_EQ(some.validation, all.validation);
+    size_t ra = 0, rs = 0, sampled = 0, held_out = 0;
+    for (size_t g = 0; g < all.groups.size(); ++g) {
+        std::map<UserItem, size_t> at;  // the unsampled row of each pair
+        size_t positives = 0, negatives = 0;
+        for (size_t k = ra; k < ra + all.groups[g]; ++k) {
+            at[all.pairs[k]] = k;
+            (all.y[k] > 0.5f ? positives : negatives) += 1;
+        }
+        size_t kept_pos = 0, last = 0;
+        for (size_t k = rs; k < rs + some.groups[g]; ++k) {
+            ASSERT_TRUE(at.count(some.pairs[k]));
+            const size_t j = at[some.pairs[k]];
+            EXPECT_TRUE(k == rs || j > last);  // candidate order kept
+            last = j;
+            EXPECT_EQ(some.y[k], all.y[j]);
+            kept_pos += some.y[k] > 0.5f;
+            for (size_t c = 0; c < all.x.cols; ++c) {
+                const float a = all.x.at(j, c), b = some.x.at(k, c);
+                EXPECT_TRUE(a == b || (std::isnan(a) && std::isnan(b)));
+            }
+        }
+        EXPECT_EQ(kept_pos, positives);
+        const size_t want = all.validation[g] ? negatives : std::min<size_t>(3, negatives);
+        EXPECT_EQ(some.groups[g], positives + want);
+        sampled += some.groups[g] < all.groups[g];
+        held_out += all.validation[g] != 0;
+        ra += all.groups[g];
+        rs += some.groups[g];
+    }
+    EXPECT_GT(sampled, 0u);
+    EXPECT_GT(held_out, 0u);
 }
 
 // Stacked windows: the latest window's rows come first, unchanged; earlier

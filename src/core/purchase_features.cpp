@@ -507,6 +507,30 @@ std::vector<std::vector<uint32_t>> rebuy_candidates(const FeatureBuilder& builde
     return out;
 }
 
+std::vector<uint32_t> recent_best_sellers(std::span<const Purchase> purchases, uint32_t n_items, int64_t now,
+                                          double days, const Context& ctx) {
+    if (!(days > 0)) throw invalid_input("the recent best sellers' window must be positive");
+    const int64_t from = now - int64_t(std::llround(days * double(kSecondsPerDay)));
+    std::vector<std::pair<uint32_t, uint32_t>> bought;  // (item, user) in the window
+    for (size_t k = 0; k < purchases.size(); ++k) {
+        if (k % kCancelEvery == 0) ctx.cancel_point();
+        const Purchase& p = purchases[k];
+        if (p.ts >= from && p.ts < now) {
+            if (p.item >= n_items) throw invalid_input(row_text(k) + ": item index is not below n_items");
+            bought.emplace_back(p.item, p.user);
+        }
+    }
+    std::sort(bought.begin(), bought.end());
+    bought.erase(std::unique(bought.begin(), bought.end()), bought.end());
+    std::vector<uint32_t> buyers(n_items, 0);
+    for (const auto& [item, user] : bought) ++buyers[item];
+    std::vector<uint32_t> out;
+    for (uint32_t i = 0; i < n_items; ++i)
+        if (buyers[i] > 0) out.push_back(i);
+    std::stable_sort(out.begin(), out.end(), [&](uint32_t a, uint32_t b) { return buyers[a] > buyers[b]; });
+    return out;
+}
+
 std::vector<UserItem> union_candidates(std::span<const std::vector<std::vector<uint32_t>>> lists, size_t top_n,
                                        uint32_t n_items, const Context& ctx) {
     size_t n_users = 0;

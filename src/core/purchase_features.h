@@ -275,6 +275,13 @@ private:
 std::vector<std::vector<uint32_t>> rebuy_candidates(const FeatureBuilder& builder, size_t max_per_user,
                                                     const Context& ctx);
 
+// The items bought in [now - days, now) (days > 0), most distinct buyers in
+// that window first, then lower index: a shop's recent best sellers, a
+// candidate source that follows the season. Items without such a buyer are
+// left out. Purchases at or after now are ignored.
+std::vector<uint32_t> recent_best_sellers(std::span<const Purchase> purchases, uint32_t n_items, int64_t now,
+                                          double days, const Context& ctx);
+
 // Union of per-user ranked lists (lists[l][user] = items, best first; users
 // beyond a list's size have none): for each user in index order, the first
 // top_n items of each list (0 = all), lists in the order given, each item

@@ -35,8 +35,16 @@ constexpr ParamSpec kWindows{"training_windows", ParamType::Int, "3", 1, 52, "",
 constexpr ParamSpec kLastBasket{"last_basket_days", ParamType::Double, "0", 0, 36500, "", "",
                                 "<base>_last_score: the base model scores the user's items bought within this many "
                                 "days before their latest purchase (0 = the last basket)"};
+constexpr ParamSpec kBestSellers{"best_seller_candidates", ParamType::Int, "0", 0, 100000, "", "",
+                                 "candidates among the items with most buyers in the last best_seller_days"};
+constexpr ParamSpec kBestSellerDays{"best_seller_days", ParamType::Double, "30", 0.001, 36500, "", "",
+                                "the window of best_seller_candidates, in days before the cutoff"};
+constexpr ParamSpec kNegatives{"training_negatives", ParamType::Int, "0", 0, 100000, "", "",
+                               "unbought candidates kept per training customer and window, a seeded sample "
+                               "(0 = all); bought ones are all kept, serving scores every candidate"};
 constexpr const ParamSpec* kParams[] = {&kPerModel, &kRebuys, &kWindowDays, &kValidation, &kSeed, &kTopCategories,
-                                        &kWindows, &kLastBasket};
+                                        &kWindows, &kLastBasket, &kBestSellers, &kBestSellerDays,
+                                        &kNegatives};
 constexpr uint32_t kEaseDefaultMaxItems = 2000;
 // 2: user_n_days, user_days_recent, item_repeat_share, ui_day_share; 3: user_rebuy_share, ui_days_recent,
 // ui_days_before_user_last, <base>_last_score
@@ -68,6 +76,8 @@ struct Config {
     json learner_params = json::object();
     std::vector<std::pair<std::string, json>> bases;
     uint32_t per_model = 100, rebuys = 0, top_categories = 10, windows = 1;
+    uint32_t best_sellers = 0, negatives = 0;
+    double best_seller_days = 30;
     std::optional<int64_t> cutoff, now;
     int64_t window = 0, last_basket = 0;
     double validation_fraction = 0.1;
@@ -206,6 +216,9 @@ Config parse_config(std::string_view params_json, uint32_t n_items) {
     c.top_categories = uint32_t(p.integer(kTopCategories));
     c.windows = uint32_t(p.integer(kWindows));
     c.last_basket = int64_t(std::llround(p.number(kLastBasket) * double(features::kSecondsPerDay)));
+    c.best_sellers = uint32_t(p.integer(kBestSellers));
+    c.best_seller_days = p.number(kBestSellerDays);
+    c.negatives = uint32_t(p.integer(kNegatives));
     p.reject_unknown("ranker");
     return c;
 }
@@ -258,6 +271,7 @@ struct RankerScorer::State {
     std::unique_ptr<FeatureBuilder> builder;
     std::unique_ptr<learn::Learner> learner;
     std::vector<std::string> names;
+    std::vector<uint32_t> best_sellers;  // features::recent_best_sellers at now (not stored: rebuilt on read)
 };
 
 namespace {
@@ -283,9 +297,10 @@ struct Candidates {
 };
 
 // The user's candidates (appended to c.items / c.extra): re-buys first, then
-// each base model's top items the user has not bought, each item once.
+// each base model's top items the user has not bought, then the first
+// config.best_sellers of `best_sellers` the user has not bought, each item once.
 void user_candidates(const std::vector<Base>& bases, const FeatureBuilder& fb, const Config& config,
-                     const Basket& basket, uint32_t user, Candidates& c) {
+                     std::span<const uint32_t> best_sellers, const Basket& basket, uint32_t user, Candidates& c) {
     const uint32_t n_items = fb.n_items();
     if (c.own.size() != n_items) {
         c.own.assign(n_items, 0);
@@ -334,6 +349,11 @@ void user_candidates(const std::vector<Base>& bases, const FeatureBuilder& fb, c
         c.items.push_back(s->item);
         c.taken[s->item] = st;
     }
+    auto take = [&](uint32_t item) {
+        if (c.taken[item] == st) return;
+        c.items.push_back(item);
+        c.taken[item] = st;
+    };
     std::vector<std::vector<Scored>> lists(bases.size());
     std::vector<std::vector<float>> all_scores(bases.size());
     for (size_t b = 0; b < bases.size(); ++b) {
@@ -342,13 +362,16 @@ void user_candidates(const std::vector<Base>& bases, const FeatureBuilder& fb, c
         const bool zmu = bases[b].scorer->zero_means_unknown();
         lists[b] = top_k(std::span<const float>(c.scores), config.per_model,
                          [&](uint32_t i) { return c.own[i] != st && (!zmu || c.scores[i] > 0.0f); });
-        for (const Scored& s : lists[b])
-            if (c.taken[s.item] != st) {
-                c.items.push_back(s.item);
-                c.taken[s.item] = st;
-            }
+        for (const Scored& s : lists[b]) take(s.item);
         all_scores[b].swap(c.scores);
     }
+    // What the shop sells now: the first best_sellers the user has not bought.
+    uint32_t sellers = 0;
+    for (size_t k = 0; k < best_sellers.size() && sellers < config.best_sellers; ++k)
+        if (c.own[best_sellers[k]] != st) {
+            take(best_sellers[k]);
+            ++sellers;
+        }
     for (size_t b = 0; b < bases.size(); ++b) {
         c.rank.assign(n_items, std::nanf(""));
         for (size_t r = 0; r < lists[b].size(); ++r) c.rank[lists[b][r].item] = float(r + 1);
@@ -362,6 +385,42 @@ void user_candidates(const std::vector<Base>& bases, const FeatureBuilder& fb, c
             c.extra[kPerBase * b + 2].push_back(c.scores[c.items[k]]);
         }
     }
+}
+
+// The label pairs of one user (labels sorted).
+std::span<const UserItem> labels_of(std::span<const UserItem> labels, uint32_t user) {
+    const auto lo = std::lower_bound(labels.begin(), labels.end(), UserItem{user, 0});
+    const auto hi = std::lower_bound(lo, labels.end(), UserItem{user + 1, 0});
+    return {lo, hi};
+}
+
+// Keeps all of the user's bought candidates (from `first` on) and a seeded
+// sample of config.negatives unbought ones, in candidate order, so that the
+// training rows stay bounded as the candidates grow.
+void sample_negatives(Candidates& c, size_t first, std::span<const UserItem> labels, uint32_t user,
+                      const Config& config, uint32_t window) {
+    const auto mine = labels_of(labels, user);
+    std::vector<uint8_t> bought(c.items.size() - first);
+    std::vector<uint32_t> unbought;
+    for (size_t k = first; k < c.items.size(); ++k) {
+        bought[k - first] = std::binary_search(mine.begin(), mine.end(), UserItem{user, c.items[k]});
+        if (!bought[k - first]) unbought.push_back(uint32_t(k - first));
+    }
+    if (unbought.size() <= config.negatives) return;
+    // A partial Fisher-Yates shuffle picks the kept ones.
+    SplitMix64 rng((config.seed * 0xBF58476D1CE4E5B9ull + user) * 0x94D049BB133111EBull + window);
+    for (uint32_t k = 0; k < config.negatives; ++k)
+        std::swap(unbought[k], unbought[k + rng.below(uint32_t(unbought.size() - k))]);
+    for (uint32_t k = 0; k < config.negatives; ++k) bought[unbought[k]] = 1;
+    size_t out = first;
+    for (size_t k = first; k < c.items.size(); ++k) {
+        if (!bought[k - first]) continue;
+        c.items[out] = c.items[k];
+        for (auto& col : c.extra) col[out] = col[k];
+        ++out;
+    }
+    c.items.resize(out);
+    for (auto& col : c.extra) col.resize(out);
 }
 
 std::vector<features::ExtraColumn> extra_columns(const std::vector<Base>& bases, const Candidates& c,
@@ -481,29 +540,42 @@ TrainingRows training_rows(std::span<const Purchase> purchases, uint32_t n_users
         FeatureBuilder fb(purchases, n_users, n_items, cutoff, attributes, opt, ctx);
         if (w == 0) out.top_categories = fb.top_categories();
 
+        const std::vector<uint32_t> sellers =
+            c.best_sellers ? features::recent_best_sellers(purchases, n_items, cutoff, c.best_seller_days, ctx)
+                           : std::vector<uint32_t>{};
         std::vector<uint32_t> users;
         for (const UserItem& l : split.labels)
             if (users.empty() || users.back() != l.user) users.push_back(l.user);
         Candidates cand;
         std::vector<UserItem> pairs;
+        features::CandidateRecall recall;  // of all candidates, before sampling
         for (uint32_t u : users) {
             ctx.cancel_point();
             const size_t before = cand.items.size();
-            user_candidates(bases, fb, c, basket_of(hist, u), u, cand);
+            user_candidates(bases, fb, c, sellers, basket_of(hist, u), u, cand);
+            SplitMix64 rng(c.seed * 0x9E3779B97F4A7C15ull + u);
+            const bool validation = double(rng.next() >> 11) * 0x1.0p-53 < c.validation_fraction;
+            if (w == 0) {
+                std::vector<UserItem> mine;
+                for (size_t k = before; k < cand.items.size(); ++k) mine.push_back({u, cand.items[k]});
+                const auto r = features::candidate_recall(mine, labels_of(split.labels, u), fb, ctx);
+                recall.labels += r.labels, recall.found += r.found;
+                recall.new_labels += r.new_labels, recall.new_found += r.new_found;
+            }
+            if (c.negatives > 0 && !validation) sample_negatives(cand, before, split.labels, u, c, w);
             const size_t n = cand.items.size() - before;
             if (n == 0) continue;
             for (size_t k = before; k < cand.items.size(); ++k) pairs.push_back({u, cand.items[k]});
             out.groups.push_back(uint32_t(n));
             out.group_users.push_back(u);
-            SplitMix64 rng(c.seed * 0x9E3779B97F4A7C15ull + u);
-            out.validation.push_back(double(rng.next() >> 11) * 0x1.0p-53 < c.validation_fraction);
+            out.validation.push_back(validation);
         }
         std::vector<std::string> names;
         auto extra = extra_columns(bases, cand, names);
         features::FeatureMatrix x = fb.compute(pairs, extra, ctx);
         const std::vector<float> y = features::candidate_targets(pairs, split.labels, ctx);
         if (w == 0) {
-            out.recall = features::candidate_recall(pairs, split.labels, fb, ctx);
+            out.recall = recall;
             out.x = std::move(x);
         } else {
             if (x.names != out.x.names) throw Error(ErrorKind::Internal, "ranker: training windows' columns differ");
@@ -529,7 +601,7 @@ void RankerScorer::margins(std::span<const Basket> baskets, std::span<const uint
     for (size_t r = 0; r < users.size(); ++r) {
         if (users[r] >= s_->n_users) continue;
         const size_t before = c.items.size();
-        user_candidates(s_->bases, *s_->builder, s_->config, baskets[r], users[r], c);
+        user_candidates(s_->bases, *s_->builder, s_->config, s_->best_sellers, baskets[r], users[r], c);
         for (size_t k = before; k < c.items.size(); ++k) {
             pairs.push_back({users[r], c.items[k]});
             rows.push_back(uint32_t(r));
@@ -573,7 +645,7 @@ void RankerScorer::score_block(std::span<const Basket> baskets, std::span<const 
 std::vector<FeatureContribution> RankerScorer::explain_features(const Basket& basket, uint32_t user,
                                                                 uint32_t item) const {
     Candidates c;
-    user_candidates(s_->bases, *s_->builder, s_->config, basket, user, c);
+    user_candidates(s_->bases, *s_->builder, s_->config, s_->best_sellers, basket, user, c);
     const auto at = std::find(c.items.begin(), c.items.end(), item);
     if (at == c.items.end())
         throw invalid_input("the item is not among the user's candidates, so the ranker did not score it",
@@ -680,6 +752,8 @@ std::unique_ptr<Scorer> read(ByteReader& r, uint32_t n_users, uint32_t n_items) 
         Context ctx;
         s->builder = std::make_unique<FeatureBuilder>(s->purchases, n_users, n_items, s->now, s->attributes,
                                                       s->options, ctx);
+        if (s->config.best_sellers)
+            s->best_sellers = features::recent_best_sellers(s->purchases, n_items, s->now, s->config.best_seller_days, ctx);
     } catch (const Error& e) {
         if (e.kind() == ErrorKind::Corrupted) throw;
         throw corrupted(std::string("ranker payload is inconsistent: ") + e.what());
@@ -809,6 +883,8 @@ Model train_ranker(std::span<const Purchase> purchases, IdMap users, IdMap items
     const CsrMatrix all = purchase_matrix(purchases, n_users, n_items);
     s->bases = train_bases(c, all, ctx);
     s->builder = std::make_unique<FeatureBuilder>(s->purchases, n_users, n_items, s->now, s->attributes, s->options, ctx);
+    if (c.best_sellers)
+        s->best_sellers = features::recent_best_sellers(s->purchases, n_items, s->now, c.best_seller_days, ctx);
     s->names = s->builder->names();
     for (auto& n : base_column_names(s->bases)) s->names.push_back(std::move(n));
     if (s->names != rows.x.names)
@@ -845,6 +921,10 @@ Model train_ranker(std::span<const Purchase> purchases, IdMap users, IdMap items
     eff.set("seed", double(c.seed));
     eff.set("top_categories", double(c.top_categories));
     eff.set("training_windows", double(c.windows));
+    eff.set("last_basket_days", double(c.last_basket) / double(features::kSecondsPerDay));
+    eff.set("best_seller_candidates", double(c.best_sellers));
+    eff.set("best_seller_days", c.best_seller_days);
+    eff.set("training_negatives", double(c.negatives));
     s->params_json = eff.to_json();
 
     rep.cutoff = rows.cutoff;

@@ -12,7 +12,11 @@
 //   3. Candidates of each user with at least one label: the user's
 //      re-buys (items bought before, most distinct days first, then latest),
 //      then each base model's top candidates_per_model items the user has
-//      not bought, in base-model order, each item once.
+//      not bought, in base-model order, then the user's first
+//      best_seller_candidates unbought items of the recent best sellers
+//      (features::recent_best_sellers over best_seller_days), each item once.
+//      With training_negatives, a training (not held-out) user keeps all
+//      bought candidates and a seeded sample of that many unbought ones.
 //   4. Rows = candidates with the FeatureBuilder's columns plus, per base
 //      model b, "<b>_score" (its score for the item), "<b>_rank" (1-based
 //      position in its top list, NaN outside it) and "<b>_last_score" (its
@@ -43,6 +47,9 @@
 //                        ease's max_items defaults to min(items, 2000)
 //   candidates_per_model top-N of each base model (100)
 //   rebuy_candidates     most re-buy candidates per user (0 = all, default)
+//   best_seller_candidates  recent best sellers per user (0, default: none)
+//   best_seller_days     their window before the cutoff / now (30)
+//   training_negatives   unbought candidates kept per training user and window (0 = all)
 //   cutoff, now          epoch seconds, or "YYYY-MM-DD[ HH:MM[:SS]]" (UTC)
 //   label_window_days    label window length (28)
 //   validation_fraction  share of training users held out (0.1; 0 = none)
