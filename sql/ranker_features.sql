@@ -61,27 +61,9 @@ ui AS (
                AS ui_mean_interval_days,
            count(DISTINCT floor(extract(epoch FROM bought_at) / 86400)) FILTER (WHERE days <= 30)::float8 AS ui_days_recent
       FROM f_hist GROUP BY customer_id, sku),
--- the days between a customer's consecutive distinct days with the item, over all customers
-gap AS (
-    SELECT sku, percentile_cont(0.5) WITHIN GROUP (ORDER BY g) AS item_median_gap_days
-      FROM (SELECT sku, d - lag(d) OVER (PARTITION BY customer_id, sku ORDER BY d) AS g
-              FROM (SELECT DISTINCT customer_id, sku, floor(extract(epoch FROM bought_at) / 86400) AS d
-                      FROM f_hist) per_day) gaps
-     WHERE g IS NOT NULL GROUP BY sku),
-nb AS (
-    SELECT sku, count(*) FILTER (WHERE first_days <= 30)::float8
-                    / nullif(count(*) FILTER (WHERE last_days <= 30), 0) AS item_new_buyer_share
-      FROM (SELECT customer_id, sku, max(days) AS first_days, min(days) AS last_days
-              FROM f_hist GROUP BY customer_id, sku) per_buyer GROUP BY sku),
-decay AS (
-    SELECT customer_id, sku, sum(power(2, -day_days / 30)) AS ui_decayed_days
-      FROM (SELECT customer_id, sku, min(days) AS day_days FROM f_hist
-             GROUP BY customer_id, sku, floor(extract(epoch FROM bought_at) / 86400)) per_day
-     GROUP BY customer_id, sku),
 pairs AS (SELECT DISTINCT customer_id, sku FROM f_served)
 SELECT p.customer_id, p.sku, v.feature, v.value
-  FROM pairs p JOIN u USING (customer_id) JOIN it USING (sku) LEFT JOIN ui USING (customer_id, sku)
-       LEFT JOIN gap USING (sku) LEFT JOIN nb USING (sku) LEFT JOIN decay USING (customer_id, sku),
+  FROM pairs p JOIN u USING (customer_id) JOIN it USING (sku) LEFT JOIN ui USING (customer_id, sku),
        LATERAL (VALUES
            ('user_n_purchases', u.user_n_purchases), ('user_n_baskets', u.user_n_baskets),
            ('user_n_items', u.user_n_items), ('user_days_since_last', u.user_days_since_last),
@@ -106,10 +88,7 @@ SELECT p.customer_id, p.sku, v.feature, v.value
                FROM (SELECT count(DISTINCT floor(extract(epoch FROM bought_at) / 86400))::float8 AS n_days
                        FROM f_hist h WHERE h.customer_id = p.customer_id GROUP BY h.sku) per_item)),
            ('ui_days_recent', coalesce(ui.ui_days_recent, 0)),
-           ('ui_days_before_user_last', ui.ui_days_since_last - u.user_days_since_last),
-           ('item_median_gap_days', gap.item_median_gap_days), ('item_new_buyer_share', nb.item_new_buyer_share),
-           ('ui_due_item_gap', ui.ui_days_since_last / gap.item_median_gap_days),
-           ('ui_decayed_days', coalesce(decay.ui_decayed_days, 0))) AS v(feature, value);
+           ('ui_days_before_user_last', ui.ui_days_since_last - u.user_days_since_last)) AS v(feature, value);
 
 -- Each feature: how many pairs agree (relative error <= 1e-5, or both missing: NULL or NaN), how many do not.
 SELECT feature, count(*) FILTER (WHERE agree) AS agree, count(*) FILTER (WHERE NOT agree) AS differ

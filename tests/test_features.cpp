@@ -222,34 +222,6 @@ std::map<std::string, double> reference(const Data& d, const Options& o, uint32_
             ui_recent.insert(ref_day(p.ts));
     f["ui_days_recent"] = double(ui_recent.size());
     f["ui_days_before_user_last"] = bought ? (max_ts - ui_last) / kDay : NaN;
-    // The item's gaps between a user's consecutive distinct days, over all users; their median.
-    std::vector<double> gaps;
-    std::set<uint32_t> new_recent;
-    for (uint32_t b : buyers) {
-        std::set<double> bdays;
-        double bfirst = 1e300;
-        for (const Purchase& p : h)
-            if (p.user == b && p.item == i) {
-                bdays.insert(floor_day(p.ts));
-                bfirst = std::min(bfirst, double(p.ts));
-            }
-        for (auto it = bdays.begin(); std::next(it) != bdays.end(); ++it) gaps.push_back(*std::next(it) - *it);
-        if (bfirst >= double(d.now) - R) new_recent.insert(b);
-    }
-    std::sort(gaps.begin(), gaps.end());
-    const double median = gaps.empty() ? NaN : (gaps[(gaps.size() - 1) / 2] + gaps[gaps.size() / 2]) / 2;
-    f["item_median_gap_days"] = median;
-    f["item_new_buyer_share"] = buyers_recent.empty() ? NaN : double(new_recent.size()) / double(buyers_recent.size());
-    f["ui_due_item_gap"] = since / median;
-    std::map<double, double> day_latest;  // the pair's days and their latest ts
-    for (const Purchase& p : h)
-        if (p.user == u && p.item == i) {
-            auto [it, fresh] = day_latest.insert({floor_day(p.ts), double(p.ts)});
-            if (!fresh) it->second = std::max(it->second, double(p.ts));
-        }
-    double decayed = 0;
-    for (const auto& [day, ts] : day_latest) decayed += std::exp2(-(double(d.now) - ts) / (o.recent_days * kDay));
-    f["ui_decayed_days"] = decayed;
     (void)days;
     return f;
 }
@@ -330,8 +302,7 @@ TEST(PurchaseFeatures, ColumnOrderIsTheDocumentedOne) {
                           "ui_times_bought", "ui_total_quantity",
                           "ui_days_since_last", "ui_mean_interval_days", "ui_due", "ui_user_category_share",
                           "ui_relative_price", "ui_bought_before", "ui_day_share", "user_rebuy_share",
-                          "ui_days_recent", "ui_days_before_user_last", "item_median_gap_days",
-                          "item_new_buyer_share", "ui_due_item_gap", "ui_decayed_days"})
+                          "ui_days_recent", "ui_days_before_user_last"})
         expected.push_back(n);
     EXPECT_EQ(fb.names(), expected);
     EXPECT_EQ(fb.top_categories().size(), 2u);

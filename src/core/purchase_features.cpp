@@ -237,8 +237,6 @@ FeatureBuilder::FeatureBuilder(std::span<const Purchase> purchases, uint32_t n_u
     // After the ui_* block, not in the user block: purchase timing
     // (timing.cpp) takes the user block as its features, unchanged.
     for (const char* n : {"user_rebuy_share", "ui_days_recent", "ui_days_before_user_last"}) names_.push_back(n);
-    for (const char* n : {"item_median_gap_days", "item_new_buyer_share", "ui_due_item_gap", "ui_decayed_days"})
-        names_.push_back(n);
 
     // Per user. Many top categories make these columns the largest part.
     ctx.reserve(uint64_t(n_users) * n_user_cols_ * sizeof(float) + uint64_t(n_items) * n_item_cols_ * sizeof(float),
@@ -253,9 +251,6 @@ FeatureBuilder::FeatureBuilder(std::span<const Purchase> purchases, uint32_t n_u
     ui_start_.assign(uint64_t(n_users) + 1, 0);
     std::vector<int64_t> ts_buf;
     std::vector<uint32_t> cat_buf;
-    // (item, days between consecutive distinct days of one user's buys): item_median_gap_days.
-    std::vector<std::pair<uint32_t, uint32_t>> gaps;
-    const double half_life_s = options.recent_days * kSecondsPerDay;  // ui_decayed_days
     for (uint32_t u = 0; u < n_users; ++u) {
         if (u % 256 == 0) ctx.cancel_point();
         const size_t b = user_start[u], e = user_start[u + 1];
@@ -272,15 +267,9 @@ FeatureBuilder::FeatureBuilder(std::span<const Purchase> purchases, uint32_t n_u
             s.item = h[r].item;
             s.first_ts = h[r].ts;
             int64_t last_day = 0, last_recent_day = 0;
-            double last_weight = 0;
             while (r_end < e && h[r_end].item == s.item) {
                 const int64_t day = floor_day(h[r_end].ts);
-                if (s.days > 0 && day != last_day) gaps.push_back({s.item, uint32_t(day - last_day)});
                 if (s.days == 0 || day != last_day) ++s.days;
-                // A day's weight from its latest buy (ts are sorted): replaced while the day goes on.
-                if (r_end > r && day == last_day) s.decayed_days -= last_weight;
-                last_weight = std::exp2(-double(now - h[r_end].ts) / half_life_s);
-                s.decayed_days += last_weight;
                 last_day = day;
                 if (double(now - h[r_end].ts) <= options.recent_days * kSecondsPerDay) {
                     if (s.recent_days == 0 || day != last_recent_day) ++s.recent_days;
@@ -382,25 +371,10 @@ FeatureBuilder::FeatureBuilder(std::span<const Purchase> purchases, uint32_t n_u
         }
         first_ts[p.item] = std::min(first_ts[p.item], p.ts);
     }
-    std::vector<uint64_t> new_buyers_recent(n_items, 0);
     for (const UserItemStats& s : ui_) {
         ++buyers[s.item];
         repeat_buyers[s.item] += s.days >= 2;
         if (double(now - s.last_ts) <= recent_s) ++buyers_recent[s.item];
-        if (double(now - s.first_ts) <= recent_s) ++new_buyers_recent[s.item];
-    }
-    item_new_buyer_share_.assign(n_items, std::nan(""));
-    for (uint32_t i = 0; i < n_items; ++i)
-        if (buyers_recent[i] > 0) item_new_buyer_share_[i] = double(new_buyers_recent[i]) / double(buyers_recent[i]);
-    // The median of each item's gaps (the mean of the middle two for an even count).
-    std::sort(gaps.begin(), gaps.end());
-    item_median_gap_.assign(n_items, std::nan(""));
-    for (size_t r = 0; r < gaps.size();) {
-        size_t r_end = r;
-        while (r_end < gaps.size() && gaps[r_end].first == gaps[r].first) ++r_end;
-        const size_t n = r_end - r;
-        item_median_gap_[gaps[r].first] = (double(gaps[r + (n - 1) / 2].second) + double(gaps[r + n / 2].second)) / 2;
-        r = r_end;
     }
     item_cols_.assign(uint64_t(n_items) * n_item_cols_, kNaN);
     item_price_.assign(n_items, std::nan(""));
@@ -466,10 +440,6 @@ void FeatureBuilder::fill_row(UserItem pair, float* row) const {
     row[9] = float(user_rebuy_share_[pair.user]);
     row[10] = s ? float(s->recent_days) : 0.0f;
     row[11] = s ? float(double(user_last_ts_[pair.user] - s->last_ts) / kSecondsPerDay) : kNaN;
-    row[12] = float(item_median_gap_[pair.item]);
-    row[13] = float(item_new_buyer_share_[pair.item]);
-    row[14] = float(since_last / item_median_gap_[pair.item]);  // NaN when either is
-    row[15] = s ? float(s->decayed_days) : 0.0f;
 }
 
 FeatureMatrix FeatureBuilder::compute(std::span<const UserItem> pairs, std::span<const ExtraColumn> extra,

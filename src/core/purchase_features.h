@@ -67,16 +67,6 @@
 // |                        | ts >= now - R days                                                   |                                |
 // | ui_days_before_user_last | (the user's latest ts - the latest ts of this item) / 86400: 0 when | never bought                   |
 // |                        | the item was in the user's last basket                               |                                |
-// | item_median_gap_days   | the item's typical re-purchase interval: the median (mean of the     | no user bought the item on 2   |
-// |                        | middle two for an even count) over all users of the days between     | or more distinct days          |
-// |                        | consecutive distinct days on which the user bought the item          |                                |
-// | item_new_buyer_share   | the share of item_buyers_recent whose earliest event of the item is  | item_buyers_recent = 0         |
-// |                        | within the last R days (first-time buyers)                           |                                |
-// | ui_due_item_gap        | ui_days_since_last / item_median_gap_days: how due the re-buy is by  | either is NaN                  |
-// |                        | the item's typical interval across users                             |                                |
-// | ui_decayed_days        | sum over the distinct days with an event of this user and item of    | never (0)                      |
-// |                        | 2^(-a / R), a = days of the latest such event on that day (a         |                                |
-// |                        | half-life of R days)                                                 |                                |
 //
 // R = Options::recent_days (default 30), B = Options::trend_base_days
 // (default 90). Caller columns (base model score, rank, ...) follow, in the
@@ -210,7 +200,6 @@ struct UserItemStats {
     uint32_t recent_days = 0;  // of them, days with an event in the last recent_days before now
     double quantity = 0;
     int64_t first_ts = 0, last_ts = 0;
-    double decayed_days = 0;  // ui_decayed_days
 };
 
 class FeatureBuilder {
@@ -273,7 +262,6 @@ private:
     size_t n_item_cols_ = 0;
     std::vector<float> item_cols_;
     std::vector<double> item_price_;  // mean paid, else list price, else NaN
-    std::vector<double> item_median_gap_, item_new_buyer_share_;  // NaN when undefined
     // Per user, the bought items (CSR by user, sorted by item).
     std::vector<uint64_t> ui_start_;
     std::vector<UserItemStats> ui_;

@@ -39,9 +39,8 @@ constexpr const ParamSpec* kParams[] = {&kPerModel, &kRebuys, &kWindowDays, &kVa
                                         &kWindows, &kLastBasket};
 constexpr uint32_t kEaseDefaultMaxItems = 2000;
 // 2: user_n_days, user_days_recent, item_repeat_share, ui_day_share; 3: user_rebuy_share, ui_days_recent,
-// ui_days_before_user_last, <base>_last_score; 4: item_median_gap_days, item_new_buyer_share, ui_due_item_gap,
-// ui_decayed_days
-constexpr uint32_t kFormat = 4;
+// ui_days_before_user_last, <base>_last_score
+constexpr uint32_t kFormat = 3;
 
 // learner "auto": the kinds tried by default (the strongest in bench/ranker.sh).
 const char* const kAutoLearners = "logistic,boosted,mlp";
