@@ -141,6 +141,19 @@ SELECT train_ranker('rk_bad', 'SELECT customer_id AS user_id, sku AS item_id, bo
                     params => '{"best_seller_days": 0}');
 SELECT train_ranker('rk_bad', 'SELECT customer_id AS user_id, sku AS item_id, bought_at AS ts FROM rk_purchases',
                     params => '{"training_negatives": "many"}');
+-- ensemble: the mean margin of its members, each with its own parameters;
+-- with an mlp member it cannot explain a score
+SELECT train_ranker('rk_ens', 'SELECT customer_id AS user_id, sku AS item_id, bought_at AS ts FROM rk_purchases',
+                    params => '{"learner": "ensemble", "learner.members": "boosted,mlp", "learner.mlp.hidden": 8,
+                                "label_window_days": 2}') -> 'ranker' ->> 'learner' AS learner;
+SELECT describe_model('rk_ens') -> 'params' ->> 'learner.members' AS members,
+       describe_model('rk_ens') -> 'params' -> 'learner.boosted.max_depth' AS boosted_depth,
+       describe_model('rk_ens') -> 'params' -> 'learner.mlp.hidden' AS mlp_hidden;
+SELECT count(*) AS served FROM recommend(1, 3, model => 'rk_ens', exclude_seen => false);
+SELECT * FROM explain_ranker('1', (SELECT item_id FROM recommend(1, 1, model => 'rk_ens', exclude_seen => false)), 'rk_ens');
+SELECT train_ranker('rk_bad', 'SELECT customer_id AS user_id, sku AS item_id, bought_at AS ts FROM rk_purchases',
+                    params => '{"learner": "ensemble", "learner.members": "boosted"}');
+SELECT drop_model('rk_ens');
 
 -- a backend that served a tree ranker exits cleanly (freeing the cached
 -- booster at exit once crashed the server)

@@ -113,6 +113,7 @@ const std::vector<std::pair<std::string, std::string>> kKinds = {
     {"boosted", R"({"rounds": 30, "max_depth": 3})"},
     {"boosted_rank", R"({"rounds": 30, "max_depth": 3})"},
     {"mlp", R"({"hidden": 8, "epochs": 5})"},
+    {"ensemble", R"({"members": "logistic,boosted", "boosted.rounds": 30, "boosted.max_depth": 3})"},
 };
 
 Data with_groups(Data s, uint32_t size) {
@@ -316,6 +317,7 @@ TEST(Learners, ContributionsAddUpToTheMargin) {
             const double sum = std::accumulate(c.begin(), c.end(), 0.0), margin = m->predict_one(train.row(i));
             EXPECT_NEAR(sum, margin, 1e-4 * (1 + std::abs(margin))) << "row " << i;
         }
+        if (kind == "ensemble") continue;  // no importance: its members' are on unlike scales
         // Features 2..4 play no part in the label: SHAP puts most on 0 and 1.
         const auto imp = *m->importance();
         ASSERT_EQ(imp.size(), train.d);
@@ -507,6 +509,45 @@ TEST(Learners, RankObjectivesPutTheRelevantRowFirst) {
         EXPECT_GE(firsts(*m), 190) << objective;  // 95% of the held-out groups
     }
     EXPECT_LE(firsts(*fit("boosted", train, params + "}")), 150);
+}
+
+// The ensemble's margin is the mean of its members', each fitted alone
+// with the same parameters (the ensemble's seed passed on).
+TEST(Learners, EnsembleAveragesItsMembers) {
+    const Data train = linear_data(2000, 151, 0.2), valid = linear_data(500, 152, 0.2), test = linear_data(300, 153, 0.2);
+    auto e = fit("ensemble", train,
+                 R"({"members": "boosted, mlp", "seed": 4, "boosted.rounds": 40, "mlp.hidden": 8, "mlp.epochs": 6})",
+                 &valid);
+    auto b = fit("boosted", train, R"({"rounds": 40, "seed": 4})", &valid);
+    auto m = fit("mlp", train, R"({"hidden": 8, "epochs": 6, "seed": 4})", &valid);
+    const auto se = scores(*e, test), sb = scores(*b, test), sm = scores(*m, test);
+    for (size_t i = 0; i < se.size(); ++i) EXPECT_NEAR(se[i], (sb[i] + sm[i]) / 2, 1e-5f) << i;
+    EXPECT_NE(sb, sm);
+    // Its parameters name every member's, defaults included.
+    const std::string p = e->params_json();
+    for (const char* key : {"\"members\":\"boosted, mlp\"", "\"seed\":4", "\"boosted.rounds\":40", "\"boosted.eta\":0.1",
+                            "\"mlp.hidden\":8", "\"mlp.seed\":4"})
+        EXPECT_NE(p.find(key), std::string::npos) << key << " in " << p;
+    std::vector<double> c;
+    EXPECT_FALSE(e->contributions(test.row(0), c));  // the mlp cannot explain
+    EXPECT_FALSE(e->importance().has_value());
+    // Refused: fewer than two members, unknown or unfit ones, another's parameters, other tasks.
+    auto message = [&](const std::string& params) {
+        return std::string(expect_error([&] { fit("ensemble", train, params); }).what());
+    };
+    EXPECT_NE(message(R"({"members": "boosted"})").find("two members or more"), std::string::npos);
+    EXPECT_NE(message(R"({"members": "boosted,boosted_rank"})").find("\"boosted_rank\" is not"), std::string::npos);
+    EXPECT_NE(message(R"({"members": "boosted,ensemble"})").find("\"ensemble\" is not"), std::string::npos);
+    EXPECT_NE(message(R"({"members": "logistic,boosted,logistic"})").find("listed twice"), std::string::npos);
+    EXPECT_NE(message(R"({"members": 3})").find("must be a string"), std::string::npos);
+    EXPECT_NE(message(R"({"mlp.hidden": 8, "members": "logistic,boosted"})").find("unknown parameter \"mlp.hidden\""),
+              std::string::npos);
+    EXPECT_NE(message(R"({"rounds": 8})").find("unknown parameter \"rounds\""), std::string::npos);
+    EXPECT_NE(message(R"({"members": "logistic,boosted", "logistic.rounds": 8})").find("unknown parameter \"rounds\""),
+              std::string::npos);
+    TrainingSet r = train.view();
+    r.task = Task::Regression;
+    expect_error([&] { fit_learner("ensemble", r, nullptr, Params::parse_json("{}"), Context{}); });
 }
 
 TEST(Learners, InvalidInput) {

@@ -407,7 +407,7 @@ TEST(Ranker, BadParameters) {
     };
     Error e = expect_error([&] { train(R"({"learner": "svm"})"); });
     EXPECT_STREQ(e.what(), "unknown learner \"svm\"");
-    EXPECT_EQ(e.hint(), "Known learners: logistic, tree, forest, boosted, boosted_rank, mlp, linear, or auto.");
+    EXPECT_EQ(e.hint(), "Known learners: logistic, tree, forest, boosted, boosted_rank, mlp, ensemble, linear, or auto.");
     e = expect_error([&] { train(R"({"learner": "auto", "learner.max_depth": 4})"); });
     EXPECT_STREQ(e.what(), "parameter \"learner.max_depth\" needs a named learner: \"auto\" trains each with its defaults");
     e = expect_error([&] { train(R"({"auto_learners": "tree"})"); });

@@ -58,6 +58,8 @@ std::unique_ptr<Learner> fit_linear(const TrainingSet& t, const Params& p, const
 std::unique_ptr<Learner> read_glm(std::string_view kind, ByteReader& r, uint32_t d);
 std::unique_ptr<Learner> fit_mlp(const TrainingSet& t, const TrainingSet* v, const Params& p, const Context& ctx);
 std::unique_ptr<Learner> read_mlp(ByteReader& r, uint32_t d);
+std::unique_ptr<Learner> fit_ensemble(const TrainingSet& t, const TrainingSet* v, const Params& p, const Context& ctx);
+std::unique_ptr<Learner> read_ensemble(ByteReader& r, uint32_t d);
 // tree, forest, boosted, boosted_rank
 std::unique_ptr<Learner> fit_xgb(std::string_view kind, const TrainingSet& t, const TrainingSet* v, const Params& p,
                                  const Context& ctx);

@@ -15,7 +15,7 @@ namespace recsys::learn {
 using detail::Standardiser;
 
 const std::vector<std::string>& learner_kinds() {
-    static const std::vector<std::string> kinds = {"logistic", "tree", "forest", "boosted", "boosted_rank", "mlp", "linear"};
+    static const std::vector<std::string> kinds = {"logistic", "tree", "forest", "boosted", "boosted_rank", "mlp", "ensemble", "linear"};
     return kinds;
 }
 
@@ -35,7 +35,7 @@ std::unique_ptr<Learner> fit_learner(std::string_view kind, const TrainingSet& t
     const auto& kinds = learner_kinds();
     if (std::find(kinds.begin(), kinds.end(), kind) == kinds.end())
         throw invalid_input("unknown learner \"" + std::string(kind) + "\"",
-                            "Known learners: logistic, tree, forest, boosted, boosted_rank, mlp, linear.");
+                            "Known learners: logistic, tree, forest, boosted, boosted_rank, mlp, ensemble, linear.");
     const bool rank = kind == "boosted_rank";
     const Task task = train.task;
     const bool does = task == Task::Binary        ? kind != "linear"
@@ -61,6 +61,7 @@ std::unique_ptr<Learner> fit_learner(std::string_view kind, const TrainingSet& t
     if (kind == "logistic") return detail::fit_logistic(train, params, ctx);
     if (kind == "linear") return detail::fit_linear(train, params, ctx);
     if (kind == "mlp") return detail::fit_mlp(train, validation, params, ctx);
+    if (kind == "ensemble") return detail::fit_ensemble(train, validation, params, ctx);
     return detail::fit_xgb(kind, train, validation, params, ctx);
 }
 
@@ -74,6 +75,7 @@ std::unique_ptr<Learner> read_learner(ByteReader& r) {
     std::string params = r.get_string();
     std::unique_ptr<Learner> l = kind == "logistic" || kind == "linear" ? detail::read_glm(kind, r, d)
                                  : kind == "mlp"    ? detail::read_mlp(r, d)
+                                 : kind == "ensemble" ? detail::read_ensemble(r, d)
                                                     : detail::read_xgb(kind, r, d);
     l->set_base(d, std::move(params));
     return l;

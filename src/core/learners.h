@@ -73,6 +73,17 @@
 //                   epochs (default 30, max), patience (3), l2 (1e-4),
 //                   validation_fraction (0.1, used without a validation set),
 //                   seed (0).
+//   ensemble      the mean margin (log-odds) of unlike learners, each
+//                 fitted as its own kind on the same training and
+//                 validation sets (task Binary only).
+//                   members (default "boosted,mlp"): two or more of
+//                   logistic, tree, forest, boosted, mlp, comma-separated;
+//                   "<member>.<p>": a member's parameter (e.g.
+//                   "boosted.max_depth": 4); seed (0): the seed of every
+//                   member taking one that has no "<member>.seed".
+//                 Contributions: the mean of the members' when every member
+//                 has them (none with mlp); importance: none (the members'
+//                 are on unlike scales).
 //
 //   linear        ridge regression (task Regression only): least squares on
 //                 standardised features with missing indicators as for

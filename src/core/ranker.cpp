@@ -59,6 +59,7 @@ const char* const kAutoLearners = "logistic,boosted,mlp";
 // every seed; rank:pairwise beats rank:ndcg (and rank:map) by .015.
 json ranker_learner_defaults(const std::string& kind) {
     if (kind == "boosted") return {{"max_depth", 4}};
+    if (kind == "ensemble") return {{"boosted.max_depth", 4}};
     if (kind == "boosted_rank") return {{"objective", "pairwise"}};
     return json::object();
 }
