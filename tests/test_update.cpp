@@ -11,6 +11,9 @@
 #include <string>
 #include <vector>
 
+#include <Eigen/Dense>
+
+#include "als.h"
 #include "batch.h"
 #include "errors.h"
 #include "expect_error.h"
@@ -266,6 +269,70 @@ TEST(Update, RefusesWhatItCannotUpdate) {
     text.add(std::string_view("ann"), int64_t(100), 1.0);  // not through add_update_row: text user ids
     e = expect_error([&] { update_model(active, "shop", text, "{}", Context{}); });
     EXPECT_STREQ(e.what(), "the new rows' ids are not of the types of the model's ids");
+}
+
+// The ALS update's solver path by brute force: with the exact solver and one
+// pass, each touched user's factors are the dense solve of the normal
+// equations over the union against the active model's item factors, each
+// touched item's the dense solve against the users so updated, and every
+// other row keeps its factors; per-row lambdas are the union's.
+TEST(Update, AlsPassSolvesTheTouchedRowsExactly) {
+    const auto old_rows = rows(21, 300);
+    std::mt19937 gen(22);
+    std::vector<Row> fresh;  // seen items only: no random start is solved against
+    for (int k = 0; k < 14; ++k) fresh.push_back({int64_t(1 + gen() % 40), int64_t(100 + gen() % 30), double(1 + gen() % 2)});
+    for (int64_t user : {41, 43}) fresh.push_back({user, int64_t(100 + gen() % 30), 2.0});
+    struct AlsCase {
+        double lambda, alpha, nu;
+        bool binary;
+    };
+    for (const AlsCase k : {AlsCase{0.5, 2, 1, false}, AlsCase{2, 1, 0, true}}) {
+        const std::string params = "{\"factors\": 4, \"solver\": \"cholesky\", \"regularization\": " +
+                                   std::to_string(k.lambda) + ", \"alpha\": " + std::to_string(k.alpha) +
+                                   ", \"regularization_exponent\": " + std::to_string(k.nu) +
+                                   ", \"binary\": " + (k.binary ? "true" : "false") + "}";
+        SCOPED_TRACE(params);
+        const Model active = reload(train_model("als", builder(old_rows), params, Context{}));
+        const UpdateResult up = update_model(active, "m", builder(fresh), R"({"iterations": 1})", Context{});
+        const als::FactorPair* before = als::factors_of(*active.scorer);
+        const als::FactorPair* after = als::factors_of(*up.model.scorer);
+        ASSERT_TRUE(before && after);
+        // The union's weights, and which of its rows the new rows touch.
+        const uint32_t n_users = up.model.n_users(), n_items = up.model.n_items();
+        ASSERT_EQ(n_items, active.n_items());
+        Eigen::MatrixXd w = Eigen::MatrixXd::Zero(n_users, n_items);
+        std::set<uint32_t> touched_users, touched_items;
+        for (const std::vector<Row>* part : {&old_rows, const_cast<const std::vector<Row>*>(&fresh)})
+            for (const Row& r : *part) {
+                const uint32_t u = *up.model.users.find(r.user), i = *up.model.items.find(r.item);
+                w(u, i) += r.weight;
+                if (part == &fresh) touched_users.insert(u), touched_items.insert(i);
+            }
+        if (k.binary) w = (w.array() > 0).cast<double>();
+        const Eigen::MatrixXd conf = 1.0 + k.alpha * w.array();
+        // lambda_r = scale n_r^nu, n_r = (other side's size) + alpha (row's weight sum).
+        const Eigen::ArrayXd n_user = double(n_items) + (conf.array() - 1.0).rowwise().sum();
+        const Eigen::ArrayXd n_item = double(n_users) + (conf.array() - 1.0).colwise().sum().transpose();
+        const double scale =
+            k.lambda * (n_users + n_items) / (n_user.pow(k.nu).sum() + n_item.pow(k.nu).sum());
+        // Dense solve of one row: (F^T C_r F + lambda_r I) v = F^T C_r p_r.
+        auto solve = [&](const Eigen::MatrixXd& fixed, const Eigen::VectorXd& conf, double n_r) {
+            const Eigen::VectorXd p = (conf.array() > 1.0).cast<double>();
+            const Eigen::MatrixXd a = fixed.transpose() * conf.asDiagonal() * fixed +
+                                      scale * std::pow(n_r, k.nu) * Eigen::MatrixXd::Identity(4, 4);
+            return Eigen::VectorXd(a.ldlt().solve(fixed.transpose() * conf.asDiagonal() * p));
+        };
+        Eigen::MatrixXd users(n_users, 4), items = before->items.cast<double>();
+        for (uint32_t u = 0; u < n_users; ++u) {
+            if (touched_users.count(u)) users.row(u) = solve(items, conf.row(u).transpose(), n_user[u]).transpose();
+            else users.row(u) = before->users.row(*active.users.find(up.model.users.int_at(u))).cast<double>();
+        }
+        for (uint32_t i : touched_items) items.row(i) = solve(users, conf.col(i), n_item[i]).transpose();
+        EXPECT_LT((after->users.cast<double>() - users).cwiseAbs().maxCoeff(), 1e-4);
+        EXPECT_LT((after->items.cast<double>() - items).cwiseAbs().maxCoeff(), 1e-4);
+        EXPECT_EQ(after->regularization.exponent, float(k.nu));
+        EXPECT_NEAR(after->regularization.scale, scale, 1e-9 * scale);
+    }
 }
 
 namespace {

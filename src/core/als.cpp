@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <mutex>
 
 #include "data_shape.h"
 #include "dense.h"
@@ -720,11 +721,11 @@ namespace {
 
 class AlsScorer : public Scorer {
 public:
-    const FactorPair& factors() const { return m_; }  // update() starts from them
+    const FactorPair& factors() const { return m_; }  // factors_of()
 
     AlsScorer(FactorPair m, float alpha, float regularization, bool binary, Encoding compression)
         : m_(std::move(m)), alpha_(alpha), regularization_(regularization), binary_(binary), compression_(compression),
-          a0_(gramian_exact(m_.items, m_.items.cols(), 0.0f)), norms_(m_.items.rowwise().norm()) {
+          norms_(m_.items.rowwise().norm()) {
         if (m_.regularization.scale < 0) m_.regularization = RowRegularization{0.0f, regularization};
         // Item factors packed for dense::score_panels.
         panels_ = dense::pack_panels(m_.items.data(), m_.items.rows(), m_.items.cols());
@@ -791,8 +792,9 @@ public:
     bool zero_means_unknown() const override { return false; }
 
     uint64_t memory_bytes() const override {
+        const uint64_t f = uint64_t(m_.items.cols());  // a0_, made or not
         return uint64_t(m_.users.size() + m_.items.size() + norms_.size() + panels_.size()) * sizeof(float) +
-               uint64_t(a0_.size()) * sizeof(double);
+               f * f * sizeof(double);
     }
 
     void write(ByteWriter& w) const override {
@@ -838,12 +840,18 @@ private:
         w.gather(m_.items, items, weights, alpha_);
         return w;
     }
+    // Y^T Y in double, made at the first fold-in or explanation: serving
+    // known users, and updating the model, never need its items x f^2 work.
+    const MatrixXd& a0() const {
+        std::call_once(a0_made_, [this] { a0_ = gramian_exact(m_.items, m_.items.cols(), 0.0f); });
+        return a0_;
+    }
     // Y^T Y + lambda_b I, lambda_b the basket's own (its row's in training).
     MatrixXd basket_a0(const RowWork& w) const {
         double weight = 0;
         for (Index k = 0; k < w.n; ++k) weight += double(w.conf[size_t(k)]) / double(alpha_ == 0 ? 1 : alpha_);
         if (alpha_ == 0) weight = double(w.n);  // conf is 0: the weights are not needed (lambda ignores them)
-        MatrixXd a = a0_;
+        MatrixXd a = a0();
         a.diagonal().array() += m_.regularization.lambda(double(m_.items.rows()), weight, alpha_);
         return a;
     }
@@ -851,7 +859,7 @@ private:
         std::vector<uint32_t> items;
         RowWork w = basket_work(basket, items);
         if (w.n > 0) w.exact(basket_a0(w));
-        else w.exact(a0_);
+        else w.exact(a0());
         return w;
     }
 
@@ -861,7 +869,8 @@ private:
     bool binary_;
     Encoding compression_;       // of the factors as written (they are held quantised)
     std::vector<float> panels_;  // item factors packed for dense::score_panels
-    MatrixXd a0_;    // Y^T Y, for exact fold-in (plus the basket's lambda)
+    mutable std::once_flag a0_made_;
+    mutable MatrixXd a0_;  // Y^T Y, for exact fold-in (plus the basket's lambda): a0()
     VectorXf norms_; // item factor norms, for cosine similarity
 };
 
@@ -874,6 +883,11 @@ std::unique_ptr<Scorer> make_scorer(FactorPair factors, float alpha, float regul
     return std::make_unique<AlsScorer>(std::move(factors), alpha, regularization, binary, compression);
 }
 
+const FactorPair* factors_of(const Scorer& scorer) {
+    const auto* als = dynamic_cast<const AlsScorer*>(&scorer);
+    return als ? &als->factors() : nullptr;
+}
+
 std::unique_ptr<Scorer> train(const Interactions& data, const Params& params, const Context& ctx) {
     const Options opt = read_options(params, is_sparse(data.matrix));
     if (!opt.binary)
@@ -883,63 +897,115 @@ std::unique_ptr<Scorer> train(const Interactions& data, const Params& params, co
     return make_scorer(fit(ones, opt, ctx), opt.alpha, opt.regularization, true, opt.compression);
 }
 
+namespace {
+
+// The rows of x flagged in `flags`, as a matrix of their own (their
+// indexes in `picked`); weights 1 if `binary`. Columns: with `columns`, the
+// flagged columns of x, each as a row over x's rows (a partial transpose).
+CsrMatrix pick(const CsrMatrix& x, std::span<const uint8_t> flags, bool columns, bool binary,
+               std::vector<uint32_t>& picked, const Context& ctx) {
+    picked.clear();
+    for (uint32_t r = 0; r < flags.size(); ++r)
+        if (flags[r]) picked.push_back(r);
+    CsrMatrix out;
+    out.rows = uint32_t(picked.size());
+    out.cols = columns ? x.rows : x.cols;
+    out.indptr.assign(uint64_t(out.rows) + 1, 0);
+    if (!columns) {
+        for (size_t k = 0; k < picked.size(); ++k) out.indptr[k + 1] = out.indptr[k] + x.row_size(picked[k]);
+        out.indices.reserve(out.indptr.back());
+        out.values.reserve(out.indptr.back());
+        for (uint32_t r : picked) {
+            auto idx = x.row_indices(r);
+            auto val = x.row_values(r);
+            out.indices.insert(out.indices.end(), idx.begin(), idx.end());
+            if (binary) out.values.insert(out.values.end(), idx.size(), 1.0f);
+            else out.values.insert(out.values.end(), val.begin(), val.end());
+        }
+        return out;
+    }
+    std::vector<int64_t> slot(x.cols, -1);
+    for (size_t k = 0; k < picked.size(); ++k) slot[picked[k]] = int64_t(k);
+    for (uint32_t c : x.indices)
+        if (slot[c] >= 0) ++out.indptr[uint64_t(slot[c]) + 1];
+    for (uint32_t k = 0; k < out.rows; ++k) out.indptr[k + 1] += out.indptr[k];
+    out.indices.resize(out.indptr.back());
+    out.values.resize(out.indptr.back());
+    std::vector<uint64_t> next(out.indptr.begin(), out.indptr.end() - 1);
+    // Rows are visited in order, so each column comes out sorted.
+    for (uint32_t r = 0; r < x.rows; ++r) {
+        if (r % 4096 == 0) ctx.check_cancel();
+        for (uint64_t p = x.indptr[r]; p < x.indptr[r + 1]; ++p)
+            if (const int64_t k = slot[x.indices[p]]; k >= 0) {
+                const uint64_t q = next[uint64_t(k)]++;
+                out.indices[q] = r;
+                out.values[q] = binary ? 1.0f : x.values[p];
+            }
+    }
+    return out;
+}
+
+}  // namespace
+
 // update_model (update.h): the union's users and items start from the
 // active factors (new ones from small random values, as in fit), then
-// `iterations` passes solve the touched users against all items and the
-// touched items against all users, CG warm-started from where they are;
-// untouched rows keep their factors. The regularisation is the union's.
+// `iterations` passes solve the touched users (with new rows) against all
+// items and the touched items against all users, CG warm-started from where
+// they are; the other rows keep their factors. The regularisation is the
+// union's. Only the touched users' rows and touched items' columns are read
+// (gathered once): a pass costs their pairs and the two Gramians, not a
+// sweep over the union.
 std::unique_ptr<Scorer> update(const UpdateInput& in, const Params& params, const Context& ctx) {
-    const Options opt = read_options(params, is_sparse(in.data.matrix));
-    const auto* old = dynamic_cast<const AlsScorer*>(in.active.scorer.get());
-    if (!old) throw Error(ErrorKind::Internal, "als update: the active model's scorer is not an ALS scorer");
-    const FactorPair& from = old->factors();
-    const Index f = from.users.cols();
-    CsrMatrix x = in.data.matrix;
-    if (opt.binary) std::fill(x.values.begin(), x.values.end(), 1.0f);
+    const CsrMatrix& x = in.data.matrix;
+    const Options opt = read_options(params, is_sparse(x));
+    const FactorPair* from = factors_of(*in.active.scorer);
+    if (!from) throw Error(ErrorKind::Internal, "als update: the active model's scorer is not an ALS scorer");
+    const Index f = from->users.cols();
+    // The touched rows and columns hold at most twice the union's pairs.
     ctx.reserve(training_memory(x.rows, x.cols, uint64_t(f)).bytes + 2 * x.bytes(), "ALS update",
                 "Lower \"factors\", or raise recsys.memory_limit.");
-    check_confidence(x, opt);
-    const CsrMatrix xt = x.transpose();
+    std::vector<uint32_t> user_index, item_index;
+    const CsrMatrix user_rows = pick(x, in.touched_user, false, opt.binary, user_index, ctx);
+    const CsrMatrix item_rows = pick(x, in.touched_item, true, opt.binary, item_index, ctx);
+    // Every new weight is in both; a seen one passed when the model was trained.
+    check_confidence(user_rows, opt);
+    RowRegularization reg;
+    std::vector<float> user_lambda, item_lambda;  // empty: plain lambda
+    if (opt.regularization_exponent == 0.0f) {
+        reg = row_regularization(x, opt);
+    } else {
+        CsrMatrix weights = x;
+        if (opt.binary) std::fill(weights.values.begin(), weights.values.end(), 1.0f);
+        reg = row_regularization(weights, opt);
+        user_lambda = row_lambdas(user_rows, reg, opt.alpha);
+        item_lambda = row_lambdas(item_rows, reg, opt.alpha);
+    }
     Padded users(x.rows, f), items(x.cols, f);
     SplitMix64 rng(mix_seed(opt.seed, 0x0BDA7E));
     auto start = [&](Padded& side, const Factors& old_side, std::span<const int64_t> old_index) {
         for (Index r = 0; r < side.m.rows(); ++r) {
             if (r % 4096 == 0) ctx.check_cancel();
             const int64_t o = old_index[size_t(r)];
-            for (Index c = 0; c < f; ++c) side.m(r, c) = o >= 0 ? old_side(Index(o), c) : rng.uniform() * 0.01f;
+            if (o >= 0) side.m.row(r).head(f) = old_side.row(Index(o));
+            else
+                for (Index c = 0; c < f; ++c) side.m(r, c) = rng.uniform() * 0.01f;
             side.m.row(r).tail(side.m.cols() - f).setZero();
         }
     };
-    start(users, from.users, in.old_user);
-    start(items, from.items, in.old_item);
-    const RowRegularization reg = row_regularization(x, opt);
-    // Solves the rows of `rows_of` flagged in `touched` against `fixed`.
-    auto refine = [&](const CsrMatrix& rows_of, std::span<const uint8_t> touched, const Padded& fixed, Padded& side) {
-        std::vector<uint32_t> picked;
-        for (uint32_t r = 0; r < rows_of.rows; ++r)
-            if (touched[r]) picked.push_back(r);
+    start(users, from->users, in.old_user);
+    start(items, from->items, in.old_item);
+    // Solves the picked rows of `side` (their pairs in `rows`) against `fixed`.
+    auto refine = [&](const CsrMatrix& rows, std::span<const uint32_t> picked, std::span<const float> lambdas,
+                      const Padded& fixed, Padded& side) {
         if (picked.empty()) return;
-        CsrMatrix sub;
-        sub.rows = uint32_t(picked.size());
-        sub.cols = rows_of.cols;
-        sub.indptr.assign(1, 0);
-        for (uint32_t r : picked) {
-            auto idx = rows_of.row_indices(r);
-            auto val = rows_of.row_values(r);
-            sub.indices.insert(sub.indices.end(), idx.begin(), idx.end());
-            sub.values.insert(sub.values.end(), val.begin(), val.end());
-            sub.indptr.push_back(sub.indices.size());
-        }
-        std::vector<float> lambdas;
-        if (opt.regularization_exponent != 0.0f) lambdas = row_lambdas(sub, reg, opt.alpha);
         Padded out(Index(picked.size()), f);
         for (size_t k = 0; k < picked.size(); ++k) out.m.row(Index(k)) = side.m.row(Index(picked[k]));
-        half_step(sub, fixed, gramian(fixed.m, ctx), out, opt, ctx, nullptr, lambdas);
+        half_step(rows, fixed, gramian(fixed.m, ctx), out, opt, ctx, nullptr, lambdas);
         for (size_t k = 0; k < picked.size(); ++k) side.m.row(Index(picked[k])) = out.m.row(Index(k));
     };
     for (uint32_t it = 1; it <= in.iterations; ++it) {
-        refine(x, in.touched_user, items, users);
-        refine(xt, in.touched_item, users, items);
+        refine(user_rows, user_index, user_lambda, items, users);
+        refine(item_rows, item_index, item_lambda, users, items);
         ctx.progress("update pass " + std::to_string(it) + " of " + std::to_string(in.iterations));
     }
     if (!users.m.allFinite() || !items.m.allFinite())

@@ -118,6 +118,9 @@ Eigen::VectorXf solve_row_exact(const Factors& y, std::span<const uint32_t> item
 std::unique_ptr<Scorer> make_scorer(FactorPair factors, float alpha, float regularization, bool binary = false,
                                     Encoding compression = Encoding::Float32);
 
+// The factors of an ALS model's scorer; null for another algorithm's.
+const FactorPair* factors_of(const Scorer& scorer);
+
 std::unique_ptr<Scorer> train(const Interactions& data, const Params& params, const Context& ctx);
 std::unique_ptr<Scorer> read(ByteReader& r, uint32_t n_users, uint32_t n_items);
 

@@ -21,7 +21,7 @@ constexpr ParamSpec kDecay{"decay", ParamType::Double, "1", 0, 1, "", "",
 constexpr ParamSpec kForgetBelow{"forget_below", ParamType::Double, "0", 0, 3.4e38, "", "",
                                  "drops a seen pair whose decayed weight falls below this"};
 constexpr ParamSpec kIterations{"iterations", ParamType::Int, "", 1, 1000, "", "",
-                                "als and bpr: refinement passes over the touched users and items (als 3, bpr "
+                                "als and bpr: refinement passes over the touched users and items (als 1, bpr "
                                 "a tenth of the model's epochs)"};
 constexpr const ParamSpec* kUpdateParams[] = {&kDecay, &kForgetBelow, &kIterations};
 
@@ -223,7 +223,7 @@ UpdateResult update_model(const Model& active, std::string_view name, const Inte
     if (decay <= 0)
         throw invalid_input("\"decay\" must be above 0 and at most 1, got 0",
                             "1 keeps the seen pairs' weights; 0.9 weighs them 10% less than the new rows.");
-    uint32_t default_iterations = 3;
+    uint32_t default_iterations = 1;
     if (alg->name == "bpr") {
         const int64_t epochs = trained.has("iterations") ? trained.get_int("iterations", 100, 1, INT64_MAX) : 100;
         default_iterations = uint32_t(std::max<int64_t>(1, std::min<int64_t>(1000, epochs / 10)));

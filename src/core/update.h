@@ -21,8 +21,8 @@
 //     per item pair in every model.
 //   - als, bpr (Algorithm::update): starts from the active factors, folds the
 //     new users in and refines the factors of the touched users (those with
-//     new rows) and touched items for a few iterations; the other rows keep
-//     their factors. Approximate: close to, not equal to, a full retrain.
+//     new rows) and touched items for "iterations" passes (als 1, bpr a
+//     tenth of its epochs); the other rows keep their factors. Approximate: close to, not equal to, a full retrain.
 // Not updatable: models without per-user history ("store_history": false),
 // with k-anonymity thresholds (they hold on the data trained on, so dropped
 // rows would be missing from the union), differentially private ones (each
