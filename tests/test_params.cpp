@@ -272,3 +272,12 @@ TEST(ParamsJson, SetOverrides) {
     p.set("c", true);
     EXPECT_EQ(p.to_json(), R"({"a": 2, "b": "x", "c": true})");
 }
+
+TEST(NameList, TrimsAndDropsEmptyNames) {
+    using V = std::vector<std::string>;
+    EXPECT_EQ(name_list("ease,popularity"), (V{"ease", "popularity"}));
+    EXPECT_EQ(name_list(" ease , ,popularity  ,"), (V{"ease", "popularity"}));
+    EXPECT_EQ(name_list("mlp"), (V{"mlp"}));
+    EXPECT_EQ(name_list(""), V{});
+    EXPECT_EQ(name_list(" , "), V{});
+}

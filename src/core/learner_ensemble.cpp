@@ -58,14 +58,7 @@ protected:
 // The member kinds of a comma-separated list, checked.
 std::vector<std::string> member_kinds(const std::string& list) {
     std::vector<std::string> kinds;
-    for (size_t start = 0; start <= list.size();) {
-        size_t comma = list.find(',', start);
-        if (comma == std::string::npos) comma = list.size();
-        std::string k = list.substr(start, comma - start);
-        k.erase(0, k.find_first_not_of(' '));
-        k.erase(k.find_last_not_of(' ') + 1);
-        start = comma + 1;
-        if (k.empty()) continue;
+    for (std::string& k : name_list(list)) {
         if (std::find(kMemberKinds.begin(), kMemberKinds.end(), k) == kMemberKinds.end())
             throw invalid_input("ensemble member \"" + k + "\" is not a binary learner with log-odds margins",
                                 "Members are logistic, tree, forest, boosted or mlp.");

@@ -44,6 +44,20 @@ std::string json_number(double v) {
     return buf;
 }
 
+std::vector<std::string> name_list(std::string_view list) {
+    std::vector<std::string> out;
+    for (size_t start = 0; start <= list.size();) {
+        size_t comma = list.find(',', start);
+        if (comma == std::string_view::npos) comma = list.size();
+        std::string_view name = list.substr(start, comma - start);
+        start = comma + 1;
+        size_t first = name.find_first_not_of(' ');
+        if (first == std::string_view::npos) continue;
+        out.emplace_back(name.substr(first, name.find_last_not_of(' ') + 1 - first));
+    }
+    return out;
+}
+
 namespace {
 
 Error out_of_range(const std::string& key, const std::string& value, const std::string& min, const std::string& max) {

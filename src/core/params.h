@@ -35,6 +35,10 @@ struct ParamSpec {
 // The shortest text that reads back as the same double ("10", "0.1", "1e+20").
 std::string json_number(double v);
 
+// The names of a comma-separated string parameter ("ease, popularity"),
+// trimmed of spaces, empty ones dropped.
+std::vector<std::string> name_list(std::string_view list);
+
 class Params {
 public:
     using Value = std::variant<double, bool, std::string>;

@@ -97,21 +97,6 @@ int64_t read_time(const json& v, const char* key) {
                         "For example \"2011-11-09\" or 1320796800.");
 }
 
-// The names of a comma-separated list, trimmed, empty ones dropped.
-std::vector<std::string> name_list(const std::string& list) {
-    std::vector<std::string> out;
-    for (size_t start = 0; start <= list.size();) {
-        size_t comma = list.find(',', start);
-        if (comma == std::string::npos) comma = list.size();
-        std::string name = list.substr(start, comma - start);
-        name.erase(0, name.find_first_not_of(' '));
-        name.erase(name.find_last_not_of(' ') + 1);
-        start = comma + 1;
-        if (!name.empty()) out.push_back(std::move(name));
-    }
-    return out;
-}
-
 std::string known_learners() {
     std::string known;
     for (const auto& k : learn::learner_kinds()) known += (known.empty() ? "" : ", ") + k;
