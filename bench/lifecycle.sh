@@ -15,6 +15,7 @@
 # then get popularity).
 # Usage: bench/lifecycle.sh [users (default 50000)] [items (default 5000)]
 #        UPDATE_ONLY=1 bench/lifecycle.sh: the online-retail part only
+#        ALGORITHMS="als bpr" bench/lifecycle.sh: those algorithms only (online-retail part)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 USERS=${1:-50000} ITEMS=${2:-5000}
@@ -102,7 +103,7 @@ SELECT jsonb_build_object('step', 'update_reach', 'data', 'online-retail', 'new'
        'items', (SELECT count(DISTINCT stock_code) FROM seen),
        'similarity_rows_that_may_change', (SELECT count(DISTINCT s.stock_code) FROM seen s JOIN buyers USING (customer_id)))
 SQL
-for alg in popularity itemknn rp3beta ease als bpr; do
+for alg in ${ALGORITHMS:-popularity itemknn rp3beta ease als bpr}; do
     train_s=$(seconds "SELECT train('lc_full_$alg', '$alg', \$q\$$union\$q\$)")
     retrain_s=$(seconds "SELECT retrain('lc_full_$alg')")
     for new in day month; do

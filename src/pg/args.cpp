@@ -195,4 +195,11 @@ void ResultRows::put(Datum* values, bool* nulls) {
     tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 }
 
+Datum record_datum(FunctionCallInfo fcinfo, Datum* values, bool* nulls) {
+    TupleDesc desc;
+    if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE || desc->natts > kMaxResultColumns)
+        elog(ERROR, "recsys: a function with OUT arguments called where no row type is known");
+    return HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls));
+}
+
 }  // namespace recsys::pg

@@ -76,6 +76,9 @@ std::string format_double(double v);
 // A text Datum; call it inside pg_call() (it allocates).
 inline Datum text_datum(std::string_view s) { return PointerGetDatum(cstring_to_text_with_len(s.data(), int(s.size()))); }
 
+// The columns a result row may have (ResultRows, record_result).
+constexpr int kMaxResultColumns = 8;
+
 // The rows of a materialised set-returning function.
 class ResultRows {
 public:
@@ -87,18 +90,35 @@ public:
     void add(Fill&& fill) {
         pg_call([&] {
             CHECK_FOR_INTERRUPTS();
-            Datum values[kMaxColumns] = {};
-            bool nulls[kMaxColumns] = {};
+            Datum values[kMaxResultColumns] = {};
+            bool nulls[kMaxResultColumns] = {};
             fill(values, nulls);
             put(values, nulls);
         });
     }
 
 private:
-    static constexpr int kMaxColumns = 8;
     void put(Datum* values, bool* nulls);
     FunctionCallInfo fcinfo_;
 };
+
+// The one row of a function with OUT arguments that returns no set: fill as
+// for ResultRows::add. Called in a target list, its result (a large bytea
+// too) reaches the caller by reference, where a set-returning function's
+// rows are copied through a tuplestore (spilled to a temporary file beyond
+// work_mem).
+Datum record_datum(FunctionCallInfo fcinfo, Datum* values, bool* nulls);
+template <typename Fill>
+Datum record_result(FunctionCallInfo fcinfo, Fill&& fill) {
+    Datum result = (Datum)0;
+    pg_call([&] {
+        Datum values[kMaxResultColumns] = {};
+        bool nulls[kMaxResultColumns] = {};
+        fill(values, nulls);
+        result = record_datum(fcinfo, values, nulls);
+    });
+    return result;
+}
 
 // ---- Aggregate states (owned by the aggregate's memory context, see owned_by)
 

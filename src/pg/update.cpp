@@ -18,7 +18,7 @@ using namespace recsys;
 using namespace recsys::pg;
 
 // recsys_update_rows(name, query, params, search_path, trained_with) -> (model bytea, summary jsonb), one
-// row; trained_with: the recipe's parameters, or NULL.
+// record (not a set: no tuplestore); trained_with: the recipe's parameters, or NULL.
 extern "C" Datum recsys_update_rows(PG_FUNCTION_ARGS) {
     return guarded([&]() -> Datum {
         for (int n = 0; n < 4; ++n)
@@ -61,14 +61,13 @@ extern "C" Datum recsys_update_rows(PG_FUNCTION_ARGS) {
                                        ", \"encode\": " + ms(since(started)) + "}");
         std::string description = result.model.describe_json();
         description.insert(description.size() - 1, ", \"bytes\": " + std::to_string(bytes.size()));
-        ResultRows out(fcinfo);
-        out.add([&](Datum* values, bool* nulls) {
-            (void)nulls;
-            values[0] = PointerGetDatum(bytea_result(bytes.data(), bytes.size()));
-            values[1] = jsonb_from_string(result.summary_json);
-        });
+        bytea* model_bytes = bytea_result(bytes.data(), bytes.size());
         // The store describes what it stores: from here, not by decoding.
         remember_trained(std::move(bytes), std::move(description));
-        return (Datum)0;
+        return record_result(fcinfo, [&](Datum* values, bool* nulls) {
+            (void)nulls;
+            values[0] = PointerGetDatum(model_bytes);
+            values[1] = jsonb_from_string(result.summary_json);
+        });
     });
 }

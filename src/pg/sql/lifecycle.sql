@@ -273,8 +273,8 @@ COMMENT ON FUNCTION retrain(text, text, text, integer) IS
 ------------------------------------------------------------------------------
 -- trained_with: the recipe's parameters (NULL if unknown), so that a
 -- parameter derived from the data (ease's max_items) is derived again.
-CREATE FUNCTION recsys_update_rows(name text, query text, params jsonb, search_path text, trained_with jsonb)
-RETURNS TABLE (model bytea, summary jsonb)
+CREATE FUNCTION recsys_update_rows(name text, query text, params jsonb, search_path text, trained_with jsonb,
+                                   OUT model bytea, OUT summary jsonb)
     AS 'MODULE_PATHNAME', 'recsys_update_rows' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION recsys_update_rows(text, text, jsonb, text, jsonb) IS
     'The active version of a model updated with the rows of a query (user_id, item_id, weight), as a new model bytea and a summary (used by update_model).';
@@ -289,7 +289,6 @@ DECLARE
     columns text[];
     wrapped text;
     started timestamptz;
-    new_model bytea;
     summary jsonb;
     stored jsonb;
     new_version bigint;
@@ -353,13 +352,19 @@ BEGIN
         END IF;
     END IF;
 
+    -- The new model goes from the C call into the store in one statement,
+    -- as train()'s does: by reference, not through a set-returning
+    -- function's tuplestore or a PL/pgSQL variable, each a copy of its bytes
+    -- (OFFSET 0: the call runs once, not once per field).
     started := clock_timestamp();
-    SELECT u.model, u.summary INTO new_model, summary
-      FROM recsys.recsys_update_rows(recsys_update_model_with_path.name, wrapped, coalesce(params, '{}'),
-                                     recsys_update_model_with_path.search_path,
-                                     CASE WHEN recipe ->> 'kind' IN ('train', 'train_distributed') THEN recipe -> 'params' END) u;
-    stored := recsys.recsys_store_model(recsys_update_model_with_path.name, new_model,
-                                        extract(epoch FROM clock_timestamp() - started)::float8, recipe);
+    SELECT recsys.recsys_store_model(recsys_update_model_with_path.name, (u.r).model,
+                                     extract(epoch FROM clock_timestamp() - started)::float8, recipe),
+           (u.r).summary
+      INTO stored, summary
+      FROM (SELECT recsys.recsys_update_rows(recsys_update_model_with_path.name, wrapped, coalesce(params, '{}'),
+                                             recsys_update_model_with_path.search_path,
+                                             CASE WHEN recipe ->> 'kind' IN ('train', 'train_distributed')
+                                                  THEN recipe -> 'params' END) AS r OFFSET 0) u;
     new_version := (stored ->> 'version')::bigint;
 
     outcome := jsonb_build_object('updated_from', old_version, 'activated', true) || summary;
