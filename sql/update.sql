@@ -127,3 +127,18 @@ SELECT count(*) FROM recsys_update_rows('up_popularity', 'SELECT 1 AS user_id, '
                                         '{}', 'public', NULL);
 RESET ROLE;
 DROP ROLE regress_up_reader;
+------------------------------------------------- the store, by reference
+-- The new model goes from recsys_update_rows into the store in one
+-- statement: no temporary file even for a model larger than work_mem (a
+-- set-returning function's tuplestore spilled it to one).
+CREATE TABLE up_many AS
+SELECT u AS user_id, (u * 7 + i) % 500 AS item_id FROM generate_series(1, 5000) u, generate_series(0, 3) i;
+SELECT train('up_many', 'popularity', 'SELECT user_id, item_id FROM up_many') IS NOT NULL AS trained;
+SELECT model_bytes > 128 * 1024 AS larger_than_work_mem FROM recsys_models WHERE name = 'up_many' AND active;
+SET work_mem = '64kB';
+SET log_temp_files = 0;
+SET client_min_messages = log;
+SELECT update_model('up_many', 'SELECT 1 AS user_id, 1 AS item_id') ->> 'new_rows' AS new_rows;
+RESET client_min_messages;
+RESET log_temp_files;
+RESET work_mem;
