@@ -7,9 +7,11 @@
 // RMSE in days (observed customers), concordance (censored included), AUC
 // and Brier of "within H days"; training and batch prediction seconds.
 // Naive rules, from the features at the test day: the constant training
-// median, "last purchase + mean gap" (days = max(0, gap_mean -
-// days_since_last); the within score is minus that), purchase days in the
-// last 90 days, and recency (minus days since the last purchase).
+// median (its line also gives the test's median observed days, the upper
+// middle of an even count: how far the level moved), "last purchase + mean
+// gap" (days = max(0, gap_mean - days_since_last); the within score is minus
+// that), purchase days in the last 90 days, and recency (minus days since the
+// last purchase).
 //   bench/timing_core purchases.csv test_day H [params JSON ...]
 // purchases.csv: "user,item,ts,quantity,price" (bench/retail_purchases.py).
 #include <algorithm>
@@ -123,8 +125,14 @@ int main(int argc, char** argv) {
         if (!median_done) {
             std::vector<double> med(truth.size(), rep.training_median_days);
             timing::Metrics mm = timing::metrics(med, {}, truth, H, ctx);
+            std::vector<double> came_back;
+            for (const auto& t : truth)
+                if (t.observed) came_back.push_back(t.days);
+            std::sort(came_back.begin(), came_back.end());
+            const double test_median = came_back.empty() ? NAN : came_back[came_back.size() / 2];
             print(data, day, H, "constant_training_median", mm,
-                  ",\"median_days\":" + std::to_string(rep.training_median_days));
+                  ",\"median_days\":" + std::to_string(rep.training_median_days) +
+                      ",\"test_median_days\":" + std::to_string(test_median));
             median_done = true;
         }
         const auto t1 = std::chrono::steady_clock::now();

@@ -6,6 +6,8 @@
 #include <cstring>
 #include <unordered_map>
 
+#include <sys/mman.h>
+
 #include "args.h"
 #include "blend.h"
 #include "shared_cache.h"
@@ -211,6 +213,7 @@ std::string default_model_name() {
 // for a varlena header before them (the TOAST fetch writes after one), and
 // an alignment that lets the decoded model view its arrays in place.
 constexpr size_t kBytesAt = 64;
+constexpr size_t kHugePage = size_t(2) << 20;
 
 // Copies the `size` bytes of the stored TOAST value `pointer` to `out`, a
 // slice at a time with interrupt checks in between (a model of a gigabyte
@@ -248,10 +251,17 @@ bool direct_toast(Datum value, struct varatt_external& pointer, int32& size) {
 // nothing on error (the caller owns `out` from its allocation on).
 size_t fetch_bytes(Datum value, uint8_t*& out) {
     auto allocate = [&](size_t size) {
-        out = static_cast<uint8_t*>(aligned_alloc(kBytesAt, (kBytesAt + size + kBytesAt - 1) / kBytesAt * kBytesAt));
+        // A large model in 2 MB pages where the kernel offers them
+        // (transparent huge pages in "madvise" mode): one page fault per 2 MB
+        // instead of per 4 kB while the bytes are copied in, which dominates
+        // a cold load on virtual machines, and fewer TLB misses in scoring.
+        const bool huge = size >= kHugePage;
+        const size_t align = huge ? kHugePage : kBytesAt;
+        out = static_cast<uint8_t*>(aligned_alloc(align, (kBytesAt + size + align - 1) / align * align));
         if (!out)
             ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory loading a model of %zu bytes", size),
                             errhint("Lower recsys.cache_memory or free memory on the server.")));
+        if (huge) madvise(out, (kBytesAt + size + align - 1) / align * align, MADV_HUGEPAGE);
     };
     struct varatt_external pointer;
     int32 size = 0;
