@@ -70,7 +70,8 @@ TEST(DataShape, DenseMeansManyBuyersPerItemAndHighDensity) {
     EXPECT_FALSE(is_dense(shape(24026, 217, 124743)));    // clickstream: 575 per item, but 2.4%
     EXPECT_FALSE(is_dense(shape(4338, 3616, 213535)));    // online-retail: 1.4%
     EXPECT_FALSE(is_dense(shape(60, 40, 720)));           // 30%, but 18 buyers per item
-    EXPECT_TRUE(is_dense(shape(100, 40, 1200)));          // 30%, 30 per item
+    EXPECT_FALSE(is_dense(shape(200, 24, 900)));          // 19%, but 37 per item (like the als regression test)
+    EXPECT_TRUE(is_dense(shape(200, 40, 2400)));          // 30%, 60 per item
     EXPECT_FALSE(is_dense(shape(0, 0, 0)));
     EXPECT_EQ(shape_of(shape(500, 200, 15083)), Shape::Dense);
     EXPECT_EQ(shape_of(shape(2373, 18574, 55267)), Shape::Sparse);
