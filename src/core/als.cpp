@@ -522,13 +522,19 @@ constexpr ParamSpec kFactors{"factors", ParamType::Int, "128", 1, kMaxFactors, "
 constexpr ParamSpec kIterations{"iterations", ParamType::Int, "15", 1, 100000, "", "15", "alternating sweeps"};
 constexpr ParamSpec kRegularization{"regularization", ParamType::Double, "10", 0, 1e9, "",
                                     "[0.01, 0.1, 1, 10, 100]",
-                                    "L2 regularisation λ of both factor matrices (20 on sparse data)"};
+                                    "L2 regularisation λ of both factor matrices (20 on sparse data, 30 on dense)"};
 // Sparse data (data_shape.h): λ 20. There λ 10 fits noise (nDCG@10 0.019
 // on complete-journey, 0.165 on the synthetic long tail, both below
 // popularity's 0.044 and 0.171), and from about 30 on every factor shrinks
 // to nothing and ALS ranks at popularity's level (0.044, 0.17); 20 ranks
 // above popularity on both (0.044, 0.204). bench/accuracy.sh defaults.
 constexpr double kSparseRegularization = 20;
+// Dense data (data_shape.h): λ 30. There λ 10 fits noise with 128 factors
+// (nDCG@10 0.385 on the synthetic dense set, 0.213 on dense-2k, against
+// popularity's 0.411 and 0.353); λ 30 ranks above popularity on all six
+// dense sets (0.419, 0.416), and from about 50-100 on ALS falls to
+// popularity's level (dense 0.410 at λ 50, dense-2k 0.353 at λ 100).
+constexpr double kDenseRegularization = 30;
 constexpr ParamSpec kAlpha{"alpha", ParamType::Double, "1", 0, 1e9, "", "[0.1, 1, 10]",
                            "confidence of an observed pair: 1 + alpha · weight (the others: 1)"};
 constexpr ParamSpec kSeed{"seed", ParamType::Int, "42", 0, 9223372036854775807.0, "", "",
@@ -569,12 +575,13 @@ std::vector<float> row_lambdas(const CsrMatrix& x, const RowRegularization& reg,
 
 }  // namespace
 
-Options read_options(const Params& params, bool sparse) {
+Options read_options(const Params& params, Shape shape) {
     Options o;
     o.factors = uint32_t(params.integer(kFactors));
     o.iterations = uint32_t(params.integer(kIterations));
-    o.regularization =
-        float(sparse ? params.number(kRegularization, kSparseRegularization) : params.number(kRegularization));
+    o.regularization = float(shape == Shape::Sparse  ? params.number(kRegularization, kSparseRegularization)
+                             : shape == Shape::Dense ? params.number(kRegularization, kDenseRegularization)
+                                                     : params.number(kRegularization));
     o.alpha = float(params.number(kAlpha));
     o.seed = uint64_t(params.integer(kSeed));
     o.cg_steps = uint32_t(params.integer(kCgSteps));
@@ -889,7 +896,7 @@ const FactorPair* factors_of(const Scorer& scorer) {
 }
 
 std::unique_ptr<Scorer> train(const Interactions& data, const Params& params, const Context& ctx) {
-    const Options opt = read_options(params, is_sparse(data.matrix));
+    const Options opt = read_options(params, shape_of(data.matrix));
     if (!opt.binary)
         return make_scorer(fit(data.matrix, opt, ctx), opt.alpha, opt.regularization, false, opt.compression);
     CsrMatrix ones = data.matrix;
@@ -957,7 +964,7 @@ CsrMatrix pick(const CsrMatrix& x, std::span<const uint8_t> flags, bool columns,
 // sweep over the union.
 std::unique_ptr<Scorer> update(const UpdateInput& in, const Params& params, const Context& ctx) {
     const CsrMatrix& x = in.data.matrix;
-    const Options opt = read_options(params, is_sparse(x));
+    const Options opt = read_options(params, shape_of(x));
     const FactorPair* from = factors_of(*in.active.scorer);
     if (!from) throw Error(ErrorKind::Internal, "als update: the active model's scorer is not an ALS scorer");
     const Index f = from->users.cols();

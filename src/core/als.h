@@ -32,6 +32,7 @@
 #include <Eigen/Dense>
 
 #include "compression.h"
+#include "data_shape.h"
 #include "model.h"
 
 namespace recsys::als {
@@ -54,9 +55,9 @@ struct Options {
     Encoding compression = Encoding::Float32;  // of the stored factors (compression.h)
 };
 
-// Reads and validates the parameters, rejecting unknown ones. `sparse`: the
-// training data is sparse (data_shape.h), which changes the defaults.
-Options read_options(const Params& params, bool sparse = false);
+// Reads and validates the parameters, rejecting unknown ones. `shape`: the
+// training data's (data_shape.h), which changes the defaults.
+Options read_options(const Params& params, Shape shape = Shape::Normal);
 
 // Frequency-scaled regularisation (Rendle, Krichene, Zhang & Koren 2022,
 // "Revisiting the performance of iALS", after Zhou et al. 2008): row r (a

@@ -7,6 +7,7 @@
 #include <exception>
 #include <numeric>
 
+#include "data_shape.h"
 #include "dense.h"
 #include "errors.h"
 #include "parallel.h"
@@ -502,7 +503,13 @@ constexpr ParamSpec kIterations{"iterations", ParamType::Int, "100", 1, 100000, 
 constexpr ParamSpec kLearningRate{"learning_rate", ParamType::Double, "0.01", 1e-9, 10, "", "[0.01, 0.05]",
                                   "SGD step size"};
 constexpr ParamSpec kRegularization{"regularization", ParamType::Double, "0.001", 0, 1e3, "", "[0.001, 0.01]",
-                                    "L2 regularisation of factors and biases"};
+                                    "L2 regularisation of factors and biases (0.03 on dense data)"};
+// Dense data (data_shape.h): 0.03. There 0.001 fits noise (nDCG@10 0.362 on
+// the synthetic dense set, 0.556 on the 20-item one, against popularity's
+// 0.411 and 0.618); 0.03 ranks above popularity on all six dense sets
+// (0.460, 0.666). On the shop and click data it costs (online-retail 0.155 →
+// 0.120): a rule of the shape, not a new default.
+constexpr double kDenseRegularization = 0.03;
 constexpr ParamSpec kSeed{"seed", ParamType::Int, "42", 0, 9223372036854775807.0, "", "",
                           "initialisation and sampling"};
 constexpr ParamSpec kNegativeSampling{"negative_sampling", ParamType::Choice, "\"popularity\"", 0, 0,
@@ -524,12 +531,12 @@ MemoryEstimate memory(const Params& params, uint64_t n_users, uint64_t n_items) 
 
 }  // namespace
 
-Options read_options(const Params& params) {
+Options read_options(const Params& params, bool dense) {
     Options o;
     o.factors = uint32_t(params.integer(kFactors));
     o.iterations = uint32_t(params.integer(kIterations));
     o.learning_rate = float(params.number(kLearningRate));
-    o.regularization = float(params.number(kRegularization));
+    o.regularization = float(dense ? params.number(kRegularization, kDenseRegularization) : params.number(kRegularization));
     o.seed = uint64_t(params.integer(kSeed));
     o.popularity_sampling = params.choice(kNegativeSampling) == "popularity";
     o.popularity_exponent = float(params.number(kPopularityExponent));
@@ -677,7 +684,7 @@ std::unique_ptr<Scorer> make_scorer(BprFactors factors, const Options& opt) {
 }
 
 std::unique_ptr<Scorer> train(const Interactions& data, const Params& params, const Context& ctx) {
-    const Options opt = read_options(params);
+    const Options opt = read_options(params, is_dense(data.matrix));
     return make_scorer(fit(data.matrix, opt, ctx), opt);
 }
 
@@ -689,7 +696,7 @@ std::unique_ptr<Scorer> train(const Interactions& data, const Params& params, co
 // with the union's buyer counts). Only touched users' rows move, and the
 // items of their samples. One thread, from a fixed seed: reproducible.
 std::unique_ptr<Scorer> update(const UpdateInput& in, const Params& params, const Context& ctx) {
-    const Options opt = read_options(params);
+    const Options opt = read_options(params, is_dense(in.data.matrix));
     const auto* old = dynamic_cast<const BprScorer*>(in.active.scorer.get());
     if (!old) throw Error(ErrorKind::Internal, "bpr update: the active model's scorer is not a BPR scorer");
     const BprFactors& from = old->factors();

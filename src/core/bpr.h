@@ -92,8 +92,9 @@ private:
     std::vector<uint32_t> alias_;
 };
 
-// Reads and validates the parameters, rejecting unknown ones.
-Options read_options(const Params& params);
+// Reads and validates the parameters, rejecting unknown ones. `dense`: the
+// training data is dense (data_shape.h), which changes the defaults.
+Options read_options(const Params& params, bool dense = false);
 
 struct BprFactors {
     Factors users;         // n_users x factors
