@@ -480,6 +480,81 @@ TEST(PurchaseFeatures, ExtraColumns) {
     });
 }
 
+// Within-customer columns against a pairwise count over each group, on
+// random groups with ties and NaN (the ranker's ui_* and base columns).
+TEST(PurchaseFeatures, GroupRelativeMatchesPairwiseCount) {
+    const Context ctx;
+    for (uint64_t seed = 1; seed <= 5; ++seed) {
+        SplitMix64 rng(seed);
+        std::vector<uint32_t> groups;
+        size_t rows = 0;
+        for (int g = 0; g < 6; ++g) {
+            groups.push_back(uint32_t(rng.below(9)));  // empty groups too
+            rows += groups.back();
+        }
+        FeatureMatrix x;
+        x.rows = rows;
+        x.cols = 2;
+        x.names = {"times", "days"};
+        for (size_t k = 0; k < rows * 2; ++k)
+            x.values.push_back(rng.below(5) == 0 ? float(NaN) : float(rng.below(4)) * 0.5f);
+        const FeatureMatrix before = x;
+        const std::vector<GroupRelative> specs = {{"days", false}, {"times", true}};
+        append_group_relative(x, groups, specs, ctx);
+        ASSERT_EQ(x.cols, 6u);
+        EXPECT_EQ(x.names, (std::vector<std::string>{"times", "days", "days_user_rank", "days_user_gap",
+                                                     "times_user_rank", "times_user_gap"}));
+        size_t start = 0;
+        for (uint32_t g : groups) {
+            for (size_t r = start; r < start + g; ++r) {
+                EXPECT_TRUE(x.at(r, 0) == before.at(r, 0) || std::isnan(before.at(r, 0)));
+                for (size_t j = 0; j < specs.size(); ++j) {
+                    const size_t src = specs[j].column == "times" ? 0 : 1;
+                    const float v = before.at(r, src);
+                    const float rank = x.at(r, 2 + 2 * j), gap = x.at(r, 3 + 2 * j);
+                    if (std::isnan(v)) {
+                        EXPECT_TRUE(std::isnan(rank) && std::isnan(gap));
+                        continue;
+                    }
+                    int better = 0;
+                    float best = v;
+                    for (size_t o = start; o < start + g; ++o) {
+                        const float w = before.at(o, src);
+                        if (std::isnan(w)) continue;
+                        if (specs[j].higher_is_better ? w > v : w < v) ++better;
+                        best = specs[j].higher_is_better ? std::max(best, w) : std::min(best, w);
+                    }
+                    EXPECT_EQ(rank, float(better + 1)) << "seed " << seed << " row " << r << " " << specs[j].column;
+                    EXPECT_EQ(gap, v - best);
+                }
+            }
+            start += g;
+        }
+    }
+    // A hand-checked group: times 3, 1, 3, NaN.
+    FeatureMatrix h;
+    h.rows = 4;
+    h.cols = 1;
+    h.names = {"t"};
+    h.values = {3, 1, 3, float(NaN)};
+    const std::vector<uint32_t> one = {4};
+    const std::vector<GroupRelative> t = {{"t", true}};
+    append_group_relative(h, one, t, ctx);
+    EXPECT_EQ(h.at(0, 1), 1);
+    EXPECT_EQ(h.at(1, 1), 3);
+    EXPECT_EQ(h.at(2, 1), 1);
+    EXPECT_TRUE(std::isnan(h.at(3, 1)));
+    EXPECT_EQ(h.at(1, 2), -2);
+    EXPECT_EQ(h.at(0, 2), 0);
+
+    const std::vector<uint32_t> short_groups = {3};
+    EXPECT_EQ(std::string(expect_error([&] { append_group_relative(h, short_groups, t, ctx); }).what()),
+              "groups cover 3 rows of a feature matrix with 4");
+    const std::vector<GroupRelative> unknown = {{"u", true}};
+    EXPECT_EQ(std::string(expect_error([&] { append_group_relative(h, one, unknown, ctx); }).what()),
+              "no feature column \"u\" to compare within users");
+}
+
 TEST(PurchaseFeatures, BadInput) {
     const Context ctx;
     const Data d = make_data(5);
