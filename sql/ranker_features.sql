@@ -90,26 +90,6 @@ SELECT p.customer_id, p.sku, v.feature, v.value
            ('ui_days_recent', coalesce(ui.ui_days_recent, 0)),
            ('ui_days_before_user_last', ui.ui_days_since_last - u.user_days_since_last)) AS v(feature, value);
 
--- The within-customer columns: a source column's rank among the customer's
--- candidates (every item is one here; ties share the best rank, missing
--- values are left out) and its gap to the customer's best value.
-INSERT INTO f_expected
-WITH src AS (
-    SELECT s.customer_id, s.sku, s.feature AS source, s.value, s.feature <> 'ui_days_since_last' AS higher_is_better
-      FROM f_served s
-     WHERE s.feature IN ('ui_times_bought', 'ui_days_since_last', 'ease_score', 'ease_last_score',
-                         'popularity_score', 'popularity_last_score')),
-ranked AS (
-    SELECT customer_id, sku, source,
-           CASE WHEN higher_is_better THEN rank() OVER (PARTITION BY customer_id, source ORDER BY value DESC)
-                ELSE rank() OVER (PARTITION BY customer_id, source ORDER BY value) END::float8 AS user_rank,
-           value - CASE WHEN higher_is_better THEN max(value) OVER (PARTITION BY customer_id, source)
-                        ELSE min(value) OVER (PARTITION BY customer_id, source) END AS user_gap
-      FROM src WHERE value IS NOT NULL AND value <> 'NaN')
-SELECT s.customer_id, s.sku, s.source || v.suffix, v.value
-  FROM src s LEFT JOIN ranked r USING (customer_id, sku, source),
-       LATERAL (VALUES ('_user_rank', r.user_rank), ('_user_gap', r.user_gap)) AS v(suffix, value);
-
 -- Each feature: how many pairs agree (relative error <= 1e-5, or both missing: NULL or NaN), how many do not.
 SELECT feature, count(*) FILTER (WHERE agree) AS agree, count(*) FILTER (WHERE NOT agree) AS differ
   FROM (SELECT e.feature,

@@ -143,53 +143,6 @@ void FeatureMatrix::append_columns(std::span<const ExtraColumn> extra, const Con
     cols = new_cols;
 }
 
-void append_group_relative(FeatureMatrix& x, std::span<const uint32_t> groups, std::span<const GroupRelative> specs,
-                           const Context& ctx) {
-    uint64_t covered = 0;
-    for (uint32_t g : groups) covered += g;
-    if (covered != x.rows)
-        throw invalid_input("groups cover " + std::to_string(covered) + " rows of a feature matrix with " +
-                            std::to_string(x.rows));
-    std::vector<size_t> source;
-    for (const GroupRelative& s : specs) {
-        const auto at = std::find(x.names.begin(), x.names.end(), s.column);
-        if (at == x.names.end()) throw invalid_input("no feature column \"" + s.column + "\" to compare within users");
-        source.push_back(size_t(at - x.names.begin()));
-    }
-    const float nan = std::numeric_limits<float>::quiet_NaN();
-    std::vector<std::vector<float>> rank(specs.size(), std::vector<float>(x.rows, nan));
-    std::vector<std::vector<float>> gap(specs.size(), std::vector<float>(x.rows, nan));
-    std::vector<float> sorted;  // the group's values, ascending
-    size_t row = 0;
-    for (uint32_t g : groups) {
-        ctx.cancel_point();
-        for (size_t j = 0; j < specs.size(); ++j) {
-            sorted.clear();
-            for (size_t r = row; r < row + g; ++r)
-                if (const float v = x.at(r, source[j]); !std::isnan(v)) sorted.push_back(v);
-            if (sorted.empty()) continue;
-            std::sort(sorted.begin(), sorted.end());
-            const bool high = specs[j].higher_is_better;
-            const float best = high ? sorted.back() : sorted.front();
-            for (size_t r = row; r < row + g; ++r) {
-                const float v = x.at(r, source[j]);
-                if (std::isnan(v)) continue;
-                const size_t better = high ? size_t(sorted.end() - std::upper_bound(sorted.begin(), sorted.end(), v))
-                                           : size_t(std::lower_bound(sorted.begin(), sorted.end(), v) - sorted.begin());
-                rank[j][r] = float(better + 1);
-                gap[j][r] = v - best;
-            }
-        }
-        row += g;
-    }
-    std::vector<ExtraColumn> extra;
-    for (size_t j = 0; j < specs.size(); ++j) {
-        extra.push_back({specs[j].column + "_user_rank", rank[j]});
-        extra.push_back({specs[j].column + "_user_gap", gap[j]});
-    }
-    x.append_columns(extra, ctx);
-}
-
 FeatureBuilder::FeatureBuilder(std::span<const Purchase> purchases, uint32_t n_users, uint32_t n_items, int64_t now,
                                const ItemAttributes& attributes, const Options& options, const Context& ctx)
     : n_users_(n_users), n_items_(n_items), now_(now), options_(options) {

@@ -267,27 +267,6 @@ private:
     std::vector<UserItemStats> ui_;
 };
 
-// ------------------------------------------------ within-customer columns
-
-// A column compared within each customer's candidate list: trees see one
-// candidate at a time, so "the best of this customer's candidates" cannot be
-// learned from the column alone.
-struct GroupRelative {
-    std::string column;      // an existing column of the matrix
-    bool higher_is_better;   // false: smaller values are better (days since ...)
-};
-
-// Appends, for each spec in order, two columns computed within each group
-// of consecutive rows (groups: their sizes, summing to x.rows):
-//   <column>_user_rank  1 + the rows of the group whose value is strictly
-//                       better (competition ranking: ties share the best rank)
-//   <column>_user_gap   value - the best value of the group (<= 0 when higher
-//                       is better, >= 0 otherwise)
-// NaN values are left out of the group and get NaN in both. invalid_input
-// for an unknown column or groups that do not cover the rows.
-void append_group_relative(FeatureMatrix& x, std::span<const uint32_t> groups, std::span<const GroupRelative> specs,
-                           const Context& ctx);
-
 // ------------------------------------------------------------ candidates
 
 // Per user, the items bought before the builder's now, most distinct days

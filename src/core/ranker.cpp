@@ -47,8 +47,8 @@ constexpr const ParamSpec* kParams[] = {&kPerModel, &kRebuys, &kWindowDays, &kVa
                                         &kNegatives};
 constexpr uint32_t kEaseDefaultMaxItems = 2000;
 // 2: user_n_days, user_days_recent, item_repeat_share, ui_day_share; 3: user_rebuy_share, ui_days_recent,
-// ui_days_before_user_last, <base>_last_score; 4: the within-customer <column>_user_rank / _user_gap
-constexpr uint32_t kFormat = 4;
+// ui_days_before_user_last, <base>_last_score
+constexpr uint32_t kFormat = 3;
 
 // learner "auto": the kinds tried by default (the strongest in bench/ranker.sh).
 const char* const kAutoLearners = "logistic,boosted,mlp";
@@ -272,25 +272,6 @@ std::vector<std::string> base_column_names(const std::vector<Base>& bases) {
     return names;
 }
 
-// The columns compared within each customer's candidates
-// (features::append_group_relative): how often and how lately they bought
-// it, and each base model's scores, against their other candidates.
-std::vector<features::GroupRelative> relative_columns(const std::vector<Base>& bases) {
-    std::vector<features::GroupRelative> out = {{"ui_times_bought", true}, {"ui_days_since_last", false}};
-    for (const auto& b : bases)
-        for (const char* suffix : {"_score", "_last_score"}) out.push_back({b.name + suffix, true});
-    return out;
-}
-
-// All columns of a ranker's rows, in order.
-std::vector<std::string> column_names(const FeatureBuilder& fb, const std::vector<Base>& bases) {
-    std::vector<std::string> names = fb.names();
-    for (auto& n : base_column_names(bases)) names.push_back(std::move(n));
-    for (const auto& r : relative_columns(bases))
-        for (const char* suffix : {"_user_rank", "_user_gap"}) names.push_back(r.column + suffix);
-    return names;
-}
-
 // Scratch for one user's candidates.
 struct Candidates {
     std::vector<uint32_t> items;
@@ -399,40 +380,41 @@ std::span<const UserItem> labels_of(std::span<const UserItem> labels, uint32_t u
     return {lo, hi};
 }
 
-// Marks (appends to `keep`, one flag per candidate from `first` on) all of
-// the user's bought candidates and a seeded sample of config.negatives
-// unbought ones, so that the training rows stay bounded as the candidates
-// grow. The rows are dropped after the features, so that the within-customer
-// columns compare all candidates, as in serving.
-void sample_negatives(const Candidates& c, size_t first, std::span<const UserItem> labels, uint32_t user,
-                      const Config& config, uint32_t window, std::vector<uint8_t>& keep) {
+// Keeps all of the user's bought candidates (from `first` on) and a seeded
+// sample of config.negatives unbought ones, in candidate order, so that the
+// training rows stay bounded as the candidates grow.
+void sample_negatives(Candidates& c, size_t first, std::span<const UserItem> labels, uint32_t user,
+                      const Config& config, uint32_t window) {
     const auto mine = labels_of(labels, user);
-    const size_t at = keep.size();
+    std::vector<uint8_t> bought(c.items.size() - first);
     std::vector<uint32_t> unbought;
     for (size_t k = first; k < c.items.size(); ++k) {
-        keep.push_back(std::binary_search(mine.begin(), mine.end(), UserItem{user, c.items[k]}));
-        if (!keep.back()) unbought.push_back(uint32_t(k - first));
+        bought[k - first] = std::binary_search(mine.begin(), mine.end(), UserItem{user, c.items[k]});
+        if (!bought[k - first]) unbought.push_back(uint32_t(k - first));
     }
-    const size_t n = std::min<size_t>(config.negatives, unbought.size());
+    if (unbought.size() <= config.negatives) return;
     // A partial Fisher-Yates shuffle picks the kept ones.
     SplitMix64 rng((config.seed * 0xBF58476D1CE4E5B9ull + user) * 0x94D049BB133111EBull + window);
-    for (uint32_t k = 0; k < n && unbought.size() > config.negatives; ++k)
+    for (uint32_t k = 0; k < config.negatives; ++k)
         std::swap(unbought[k], unbought[k + rng.below(uint32_t(unbought.size() - k))]);
-    for (uint32_t k = 0; k < n; ++k) keep[at + unbought[k]] = 1;
+    for (uint32_t k = 0; k < config.negatives; ++k) bought[unbought[k]] = 1;
+    size_t out = first;
+    for (size_t k = first; k < c.items.size(); ++k) {
+        if (!bought[k - first]) continue;
+        c.items[out] = c.items[k];
+        for (auto& col : c.extra) col[out] = col[k];
+        ++out;
+    }
+    c.items.resize(out);
+    for (auto& col : c.extra) col.resize(out);
 }
 
-// The rows of candidate pairs (the users' lists in c, one group of
-// consecutive pairs per list): the builder's features, the base models'
-// columns, then the within-customer ones.
-features::FeatureMatrix candidate_rows(const FeatureBuilder& fb, const std::vector<Base>& bases,
-                                       std::span<const UserItem> pairs, const Candidates& c,
-                                       std::span<const uint32_t> groups, const Context& ctx) {
-    const std::vector<std::string> names = base_column_names(bases);
-    std::vector<features::ExtraColumn> extra;
-    for (size_t j = 0; j < names.size(); ++j) extra.push_back({names[j], c.extra[j]});
-    features::FeatureMatrix x = fb.compute(pairs, extra, ctx);
-    features::append_group_relative(x, groups, relative_columns(bases), ctx);
-    return x;
+std::vector<features::ExtraColumn> extra_columns(const std::vector<Base>& bases, const Candidates& c,
+                                                 std::vector<std::string>& names) {
+    names = base_column_names(bases);
+    std::vector<features::ExtraColumn> out;
+    for (size_t j = 0; j < names.size(); ++j) out.push_back({names[j], c.extra[j]});
+    return out;
 }
 
 float sigmoid(float m) { return float(1.0 / (1.0 + std::exp(-double(m)))); }
@@ -552,8 +534,6 @@ TrainingRows training_rows(std::span<const Purchase> purchases, uint32_t n_users
             if (users.empty() || users.back() != l.user) users.push_back(l.user);
         Candidates cand;
         std::vector<UserItem> pairs;
-        std::vector<uint32_t> lists;  // candidates per user, before sampling
-        std::vector<uint8_t> keep;    // per pair: a training row (sample_negatives)
         features::CandidateRecall recall;  // of all candidates, before sampling
         for (uint32_t u : users) {
             ctx.cancel_point();
@@ -568,30 +548,17 @@ TrainingRows training_rows(std::span<const Purchase> purchases, uint32_t n_users
                 recall.labels += r.labels, recall.found += r.found;
                 recall.new_labels += r.new_labels, recall.new_found += r.new_found;
             }
+            if (c.negatives > 0 && !validation) sample_negatives(cand, before, split.labels, u, c, w);
             const size_t n = cand.items.size() - before;
             if (n == 0) continue;
-            if (c.negatives > 0 && !validation)
-                sample_negatives(cand, before, split.labels, u, c, w, keep);
-            else
-                keep.insert(keep.end(), n, 1);
             for (size_t k = before; k < cand.items.size(); ++k) pairs.push_back({u, cand.items[k]});
-            lists.push_back(uint32_t(n));
-            out.groups.push_back(uint32_t(std::count(keep.end() - n, keep.end(), 1)));
+            out.groups.push_back(uint32_t(n));
             out.group_users.push_back(u);
             out.validation.push_back(validation);
         }
-        features::FeatureMatrix x = candidate_rows(fb, bases, pairs, cand, lists, ctx);
-        if (std::count(keep.begin(), keep.end(), 0) > 0) {  // drop the rows sample_negatives left out
-            size_t kept = 0;
-            for (size_t r = 0; r < pairs.size(); ++r) {
-                if (!keep[r]) continue;
-                std::copy_n(x.values.begin() + r * x.cols, x.cols, x.values.begin() + kept * x.cols);
-                pairs[kept++] = pairs[r];
-            }
-            pairs.resize(kept);
-            x.rows = kept;
-            x.values.resize(kept * x.cols);
-        }
+        std::vector<std::string> names;
+        auto extra = extra_columns(bases, cand, names);
+        features::FeatureMatrix x = fb.compute(pairs, extra, ctx);
         const std::vector<float> y = features::candidate_targets(pairs, split.labels, ctx);
         if (w == 0) {
             out.recall = recall;
@@ -617,7 +584,6 @@ void RankerScorer::margins(std::span<const Basket> baskets, std::span<const uint
     Candidates c;
     pairs.clear();
     rows.clear();
-    std::vector<uint32_t> lists;
     for (size_t r = 0; r < users.size(); ++r) {
         if (users[r] >= s_->n_users) continue;
         const size_t before = c.items.size();
@@ -626,12 +592,13 @@ void RankerScorer::margins(std::span<const Basket> baskets, std::span<const uint
             pairs.push_back({users[r], c.items[k]});
             rows.push_back(uint32_t(r));
         }
-        lists.push_back(uint32_t(c.items.size() - before));
     }
     margins.clear();
     if (pairs.empty()) return;
+    std::vector<std::string> names;
+    auto extra = extra_columns(s_->bases, c, names);
     Context one;
-    const features::FeatureMatrix x = candidate_rows(*s_->builder, s_->bases, pairs, c, lists, one);
+    const features::FeatureMatrix x = s_->builder->compute(pairs, extra, one);
     margins.assign(pairs.size(), 0.0f);
     s_->learner->predict(x.values.data(), x.rows, margins.data());
 }
@@ -670,20 +637,24 @@ std::vector<FeatureContribution> RankerScorer::explain_features(const Basket& ba
         throw invalid_input("the item is not among the user's candidates, so the ranker did not score it",
                             "Only the items recommend() returns from the ranker (not popularity fill-ins) have "
                             "an explanation.");
-    // The whole list's rows: the within-customer columns compare the item with the others.
-    std::vector<UserItem> pairs;
-    for (uint32_t i : c.items) pairs.push_back({user, i});
-    const uint32_t list = uint32_t(pairs.size());
+    std::vector<std::string> names;
+    auto extra = extra_columns(s_->bases, c, names);
+    const UserItem pair{user, item};
+    const size_t k = size_t(at - c.items.begin());
+    std::vector<features::ExtraColumn> one_extra;
+    std::vector<std::vector<float>> vals(extra.size());
+    for (size_t j = 0; j < extra.size(); ++j) {
+        vals[j] = {extra[j].values[k]};
+        one_extra.push_back({extra[j].name, vals[j]});
+    }
     Context one;
-    const features::FeatureMatrix x =
-        candidate_rows(*s_->builder, s_->bases, pairs, c, std::span<const uint32_t>(&list, 1), one);
-    const float* row = x.values.data() + size_t(at - c.items.begin()) * x.cols;
+    const features::FeatureMatrix x = s_->builder->compute(std::span<const UserItem>(&pair, 1), one_extra, one);
     std::vector<double> parts;
-    if (!s_->learner->contributions(row, parts))
+    if (!s_->learner->contributions(x.values.data(), parts))
         throw invalid_input("learner " + s_->learner->kind() + " cannot explain its scores",
                             "Train the ranker with a tree learner or logistic for explanations.");
     std::vector<FeatureContribution> out;
-    for (size_t j = 0; j < x.cols; ++j) out.push_back({x.names[j], double(row[j]), parts[j]});
+    for (size_t j = 0; j < x.cols; ++j) out.push_back({x.names[j], double(x.values[j]), parts[j]});
     out.push_back({"bias", std::nan(""), parts.back()});
     return out;
 }
@@ -789,7 +760,8 @@ std::unique_ptr<Scorer> read(ByteReader& r, uint32_t n_users, uint32_t n_items) 
     s->learner = learn::read_learner(r);
     const uint32_t n_names = r.get<uint32_t>();
     for (uint32_t k = 0; k < n_names && k < 100000; ++k) s->names.push_back(r.get_string());
-    const std::vector<std::string> expect = column_names(*s->builder, s->bases);
+    std::vector<std::string> expect = s->builder->names();
+    for (auto& n : base_column_names(s->bases)) expect.push_back(std::move(n));
     if (s->names != expect || s->learner->n_features() != expect.size())
         throw corrupted("ranker feature columns disagree with its learner");
     return std::make_unique<RankerScorer>(std::move(s));
@@ -899,7 +871,8 @@ Model train_ranker(std::span<const Purchase> purchases, IdMap users, IdMap items
     s->builder = std::make_unique<FeatureBuilder>(s->purchases, n_users, n_items, s->now, s->attributes, s->options, ctx);
     if (c.best_sellers)
         s->best_sellers = features::recent_best_sellers(s->purchases, n_items, s->now, c.best_seller_days, ctx);
-    s->names = column_names(*s->builder, s->bases);
+    s->names = s->builder->names();
+    for (auto& n : base_column_names(s->bases)) s->names.push_back(std::move(n));
     if (s->names != rows.x.names)
         throw Error(ErrorKind::Internal, "ranker: serving columns differ from the training columns");
 

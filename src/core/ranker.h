@@ -21,10 +21,8 @@
 //      model b, "<b>_score" (its score for the item), "<b>_rank" (1-based
 //      position in its top list, NaN outside it) and "<b>_last_score" (its
 //      score from the user's recent basket, anonymous: the history's items whose latest
-//      purchase is within last_basket_days of the user's latest), then, within the user's
-//      candidates (features::append_group_relative), the rank and gap to the best of
-//      ui_times_bought, ui_days_since_last and each base model's score and last score;
-//      label 1 when the pair is among the labels; one group per user. A seeded validation_fraction of
+//      purchase is within last_basket_days of the user's latest); label 1 when the pair is
+//      among the labels; one group per user. A seeded validation_fraction of
 //      the users is held out as the learner's validation set (early stopping).
 //   5. Serving: base models retrained and the FeatureBuilder rebuilt on ALL
 //      purchases at `now` (default: latest ts + 1 s), keeping the training
