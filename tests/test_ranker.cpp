@@ -628,4 +628,8 @@ TEST(Ranker, LearnerDefaultsOfTheRanker) {
     const std::string rank = params_of(R"({"label_window_days": 2, "learner": "boosted_rank", "learner.rounds": 5})");
     EXPECT_NE(rank.find("\"learner.objective\": \"pairwise\""), std::string::npos) << rank;
     EXPECT_NE(rank.find("\"learner.max_depth\": 6"), std::string::npos) << rank;
+    const std::string ensemble = params_of(R"({"label_window_days": 2, "learner": "ensemble",
+                                              "learner.boosted.rounds": 5, "learner.mlp.epochs": 2})");
+    EXPECT_NE(ensemble.find("\"learner.members\": \"boosted,mlp,logistic\""), std::string::npos) << ensemble;
+    EXPECT_NE(ensemble.find("\"learner.boosted.max_depth\": 4"), std::string::npos) << ensemble;
 }

@@ -79,7 +79,9 @@ std::unique_ptr<Learner> fit_ensemble(const TrainingSet& t, const TrainingSet* v
     const nlohmann::json given = nlohmann::json::parse(p.to_json());
     if (given.contains("members") && !given["members"].is_string())
         throw invalid_input("parameter \"members\" must be a string of comma-separated learner names");
-    const std::string list = given.value("members", std::string("boosted,mlp"));
+    // Default: the two strongest learners on the ranker's rows and logistic
+    // regression, whose linear view adds to them (online-retail, README).
+    const std::string list = given.value("members", std::string("boosted,mlp,logistic"));
     const std::vector<std::string> kinds = member_kinds(list);
     const int64_t seed = p.get_int("seed", 0, 0, INT32_MAX);
     // "<member>.<p>": the member's own parameters; the rest is an error.

@@ -76,7 +76,7 @@
 //   ensemble      the mean margin (log-odds) of unlike learners, each
 //                 fitted as its own kind on the same training and
 //                 validation sets (task Binary only).
-//                   members (default "boosted,mlp"): two or more of
+//                   members (default "boosted,mlp,logistic"): two or more of
 //                   logistic, tree, forest, boosted, mlp, comma-separated;
 //                   "<member>.<p>": a member's parameter (e.g.
 //                   "boosted.max_depth": 4); seed (0): the seed of every
