@@ -13,6 +13,7 @@
 #include <set>
 #include <vector>
 
+#include "best_sellers_reference.h"
 #include "expect_error.h"
 #include "recommend.h"
 #include "rng.h"
@@ -444,15 +445,7 @@ TEST(Ranker, BestSellerCandidates) {
     const auto with = ranker::training_rows(
         d.purchases, d.n_users, d.n_items, {}, base + R"(, "best_seller_candidates": 4, "best_seller_days": 10})",
         Context{});
-    std::vector<std::pair<int64_t, uint32_t>> keys;  // (-buyers, item)
-    const int64_t from = without.cutoff - 10 * kDay;
-    for (uint32_t i = 0; i < d.n_items; ++i) {
-        std::set<uint32_t> buyers;
-        for (const Purchase& p : d.purchases)
-            if (p.item == i && p.ts >= from && p.ts < without.cutoff) buyers.insert(p.user);
-        if (!buyers.empty()) keys.push_back({-int64_t(buyers.size()), i});
-    }
-    std::sort(keys.begin(), keys.end());
+    const auto best_sellers = naive_best_sellers(d.purchases, d.n_items, without.cutoff - 10 * kDay, without.cutoff);
     auto sets = [](const ranker::TrainingRows& r) {
         std::map<uint32_t, std::set<uint32_t>> out;
         for (const UserItem& p : r.pairs) out[p.user].insert(p.item);
@@ -461,7 +454,7 @@ TEST(Ranker, BestSellerCandidates) {
     auto expected = sets(without);
     for (auto& [user, items] : expected) {
         size_t added = 0;
-        for (const auto& [buyers, item] : keys) {
+        for (uint32_t item : best_sellers) {
             if (added == 4) break;
             bool bought = false;
             for (const Purchase& p : d.purchases) bought |= p.user == user && p.item == item && p.ts < without.cutoff;
